@@ -1,0 +1,105 @@
+"""The typed envelope every result travels in when it crosses a level (step -> phase -> delegation).
+
+Free text alone loses what the next level needs (which tool produced a figure, which file was written, what it
+cost), so each level returns these models and the level above reads fields, not prose.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["ok", "partial", "failed", "cancelled"]
+
+
+class Artifact(BaseModel):
+    """A file a worker produced (a .pptx deck, a CSV export, ...)."""
+
+    name: str
+    path: str = Field(description="Absolute path on the machine that produced it")
+    mime_type: str = "application/octet-stream"
+    size_bytes: int | None = None
+    description: str = ""
+
+
+class ToolCallRecord(BaseModel):
+    """Provenance: one tool call on one worker, as made by a manager."""
+
+    worker: str
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    is_error: bool = False
+    duration_ms: float = 0.0
+    manager: str | None = None
+    step: str | None = None
+
+
+class Usage(BaseModel):
+    """What a piece of work cost: model calls, tokens, tool calls and wall time."""
+
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = 0
+    wall_seconds: float = 0.0
+    models: list[str] = Field(default_factory=list, description="Models that served the LLM calls")
+
+    def add(self, other: Usage, *, include_wall: bool = False) -> None:
+        """Accumulate another usage into this one (wall time only when asked: concurrent work overlaps)."""
+        self.llm_calls += other.llm_calls
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.tool_calls += other.tool_calls
+        if include_wall:
+            self.wall_seconds += other.wall_seconds
+        for name in other.models:
+            if name not in self.models:
+                self.models.append(name)
+
+
+class ErrorInfo(BaseModel):
+    """An error kept with the result instead of being swallowed: where it happened and what it said."""
+
+    where: str
+    message: str
+    kind: str = "error"
+
+
+class Result(BaseModel):
+    """The common envelope: status, text for people, structured data, files, provenance, cost, errors."""
+
+    status: Status = "ok"
+    output: str = ""
+    data: dict[str, Any] | None = None
+    artifacts: list[Artifact] = Field(default_factory=list)
+    provenance: list[ToolCallRecord] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    errors: list[ErrorInfo] = Field(default_factory=list)
+
+
+class StepResult(Result):
+    """One manager step carried out against one worker."""
+
+    step: str
+    worker: str
+
+
+class PhaseResult(Result):
+    """A manager's synthesized answer for one phase."""
+
+    phase: str
+    manager: str
+    goal_met: bool = False
+    missing: str = Field(default="", description="What is still missing when the goal was not met")
+    steps: list[StepResult] = Field(default_factory=list)
+
+
+class DelegationResult(Result):
+    """The orchestrator's answer to one request."""
+
+    request: str
+    run_id: str | None = None
+    primary_manager: str | None = None
+    phases: list[PhaseResult] = Field(default_factory=list)
+    plan: dict[str, Any] | None = None

@@ -1,0 +1,90 @@
+"""Structured output validated once, where it enters: JSON text -> pydantic model, with bounded repair.
+
+An answer that does not validate is sent back to the model with the validation error (the plan names an unknown
+manager, a field is missing, ...), a bounded number of times; extra checks (``validate``) get the same treatment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .base import Message, Model, ModelError, ModelRequest, TokenUsage
+
+T = TypeVar("T", bound=BaseModel)
+
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+class StructuredOutputError(ModelError):
+    """The model did not produce valid output within the allowed attempts."""
+
+    def __init__(self, message: str, usage: TokenUsage) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+def extract_json(text: str) -> Any:
+    """Parse JSON from a model's text, tolerating a Markdown fence or prose around one JSON object."""
+    stripped = text.strip()
+    fenced = _FENCE.match(stripped)
+    if fenced:
+        stripped = fenced.group(1)
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError:
+        start, end = stripped.find("{"), stripped.rfind("}")
+        if start != -1 and end > start:
+            return json.loads(stripped[start : end + 1])
+        raise
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+        )
+    return str(exc)
+
+
+async def generate_structured(
+    model: Model,
+    request: ModelRequest,
+    output_type: type[T],
+    *,
+    validate: Callable[[T], None] | None = None,
+    max_repairs: int = 2,
+) -> tuple[T, TokenUsage]:
+    """Ask ``model`` for an ``output_type`` answer; send invalid answers back with the error, at most ``max_repairs``
+    times. ``validate`` may raise ValueError for checks the schema cannot express (e.g. unknown worker names)."""
+    messages = list(request.messages)
+    schema = request.output_schema or output_type.model_json_schema()
+    usage = TokenUsage()
+    last_error = ""
+    for _attempt in range(max_repairs + 1):
+        response = await model.request(
+            request.model_copy(update={"messages": messages, "output_schema": schema, "tools": []})
+        )
+        usage = usage + response.usage
+        try:
+            value = output_type.model_validate(extract_json(response.text))
+            if validate is not None:
+                validate(value)
+            return value, usage
+        except (ValidationError, ValueError) as exc:
+            last_error = _error_text(exc)
+            messages = [
+                *messages,
+                Message(role="assistant", content=response.text),
+                Message(
+                    role="user",
+                    content=f"That answer is invalid: {last_error}\nReply again with the corrected JSON only.",
+                ),
+            ]
+    raise StructuredOutputError(
+        f"{model.name} gave no valid {output_type.__name__} after {max_repairs + 1} attempts: {last_error}", usage
+    )
