@@ -103,3 +103,37 @@ class DelegationResult(Result):
     primary_manager: str | None = None
     phases: list[PhaseResult] = Field(default_factory=list)
     plan: dict[str, Any] | None = None
+
+
+class PriorResult(BaseModel):
+    """The result of an earlier phase, handed to a phase that depends on it."""
+
+    phase: str
+    manager: str
+    output: str
+    data: dict[str, Any] | None = None
+    artifacts: list[Artifact] = Field(default_factory=list)
+
+
+class PhaseContext(BaseModel):
+    """What a manager gets besides its phase: the user's request and the results of the phases it depends on."""
+
+    request: str = ""
+    prior: list[PriorResult] = Field(default_factory=list)
+
+    def render(self, limit: int = 4000) -> str:
+        """The context as prompt text, each prior output cut to ``limit`` characters."""
+        if not self.prior:
+            return "(none)"
+        parts: list[str] = []
+        for p in self.prior:
+            files = "".join(f"\n  file: {a.path}" for a in p.artifacts)
+            parts.append(f"Result of phase {p.phase!r} ({p.manager}):\n{clip(p.output, limit)}{files}")
+        return "\n\n".join(parts)
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n... [{len(text) - limit} more characters cut]"

@@ -1,0 +1,94 @@
+"""One wording for the failures the HTTP providers (anthropic, openai) share.
+
+The provider SDKs retry rate limits, server errors, connection errors and timeouts themselves; whatever reaches
+these helpers has already been retried, so each message says what happened, where, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .base import ModelError
+
+_STATUS_NAMES = {
+    400: "bad request",
+    401: "authentication failed",
+    403: "permission denied",
+    404: "not found (check the model name and base URL)",
+    408: "request timeout",
+    409: "conflict",
+    413: "request too large",
+    422: "unprocessable request",
+    429: "rate limited",
+    529: "overloaded",
+}
+
+
+def is_retried_status(status: int) -> bool:
+    """Statuses both SDKs retry by default (before giving up and raising)."""
+    return status in (408, 409, 429) or status >= 500
+
+
+def error_detail(body: object) -> str:
+    """The human part of an API error body: ``error.message`` when there is one, else the body, shortened."""
+    if isinstance(body, dict):
+        for key in ("message", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+        nested = body.get("error")
+        if nested is not None:
+            return error_detail(nested)
+    if body is None:
+        return "no details"
+    text = body if isinstance(body, str) else json.dumps(body, default=str)
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+@dataclass(frozen=True)
+class ProviderErrors:
+    """Builds ``ModelError`` messages for one model: its name, the key's env var, where it sends requests."""
+
+    model_name: str
+    env_var: str
+    base_url: str
+    max_retries: int
+    timeout: float
+
+    def missing_key(self) -> ModelError:
+        return ModelError(
+            f"{self.model_name}: no API key: set {self.env_var} (or api_key_env / api_key in the model settings)"
+        )
+
+    def status(self, status: int, body: object) -> ModelError:
+        detail = error_detail(body)
+        what = _STATUS_NAMES.get(status) or ("server error" if status >= 500 else "request rejected")
+        if status in (401, 403):
+            return ModelError(
+                f"{self.model_name}: {what} (HTTP {status} from {self.base_url}: {detail}); "
+                f"check {self.env_var}"
+            )
+        if is_retried_status(status):
+            return ModelError(
+                f"{self.model_name}: HTTP {status} {what} from {self.base_url}, still failing after "
+                f"{self.max_retries} retries: {detail}"
+            )
+        return ModelError(f"{self.model_name}: HTTP {status} {what} from {self.base_url}: {detail}")
+
+    def connection(self, *, timed_out: bool, cause: BaseException) -> ModelError:
+        what = f"timed out after {self.timeout:g}s" if timed_out else f"could not connect ({cause})"
+        return ModelError(f"{self.model_name}: request to {self.base_url} {what}, {self.max_retries} retries used")
+
+    def malformed(self, what: str) -> ModelError:
+        return ModelError(f"{self.model_name}: the server at {self.base_url} returned a malformed response: {what}")
+
+    def other(self, cause: BaseException) -> ModelError:
+        return ModelError(f"{self.model_name}: request to {self.base_url} failed: {type(cause).__name__}: {cause}")
+
+
+def snippet(value: object, limit: int = 200) -> str:
+    """A short printable excerpt of a response body, for error messages."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.strip() or "(empty body)"
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,243 @@
+"""The connection pool: the one place in echelon that turns a ``Target`` into a live MCP session.
+
+One long-lived session per target, started lazily on first use (several concurrently), restarted when its child
+process dies, and every child stopped when the pool closes, also when the owner is cancelled. Sessions run in tasks
+of the pool's own task group, so each ``Client`` is entered and exited in the same task, as anyio requires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, Tool
+from mcp_types import CONNECTION_CLOSED
+
+from .target import Target
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+
+# Environment a child of ours inherits on top of the SDK's safe defaults (PATH, HOME, ...): echelon's own settings
+# and, for managers, the model provider keys they need. Third-party workers get only what their entry declares.
+OWN_ENV_PREFIXES = ("ECHELON_", "ANTHROPIC_", "OPENAI_", "XDG_", "UV_INDEX_URL", "PIP_INDEX_URL", "PYTHONPATH")
+_DEAD = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, BrokenPipeError)
+
+
+class ConnectionFailed(RuntimeError):
+    """A target could not be started or connected; the message names the target and why."""
+
+
+def inherited_env(prefixes: Sequence[str]) -> dict[str, str]:
+    """The variables of this process whose names start with one of ``prefixes``."""
+    return {k: v for k, v in os.environ.items() if any(k.startswith(p) for p in prefixes)}
+
+
+def _is_dead_connection(exc: BaseException) -> bool:
+    if isinstance(exc, MCPError):
+        return exc.error.code == CONNECTION_CLOSED
+    return isinstance(exc, _DEAD)
+
+
+@dataclass
+class _Connection:
+    name: str
+    target: Target
+    ready: anyio.Event = field(default_factory=anyio.Event)
+    stop: anyio.Event = field(default_factory=anyio.Event)
+    closed: anyio.Event = field(default_factory=anyio.Event)
+    client: Client | None = None
+    error: BaseException | None = None
+    tools: list[Tool] | None = None
+    started_at: float = 0.0
+
+
+class ConnectionPool:
+    """Lazily started, pooled MCP sessions to named targets. Use as ``async with ConnectionPool(targets) as pool``."""
+
+    def __init__(
+        self,
+        targets: dict[str, Target],
+        *,
+        env_prefixes: Sequence[str] = (),
+        connect_timeout: float = 60.0,
+        read_timeout_seconds: float | None = None,
+    ) -> None:
+        self.targets = dict(targets)
+        self.env_prefixes = tuple(env_prefixes)
+        self.connect_timeout = connect_timeout
+        self.read_timeout_seconds = read_timeout_seconds
+        self._connections: dict[str, _Connection] = {}
+        self._task_group: TaskGroup | None = None
+        self._stack: AsyncExitStack | None = None
+        self.restarts: dict[str, int] = {}
+
+    async def __aenter__(self) -> ConnectionPool:
+        self._stack = AsyncExitStack()
+        self._task_group = await self._stack.enter_async_context(anyio.create_task_group())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop every session (and so every child process), waiting until they are gone."""
+        for conn in self._connections.values():
+            conn.stop.set()
+        stack, self._stack, self._task_group = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+        self._connections.clear()
+
+    # -- sessions -----------------------------------------------------------------------------------------------
+
+    def _params(self, target: Target) -> Client:
+        if target.server is not None:
+            return Client(target.server, read_timeout_seconds=self.read_timeout_seconds)
+        if target.url is not None:
+            if target.headers:
+                import httpx2
+                from mcp.client.streamable_http import streamable_http_client
+
+                http = httpx2.AsyncClient(headers=target.headers)
+                transport = streamable_http_client(target.url, http_client=http)
+                return Client(transport, read_timeout_seconds=self.read_timeout_seconds)
+            return Client(target.url, read_timeout_seconds=self.read_timeout_seconds)
+        assert target.command is not None
+        env = inherited_env(self.env_prefixes) | target.env
+        params = StdioServerParameters(command=target.command, args=target.args, env=env or None, cwd=target.cwd)
+        return Client(params, read_timeout_seconds=self.read_timeout_seconds)
+
+    async def _run(self, conn: _Connection) -> None:
+        try:
+            async with self._params(conn.target) as client:
+                conn.client = client
+                conn.ready.set()
+                await conn.stop.wait()
+        except BaseException as exc:  # noqa: BLE001 - reported to whoever waits for this connection
+            conn.error = exc
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            conn.client = None
+            conn.ready.set()
+            conn.closed.set()
+
+    async def session(self, name: str) -> Client:
+        """The live session to ``name``, starting it on first use."""
+        if self._task_group is None:
+            raise RuntimeError("ConnectionPool is not open; use 'async with ConnectionPool(...)'")
+        conn = self._connections.get(name)
+        if conn is None or (conn.ready.is_set() and conn.client is None):
+            if name not in self.targets:
+                known = ", ".join(sorted(self.targets)) or "none"
+                raise ConnectionFailed(f"no target named {name!r} (known: {known})")
+            conn = _Connection(name, self.targets[name], started_at=time.perf_counter())
+            self._connections[name] = conn
+            self._task_group.start_soon(self._run, conn, name=f"mcp-session:{name}")
+        with anyio.move_on_after(self.connect_timeout) as scope:
+            await conn.ready.wait()
+        if scope.cancelled_caught:
+            conn.stop.set()
+            self._connections.pop(name, None)
+            raise ConnectionFailed(
+                f"{name}: no answer within {self.connect_timeout:.0f}s from {conn.target.describe()}"
+            )
+        if conn.client is None:
+            self._connections.pop(name, None)
+            raise ConnectionFailed(f"{name}: could not connect to {conn.target.describe()}: {_describe(conn.error)}")
+        return conn.client
+
+    async def start(self, names: Iterable[str]) -> dict[str, ConnectionFailed | None]:
+        """Start several sessions concurrently; returns each name's failure (or None)."""
+        failures: dict[str, ConnectionFailed | None] = {}
+
+        async def one(name: str) -> None:
+            try:
+                await self.session(name)
+                failures[name] = None
+            except ConnectionFailed as exc:
+                failures[name] = exc
+
+        async with anyio.create_task_group() as tg:
+            for name in names:
+                tg.start_soon(one, name)
+        return failures
+
+    async def restart(self, name: str) -> None:
+        """Drop the session to ``name`` (stopping its process); the next use starts a new one."""
+        conn = self._connections.pop(name, None)
+        if conn is not None:
+            conn.stop.set()
+            with anyio.CancelScope(shield=True):
+                await conn.closed.wait()
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+
+    def is_running(self, name: str) -> bool:
+        conn = self._connections.get(name)
+        return conn is not None and conn.client is not None
+
+    # -- calls --------------------------------------------------------------------------------------------------
+
+    async def list_tools(self, name: str) -> list[Tool]:
+        """The target's tools (cached for the life of its session)."""
+        client = await self.session(name)
+        conn = self._connections[name]
+        if conn.tools is None:
+            try:
+                conn.tools = list((await client.list_tools()).tools)
+            except Exception as exc:
+                if _is_dead_connection(exc):
+                    await self.restart(name)
+                    client = await self.session(name)
+                    self._connections[name].tools = list((await client.list_tools()).tools)
+                    return self._connections[name].tools or []
+                raise
+        return conn.tools
+
+    async def call_tool(
+        self,
+        name: str,
+        tool: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        progress_callback: ProgressFn | None = None,
+        read_timeout_seconds: float | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> CallToolResult:
+        """Call ``tool`` on target ``name``. If the session died (its process crashed), it is restarted and the
+        call is made once more; a tool's own error comes back as ``is_error`` and is never retried here."""
+        for attempt in (1, 2):
+            client = await self.session(name)
+            try:
+                return await client.call_tool(
+                    tool,
+                    arguments or {},
+                    read_timeout_seconds=read_timeout_seconds,
+                    progress_callback=progress_callback,
+                    meta=meta,  # type: ignore[arg-type]
+                )
+            except Exception as exc:
+                if attempt == 2 or not _is_dead_connection(exc):
+                    raise
+                logger.warning("session %s died (%s); restarting it", name, _describe(exc))
+                await self.restart(name)
+        raise AssertionError("unreachable")
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)  # pyright: ignore[reportUnknownArgumentType]
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,96 @@
+import os
+import signal
+import sys
+
+import anyio
+import psutil
+import pytest
+
+from servers.core.pool import ConnectionFailed, ConnectionPool
+from servers.core.target import Target
+from tests._toy_servers import build_calc_server
+
+pytestmark = pytest.mark.anyio
+
+
+def calc_target() -> Target:
+    return Target(command=sys.executable, args=["-m", "tests._toy_servers", "calc"])
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def pid_of(pool: ConnectionPool, name: str) -> int:
+    result = await pool.call_tool(name, "pid")
+    assert result.structured_content is not None
+    return int(result.structured_content["pid"])
+
+
+async def test_sessions_start_lazily_on_first_use() -> None:
+    server = build_calc_server()
+    async with ConnectionPool({"calc": Target.in_process(server)}) as pool:
+        assert not pool.is_running("calc")
+        result = await pool.call_tool("calc", "add", {"a": 2, "b": 3})
+        assert result.structured_content == {"value": 5.0}
+        assert pool.is_running("calc")
+
+
+async def test_several_stdio_sessions_start_concurrently_and_all_children_stop_on_close() -> None:
+    with anyio.fail_after(30):
+        async with ConnectionPool({"a": calc_target(), "b": calc_target()}) as pool:
+            failures = await pool.start(["a", "b"])
+            assert failures == {"a": None, "b": None}
+            pids = [await pid_of(pool, "a"), await pid_of(pool, "b")]
+            assert pids[0] != pids[1]
+            assert all(not gone(p) for p in pids)
+    assert all(gone(p) for p in pids)
+
+
+async def test_a_session_whose_process_died_is_restarted_on_the_next_call() -> None:
+    with anyio.fail_after(30):
+        async with ConnectionPool({"calc": calc_target()}) as pool:
+            first = await pid_of(pool, "calc")
+            os.kill(first, signal.SIGKILL)
+            result = await pool.call_tool("calc", "add", {"a": 1, "b": 1})
+            assert result.structured_content == {"value": 2.0}
+            second = await pid_of(pool, "calc")
+            assert second != first
+            assert pool.restarts["calc"] == 1
+    assert gone(second)
+
+
+async def test_children_are_stopped_when_the_owner_is_cancelled() -> None:
+    pids: list[int] = []
+    with anyio.fail_after(30):
+        with anyio.CancelScope() as scope:
+            async with ConnectionPool({"a": calc_target(), "b": calc_target()}) as pool:
+                await pool.start(["a", "b"])
+                pids += [await pid_of(pool, "a"), await pid_of(pool, "b")]
+                scope.cancel()
+                await anyio.sleep_forever()
+    assert scope.cancelled_caught
+    assert len(pids) == 2
+    assert all(gone(p) for p in pids)
+
+
+async def test_a_tool_error_is_returned_not_retried() -> None:
+    async with ConnectionPool({"calc": calc_target()}) as pool:
+        first = await pid_of(pool, "calc")
+        result = await pool.call_tool("calc", "divide", {"a": 1, "b": 0})
+        assert result.is_error
+        assert "division by zero" in result.content[0].text  # type: ignore[union-attr]
+        assert await pid_of(pool, "calc") == first
+        assert pool.restarts == {}
+
+
+async def test_unknown_target_and_unstartable_command_give_clear_errors() -> None:
+    broken = Target(command="/nonexistent/bin/server")
+    async with ConnectionPool({"broken": broken}, connect_timeout=20) as pool:
+        with pytest.raises(ConnectionFailed, match="no target named 'nope'"):
+            await pool.session("nope")
+        with pytest.raises(ConnectionFailed, match="broken: could not connect to /nonexistent/bin/server"):
+            await pool.session("broken")
