@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -123,23 +124,29 @@ def demo_config_path() -> Path:
     return Path(__file__).resolve().parents[2] / "examples" / "echelon.toml"
 
 
-def builtin_variables(config_dir: Path) -> dict[str, str]:
-    """Variables a config may use besides the environment's."""
+def _demo_dir() -> str:
     from examples import demo_dir
 
+    return str(demo_dir())
+
+
+def builtin_variables(config_dir: Path) -> dict[str, Callable[[], str]]:
+    """Variables a config may use besides the environment's (computed only when used)."""
     return {
-        "ECHELON_PYTHON": sys.executable,
-        "ECHELON_CONFIG_DIR": str(config_dir),
-        "ECHELON_DEMO_DIR": str(demo_dir()),
+        "ECHELON_PYTHON": lambda: sys.executable,
+        "ECHELON_CONFIG_DIR": lambda: str(config_dir),
+        "ECHELON_DEMO_DIR": _demo_dir,
     }
 
 
-def _expand(value: Any, variables: dict[str, str], key: str, problems: list[str]) -> Any:
+def _expand(value: Any, variables: dict[str, Callable[[], str]], key: str, problems: list[str]) -> Any:
     if isinstance(value, str):
 
         def sub(match: re.Match[str]) -> str:
             var = match.group(1)
-            found = os.environ.get(var, variables.get(var))
+            found = os.environ.get(var)
+            if found is None and var in variables:
+                found = variables[var]()
             if found is None:
                 problems.append(f"{key}: ${{{var}}} is not set (an environment variable or a built-in)")
                 return match.group(0)

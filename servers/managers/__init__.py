@@ -1,0 +1,1 @@
+"""The generic manager server and its planners."""

@@ -1,0 +1,99 @@
+"""Discovery: a manager's workers and their live tool schemas, condensed for planners and step prompts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from mcp.types import Tool
+from pydantic import BaseModel, Field
+
+from ..core.pool import ConnectionFailed, ConnectionPool
+
+
+class ToolInfo(BaseModel):
+    """One worker tool as the planners see it."""
+
+    name: str
+    description: str = ""
+    signature: str = Field(description="name(arg: type, optional?: type)")
+    input_schema: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkerInfo(BaseModel):
+    """A worker, its tools, and why it is unavailable if it is."""
+
+    name: str
+    description: str = ""
+    tools: list[ToolInfo] = Field(default_factory=list)
+    error: str | None = None
+
+    def tool(self, name: str) -> ToolInfo | None:
+        return next((t for t in self.tools if t.name == name), None)
+
+
+def _type_name(schema: dict[str, Any]) -> str:
+    if "type" in schema:
+        kind = schema["type"]
+        if kind == "array" and isinstance(schema.get("items"), dict):
+            return f"list[{_type_name(schema['items'])}]"
+        return kind if isinstance(kind, str) else "|".join(kind)
+    if "anyOf" in schema:
+        return "|".join(_type_name(s) for s in schema["anyOf"] if s.get("type") != "null")
+    if "$ref" in schema:
+        return "object"
+    return "any"
+
+
+def signature(tool: Tool) -> str:
+    """A compact one-line signature from a tool's input schema."""
+    props: dict[str, Any] = tool.input_schema.get("properties", {})
+    required = set(tool.input_schema.get("required", []))
+    args = [f"{name}{'' if name in required else '?'}: {_type_name(schema)}" for name, schema in props.items()]
+    return f"{tool.name}({', '.join(args)})"
+
+
+def first_sentence(text: str | None, limit: int = 160) -> str:
+    text = " ".join((text or "").split())
+    end = text.find(". ")
+    text = text if end == -1 else text[: end + 1]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def to_info(tool: Tool) -> ToolInfo:
+    return ToolInfo(
+        name=tool.name,
+        description=first_sentence(tool.description),
+        signature=signature(tool),
+        input_schema=dict(tool.input_schema),
+    )
+
+
+async def discover(pool: ConnectionPool, workers: dict[str, str]) -> dict[str, WorkerInfo]:
+    """Start every worker concurrently and read its tools; a worker that fails to start is reported, not fatal."""
+    infos: dict[str, WorkerInfo] = {}
+
+    async def one(name: str, description: str) -> None:
+        try:
+            tools = await pool.list_tools(name)
+            infos[name] = WorkerInfo(name=name, description=description, tools=[to_info(t) for t in tools])
+        except (ConnectionFailed, OSError) as exc:
+            infos[name] = WorkerInfo(name=name, description=description, error=str(exc))
+
+    async with anyio.create_task_group() as tg:
+        for name, description in workers.items():
+            tg.start_soon(one, name, description)
+    return {name: infos[name] for name in workers}
+
+
+def render_catalog(infos: dict[str, WorkerInfo]) -> str:
+    """Workers and their tools as compact prompt text."""
+    lines: list[str] = []
+    for info in infos.values():
+        head = f"- {info.name}" + (f" ({info.description})" if info.description else "")
+        if info.error:
+            lines.append(f"{head}: UNAVAILABLE ({info.error})")
+            continue
+        lines.append(f"{head}:")
+        lines.extend(f"    {t.signature} - {t.description}" for t in info.tools)
+    return "\n".join(lines)

@@ -1,0 +1,171 @@
+"""Step execution: a bounded tool-use loop with the manager's model, restricted to the ONE worker a step names.
+
+Tool results go back to the model until it answers without a tool call or the step's tool-call budget is spent.
+A step whose plan already names the exact call makes that call directly (no model call), the router's cheap path.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from mcp.types import CallToolResult, TextContent
+
+from ..core.envelope import Artifact, ErrorInfo, PhaseContext, StepResult, ToolCallRecord, Usage, clip
+from ..core.llm import Message, Model, ModelRequest, TokenUsage, ToolCall, ToolDefinition
+from ..core.plan import PlanNode, Step
+from ..core.pool import ConnectionPool
+from ..core.prompts import load_prompt
+from ._discovery import WorkerInfo
+
+TOOL_RESULT_LIMIT = 6000
+
+
+def result_text(result: CallToolResult) -> str:
+    """A tool result as text for a model: its structured content as JSON when there is some, else its text."""
+    if result.structured_content is not None:
+        return json.dumps(result.structured_content, ensure_ascii=False, default=str)
+    texts = [c.text for c in result.content if isinstance(c, TextContent)]
+    return "\n".join(texts) if texts else "(no content)"
+
+
+def find_artifacts(value: Any) -> list[Artifact]:
+    """Files a tool reported: any object with a ``path`` and a ``mime_type`` inside its structured content."""
+    found: list[Artifact] = []
+    if isinstance(value, dict):
+        if isinstance(value.get("path"), str) and isinstance(value.get("mime_type"), str):
+            found.append(Artifact.model_validate({k: v for k, v in value.items() if k in Artifact.model_fields}))
+        else:
+            for item in value.values():
+                found.extend(find_artifacts(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(find_artifacts(item))
+    return found
+
+
+def _add_tokens(usage: Usage, tokens: TokenUsage, model: Model) -> None:
+    usage.llm_calls += tokens.requests
+    usage.input_tokens += tokens.input_tokens
+    usage.output_tokens += tokens.output_tokens
+    if tokens.requests and model.name not in usage.models:
+        usage.models.append(model.name)
+
+
+class StepRunner:
+    """Runs steps of one phase for one manager."""
+
+    def __init__(
+        self, *, manager: str, pool: ConnectionPool, model: Model, workers: dict[str, WorkerInfo], max_tool_calls: int
+    ) -> None:
+        self.manager = manager
+        self.pool = pool
+        self.model = model
+        self.workers = workers
+        self.max_tool_calls = max_tool_calls
+
+    async def _call(self, step: Step, call: ToolCall, result: StepResult, calls: list[dict[str, Any]]) -> str:
+        """Make one tool call on the step's worker and record it; returns the text the model will read."""
+        worker = self.workers[step.worker]
+        record = ToolCallRecord(
+            worker=step.worker, tool=call.name, arguments=call.arguments, manager=self.manager, step=step.name
+        )
+        result.provenance.append(record)
+        result.usage.tool_calls += 1
+        if worker.tool(call.name) is None:
+            record.is_error = True
+            names = ", ".join(t.name for t in worker.tools)
+            return f"Error: worker {step.worker!r} has no tool {call.name!r}. Its tools are: {names}."
+        started = time.perf_counter()
+        try:
+            answer = await self.pool.call_tool(step.worker, call.name, call.arguments)
+        except Exception as exc:
+            record.is_error = True
+            result.errors.append(ErrorInfo(where=f"{step.worker}.{call.name}", message=str(exc), kind="tool"))
+            return f"Error: the call failed: {exc}"
+        finally:
+            record.duration_ms = (time.perf_counter() - started) * 1000
+        record.is_error = bool(answer.is_error)
+        text = result_text(answer)
+        if not answer.is_error:
+            result.artifacts.extend(find_artifacts(answer.structured_content))
+            calls.append({"tool": call.name, "arguments": call.arguments, "result": answer.structured_content})
+        return f"Error: {text}" if answer.is_error else text
+
+    async def run(
+        self, step: Step, phase: PlanNode, context: PhaseContext, inputs: Mapping[str, StepResult]
+    ) -> StepResult:
+        """Carry out ``step``; the results of the steps it depends on are in ``inputs``."""
+        started = time.perf_counter()
+        result = StepResult(step=step.name, worker=step.worker)
+        calls: list[dict[str, Any]] = []
+        if step.tool is not None and step.arguments is not None:
+            text = await self._call(step, ToolCall(id="planned", name=step.tool, arguments=step.arguments), result, calls)
+            if not result.provenance[-1].is_error:
+                result.output = clip(text, TOOL_RESULT_LIMIT)
+                result.data = {"calls": calls}
+                result.usage.wall_seconds = time.perf_counter() - started
+                return result
+            # The planned call failed: let the tool loop work it out, with the error in front of it.
+            inputs = dict(inputs)
+            result.errors.append(ErrorInfo(where=f"{step.worker}.{step.tool}", message=text, kind="planned_call"))
+        await self._loop(step, phase, context, inputs, result, calls)
+        result.data = {"calls": calls}
+        failed_calls = [r for r in result.provenance if r.is_error]
+        if not result.output.strip():
+            result.status = "failed"
+        elif failed_calls and len(failed_calls) == len(result.provenance):
+            result.status = "partial"
+        result.usage.wall_seconds = time.perf_counter() - started
+        return result
+
+    async def _loop(
+        self,
+        step: Step,
+        phase: PlanNode,
+        context: PhaseContext,
+        inputs: Mapping[str, StepResult],
+        result: StepResult,
+        calls: list[dict[str, Any]],
+    ) -> None:
+        worker = self.workers[step.worker]
+        tools = [ToolDefinition(name=t.name, description=t.description, parameters=t.input_schema) for t in worker.tools]
+        earlier = "\n\n".join(f"Result of step {name!r}:\n{clip(r.output, 3000)}" for name, r in inputs.items())
+        prior_errors = "".join(f"\nA planned call failed: {e.message}" for e in result.errors)
+        user = (
+            f"Phase: {phase.name} - {phase.goals}\nStep: {step.name}\nGoals: {step.goals}\nNotes: {step.notes}"
+            f"\n\nContext from earlier phases:\n{context.render(limit=2500)}"
+            + (f"\n\nResults of earlier steps:\n{earlier}" if earlier else "")
+            + prior_errors
+        )
+        messages = [Message(role="user", content=user)]
+        system = load_prompt("step_executor", manager=self.manager, worker=step.worker)
+        used = 0
+        while True:
+            allow_tools = used < self.max_tool_calls
+            if not allow_tools:
+                messages.append(
+                    Message(role="user", content="The tool budget for this step is spent. Give your answer now.")
+                )
+            response = await self.model.request(
+                ModelRequest(system=system, messages=messages, tools=tools if allow_tools else [], max_tokens=1024)
+            )
+            _add_tokens(result.usage, response.usage, self.model)
+            if not response.tool_calls or not allow_tools:
+                result.output = response.text.strip()
+                return
+            messages.append(Message(role="assistant", content=response.text, tool_calls=response.tool_calls))
+            for call in response.tool_calls:
+                if used >= self.max_tool_calls:
+                    text, is_error = "Not run: the tool budget for this step is spent.", True
+                else:
+                    used += 1
+                    text = await self._call(step, call, result, calls)
+                    is_error = result.provenance[-1].is_error
+                messages.append(
+                    Message(
+                        role="tool", tool_call_id=call.id, content=clip(text, TOOL_RESULT_LIMIT), is_error=is_error
+                    )
+                )

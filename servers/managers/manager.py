@@ -1,0 +1,184 @@
+"""The manager: one domain, its workers, a planner, a step executor and synthesis. Transport-free logic; the MCP
+server in ``server.py`` exposes it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from pydantic import BaseModel, Field
+
+from ..core.config import ManagerConfig
+from ..core.envelope import ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
+from ..core.executor import DagCallbacks, NodeEvent, run_dag
+from ..core.llm import Message, Model, ModelError, ModelRequest, generate_structured
+from ..core.plan import PlanNode, Step, StepPlan
+from ..core.pool import ConnectionPool
+from ..core.prompts import load_prompt
+from ._discovery import WorkerInfo, discover
+from ._steps import StepRunner, _add_tokens
+from .planners import PLANNERS, StepPlanner
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+class Synthesis(BaseModel):
+    """A manager's synthesized answer for a phase."""
+
+    answer: str = Field(min_length=1)
+    goal_met: bool
+    missing: str = ""
+
+
+class PhasePlanPreview(BaseModel):
+    """What ``plan_phase`` returns: the steps the manager would run, nothing executed."""
+
+    manager: str
+    planner: str
+    steps: list[Step]
+    rationale: str = ""
+    usage: Usage = Field(default_factory=Usage)
+
+
+class Manager:
+    """A domain manager: plans a phase into steps, runs them on its workers, and synthesizes one answer."""
+
+    def __init__(
+        self,
+        key: str,
+        config: ManagerConfig,
+        *,
+        pool: ConnectionPool,
+        model: Model,
+        worker_descriptions: Mapping[str, str],
+        planner: StepPlanner | None = None,
+    ) -> None:
+        self.key = key
+        self.config = config
+        self.pool = pool
+        self.model = model
+        self.worker_descriptions = dict(worker_descriptions)
+        self.planner = planner or PLANNERS[config.planner](
+            model, manager=key, description=config.description, max_steps=config.max_steps
+        )
+        self._workers: dict[str, WorkerInfo] | None = None
+
+    async def workers(self, *, refresh: bool = False) -> dict[str, WorkerInfo]:
+        """Discovery: the workers' live tool schemas (started concurrently on first use)."""
+        if self._workers is None or refresh or any(w.error for w in self._workers.values()):
+            self._workers = await discover(self.pool, self.worker_descriptions)
+        return self._workers
+
+    async def plan_phase(self, phase: PlanNode, context: PhaseContext) -> PhasePlanPreview:
+        """The steps this manager would run for ``phase``; nothing is executed."""
+        planned = await self.planner.plan(phase, context, await self.workers())
+        usage = Usage()
+        _add_tokens(usage, planned.usage, self.model)
+        return PhasePlanPreview(
+            manager=self.key,
+            planner=type(self.planner).__name__,
+            steps=planned.plan.steps,
+            rationale=planned.plan.rationale,
+            usage=usage,
+        )
+
+    async def execute_phase(
+        self, phase: PlanNode, context: PhaseContext, progress: Progress | None = None
+    ) -> PhaseResult:
+        """Plan, run the steps as a DAG, and synthesize. Failures are kept in the result, never raised."""
+        started = time.perf_counter()
+        result = PhaseResult(phase=phase.name, manager=self.key, status="failed")
+        workers = await self.workers()
+        try:
+            planned = await self.planner.plan(phase, context, workers)
+        except ModelError as exc:
+            result.errors.append(ErrorInfo(where=f"{self.key}.planner", message=str(exc), kind="planning"))
+            result.output = f"The {self.key} manager could not plan this phase: {exc}"
+            result.missing = phase.goals
+            result.usage.wall_seconds = time.perf_counter() - started
+            return result
+        _add_tokens(result.usage, planned.usage, self.model)
+        steps = await self._run_steps(planned.plan, phase, context, workers, progress)
+        result.steps = list(steps.values())
+        for step in result.steps:
+            result.usage.add(step.usage)
+            result.provenance.extend(step.provenance)
+            result.artifacts.extend(step.artifacts)
+            result.errors.extend(step.errors)
+        await self._synthesize(phase, context, result)
+        result.data = {"steps": {s.step: s.data for s in result.steps if s.data}}
+        result.usage.wall_seconds = time.perf_counter() - started
+        return result
+
+    async def _run_steps(
+        self,
+        plan: StepPlan,
+        phase: PlanNode,
+        context: PhaseContext,
+        workers: dict[str, WorkerInfo],
+        progress: Progress | None,
+    ) -> dict[str, StepResult]:
+        runner = StepRunner(
+            manager=self.key, pool=self.pool, model=self.model, workers=workers, max_tool_calls=self.config.max_tool_calls
+        )
+
+        async def on_event(event: NodeEvent) -> None:
+            if progress is not None and event.kind != "started":
+                await progress(event.done, event.total, f"{self.key}: step {event.node!r} {event.kind}")
+
+        callbacks: DagCallbacks[Step, StepResult] = DagCallbacks(
+            run=lambda step, inputs: runner.run(step, phase, context, inputs),
+            on_error=lambda step, exc: StepResult(
+                step=step.name,
+                worker=step.worker,
+                status="failed",
+                errors=[ErrorInfo(where=f"{self.key}.{step.name}", message=f"{type(exc).__name__}: {exc}")],
+            ),
+            on_skip=lambda step, failed: StepResult(
+                step=step.name,
+                worker=step.worker,
+                status="failed",
+                output=f"Skipped: it needs {', '.join(failed)}, which failed.",
+                errors=[ErrorInfo(where=f"{self.key}.{step.name}", message="dependency failed", kind="skipped")],
+            ),
+            failed=lambda r: r.status == "failed",
+            on_event=on_event,
+        )
+        return await run_dag(plan.steps, callbacks)
+
+    async def _synthesize(self, phase: PlanNode, context: PhaseContext, result: PhaseResult) -> None:
+        steps_text = "\n\n".join(
+            f"Step {s.step!r} ({s.worker}, {s.status}):\n{clip(s.output, 3000)}"
+            + "".join(f"\nfile: {a.path}" for a in s.artifacts)
+            for s in result.steps
+        )
+        request = ModelRequest(
+            system=load_prompt("manager_synthesis", manager=self.key),
+            messages=[
+                Message(
+                    role="user",
+                    content=f"User request: {context.request or '(not given)'}\nPhase: {phase.name}\n"
+                    f"Goals: {phase.goals}\nNotes: {phase.notes}\n\nStep results:\n{steps_text}",
+                )
+            ],
+            max_tokens=1024,
+        )
+        try:
+            synthesis, tokens = await generate_structured(self.model, request, Synthesis)
+        except ModelError as exc:
+            # Nothing done is lost: without a synthesis the step outputs are the answer.
+            result.errors.append(ErrorInfo(where=f"{self.key}.synthesis", message=str(exc), kind="synthesis"))
+            result.output = steps_text
+            result.status = "partial" if any(s.status != "failed" for s in result.steps) else "failed"
+            return
+        _add_tokens(result.usage, tokens, self.model)
+        result.output = synthesis.answer
+        result.goal_met = synthesis.goal_met
+        result.missing = "" if synthesis.goal_met else (synthesis.missing or "not stated")
+        ok_steps = [s for s in result.steps if s.status == "ok"]
+        if synthesis.goal_met and len(ok_steps) == len(result.steps):
+            result.status = "ok"
+        elif ok_steps or synthesis.goal_met:
+            result.status = "partial"
+        else:
+            result.status = "failed"

@@ -1,0 +1,122 @@
+"""A manager's planners: phase -> steps over its workers.
+
+``StrategicDecomposerPlanner`` splits a phase into several steps (a DAG); ``WorkerRouterPlanner`` is the cheap path:
+one step with one worker and, where obvious, the one tool call. Both see the workers' live tool schemas, and a plan
+naming an unknown worker or tool is sent back to the model with the error.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from ..core.envelope import PhaseContext
+from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_structured
+from ..core.plan import PlanNode, Step, StepPlan, StepPlanDocument
+from ..core.prompts import few_shot, load_prompt
+from ._discovery import WorkerInfo, render_catalog
+
+
+class PlannedSteps(BaseModel):
+    """A planner's output and what it cost."""
+
+    plan: StepPlan
+    usage: TokenUsage
+
+
+class StepPlanner(ABC):
+    """Turns a phase into steps for a manager's workers."""
+
+    prompt: ClassVar[str]
+
+    def __init__(self, model: Model, *, manager: str, description: str, max_steps: int = 6) -> None:
+        self.model = model
+        self.manager = manager
+        self.description = description
+        self.max_steps = max_steps
+
+    @abstractmethod
+    async def plan(self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]) -> PlannedSteps:
+        """Plan the steps for ``phase``."""
+
+    def _request(self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]) -> ModelRequest:
+        available = [w for w in workers.values() if not w.error]
+        system = load_prompt(
+            self.prompt,
+            manager=self.manager,
+            description=self.description,
+            worker_names=", ".join(w.name for w in available),
+            max_steps=self.max_steps,
+        )
+        user = (
+            f"Workers:\n{render_catalog(workers)}\n\nPhase: {phase.name}\nGoals: {phase.goals}\n"
+            f"Notes: {phase.notes}\nContext: {context.render(limit=2500)}"
+        )
+        return ModelRequest(
+            system=system,
+            messages=[*few_shot(self.prompt), Message(role="user", content=user)],
+            max_tokens=1200,
+        )
+
+    def check_steps(self, steps: list[Step], workers: dict[str, WorkerInfo]) -> None:
+        """Raise ValueError naming the first step that uses an unknown or unavailable worker or tool."""
+        available = {name: w for name, w in workers.items() if not w.error}
+        if len(steps) > self.max_steps:
+            raise ValueError(f"the plan has {len(steps)} steps; at most {self.max_steps} are allowed")
+        for step in steps:
+            worker = available.get(step.worker)
+            if worker is None:
+                raise ValueError(
+                    f"step {step.name!r} names worker {step.worker!r}, which is not one of your workers "
+                    f"(use one of: {', '.join(available) or 'none available'})"
+                )
+            if step.tool is not None and worker.tool(step.tool) is None:
+                raise ValueError(
+                    f"step {step.name!r} names tool {step.tool!r}, which worker {step.worker!r} does not have "
+                    f"(its tools: {', '.join(t.name for t in worker.tools)}); or set tool to null"
+                )
+
+
+class StrategicDecomposerPlanner(StepPlanner):
+    """Phase -> several steps over the manager's workers, as a DAG."""
+
+    prompt = "decomposer_planner"
+
+    async def plan(self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]) -> PlannedSteps:
+        document, usage = await generate_structured(
+            self.model,
+            self._request(phase, context, workers),
+            StepPlanDocument,
+            validate=lambda doc: self.check_steps(doc.plan.steps, workers),
+        )
+        return PlannedSteps(plan=document.plan, usage=usage)
+
+
+class RoutedStep(BaseModel):
+    """The router's JSON document: ``{"step": {...}}``."""
+
+    step: Step
+
+
+class WorkerRouterPlanner(StepPlanner):
+    """Phase -> one step with one worker (and, where obvious, one tool call): one cheap model call."""
+
+    prompt = "router_planner"
+
+    async def plan(self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]) -> PlannedSteps:
+        routed, usage = await generate_structured(
+            self.model,
+            self._request(phase, context, workers),
+            RoutedStep,
+            validate=lambda doc: self.check_steps([doc.step], workers),
+        )
+        step = routed.step.model_copy(update={"depends_on": []})
+        return PlannedSteps(plan=StepPlan(steps=[step], rationale="routed to one worker"), usage=usage)
+
+
+PLANNERS: dict[str, type[StepPlanner]] = {
+    "StrategicDecomposerPlanner": StrategicDecomposerPlanner,
+    "WorkerRouterPlanner": WorkerRouterPlanner,
+}

@@ -1,0 +1,1 @@
+"""The top MCP server: plans phases (StrategicPlanner), routes them to managers, answers."""

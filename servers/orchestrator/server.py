@@ -1,0 +1,142 @@
+"""The orchestrator MCP server: what Claude Desktop, IDEs and the ``echelon`` CLI run over stdio.
+
+Tools: ``delegate`` (full hierarchical delegation), ``plan`` (preview, nothing executed), ``list_managers``.
+It answers ``initialize`` and ``tools/list`` without starting any manager; managers start on first use,
+concurrently, each starting its own workers the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from ..core.config import HierarchyConfig, load_config, prepare_demo_data
+from ..core.envelope import DelegationResult
+from ..core.llm import Model, describe_auto, resolve_model
+from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
+from ..core.serve import serve_main
+from ..core.target import Target
+from .orchestrator import Orchestrator, PlanPreview
+from .planner import PhasePlanner
+
+
+class ManagerInfo(BaseModel):
+    key: str = Field(description="The manager_worker_key phases are routed to")
+    description: str
+    planner: str
+    model: str = Field(description="The model this manager uses ('auto' shown as what it resolves to)")
+    workers: list[str]
+
+
+class ManagerListing(BaseModel):
+    orchestrator_model: str
+    synthesis: bool
+    managers: list[ManagerInfo]
+
+
+def _shown(name: str, role: str) -> str:
+    return f"auto -> {describe_auto('orchestrator' if role == 'orchestrator' else 'manager')}" if name == "auto" else name
+
+
+def build_server(
+    config: HierarchyConfig,
+    *,
+    model: Model | None = None,
+    manager_targets: Mapping[str, Target] | None = None,
+    planner: PhasePlanner | None = None,
+) -> MCPServer[Any]:
+    """The orchestrator server. ``model``/``manager_targets``/``planner`` replace the configured ones (tests)."""
+    chosen_model = model or resolve_model(config.orchestrator.model, role="orchestrator", settings=config.models)
+    targets = dict(manager_targets or {key: config.manager_target(key) for key in config.managers})
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[Orchestrator]:
+        await anyio.to_thread.run_sync(prepare_demo_data, config)
+        async with ConnectionPool(
+            targets, env_prefixes=OWN_ENV_PREFIXES, read_timeout_seconds=config.orchestrator.phase_timeout_seconds
+        ) as pool:
+            try:
+                yield Orchestrator(config, pool=pool, model=chosen_model, planner=planner)
+            finally:
+                await chosen_model.aclose()
+
+    server = MCPServer[Orchestrator](
+        name="echelon",
+        instructions=(
+            "echelon delegates a request to a hierarchy of specialist agents: domain managers "
+            f"({', '.join(config.managers)}) that plan steps over their own tools. Use `delegate` for any task in "
+            "those domains; `plan` previews what would run; `list_managers` shows the domains."
+        ),
+        lifespan=lifespan,
+    )
+
+    @server.tool()
+    async def delegate(
+        request: Annotated[str, Field(description="The task, in plain language, as the user would put it")],
+        ctx: Context[Orchestrator, Any],
+        context: Annotated[str | None, Field(description="Extra context for the task (optional)")] = None,
+    ) -> DelegationResult:
+        """Delegate a task to the hierarchy: it is planned into phases, each carried out by a domain manager with
+        its workers' tools; returns the answer, files produced, per-phase results and usage."""
+        if not request.strip():
+            raise ToolError("request is empty: say what you want done")
+        orchestrator = ctx.request_context.lifespan_context
+        return await orchestrator.delegate(request, context, progress=ctx.report_progress)
+
+    @server.tool()
+    async def plan(
+        request: Annotated[str, Field(description="The task to plan")],
+        ctx: Context[Orchestrator, Any],
+    ) -> PlanPreview:
+        """Show how a request would be carried out: the phases, the manager of each, and each manager's steps.
+        Nothing is executed."""
+        if not request.strip():
+            raise ToolError("request is empty: say what you want planned")
+        orchestrator = ctx.request_context.lifespan_context
+        try:
+            return await orchestrator.preview(request)
+        except Exception as exc:
+            raise ToolError(f"could not plan: {exc}") from exc
+
+    @server.tool()
+    async def list_managers() -> ManagerListing:
+        """The domain managers this orchestrator delegates to: description, planner, model and workers of each."""
+        return ManagerListing(
+            orchestrator_model=chosen_model.name if model else _shown(config.orchestrator.model, "orchestrator"),
+            synthesis=config.orchestrator.synthesis,
+            managers=[
+                ManagerInfo(
+                    key=key,
+                    description=m.description,
+                    planner=m.planner,
+                    model=_shown(m.model, "manager"),
+                    workers=m.workers,
+                )
+                for key, m in config.managers.items()
+            ],
+        )
+
+    return server
+
+
+def _add_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, help="echelon.toml (default: $ECHELON_CONFIG or the demo)")
+    parser.add_argument("--model", default=None, help="Override the orchestrator's model")
+
+
+def _build(args: argparse.Namespace) -> MCPServer[Any]:
+    config = load_config(args.config)
+    model = resolve_model(args.model, role="orchestrator", settings=config.models) if args.model else None
+    return build_server(config, model=model)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the orchestrator (stdio by default: this is what desktop hosts run)."""
+    serve_main("The echelon orchestrator: hierarchical delegation over MCP.", _build, _add_args, argv)

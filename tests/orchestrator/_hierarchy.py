@@ -1,0 +1,49 @@
+"""A small real hierarchy for tests: two managers over toy worker servers, every level in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from servers.core.config import HierarchyConfig, parse_config
+from servers.core.llm import Model
+from servers.core.target import Target
+from servers.managers.server import build_server as build_manager
+from servers.orchestrator.server import build_server as build_orchestrator
+from tests._toy_servers import build_calc_server, build_deck_server
+
+
+def toy_config(*, synthesis: bool = False) -> HierarchyConfig:
+    return parse_config(
+        {
+            "orchestrator": {"synthesis": synthesis},
+            "managers": {
+                "numbers": {"description": "Arithmetic on numbers", "workers": ["calc"]},
+                "content": {"description": "Decks", "workers": ["deck"], "planner": "router"},
+            },
+            "workers": {
+                "calc": {"command": "calc-server", "description": "a calculator"},
+                "deck": {"command": "deck-server", "description": "writes decks"},
+            },
+        },
+        file="toy.toml",
+    )
+
+
+def build_hierarchy(
+    tmp: Path, *, orchestrator: Model, numbers: Model, content: Model, synthesis: bool = False
+) -> MCPServer[Any]:
+    config = toy_config(synthesis=synthesis)
+    managers = {
+        "numbers": build_manager(
+            config, "numbers", model=numbers, worker_targets={"calc": Target.in_process(build_calc_server())}
+        ),
+        "content": build_manager(
+            config, "content", model=content, worker_targets={"deck": Target.in_process(build_deck_server(str(tmp)))}
+        ),
+    }
+    return build_orchestrator(
+        config, model=orchestrator, manager_targets={k: Target.in_process(s) for k, s in managers.items()}
+    )

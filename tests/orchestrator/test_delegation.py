@@ -1,0 +1,139 @@
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from servers.core.envelope import DelegationResult
+from servers.core.testing import ScriptedModel, tool_call
+from tests.orchestrator._hierarchy import build_hierarchy
+
+pytestmark = pytest.mark.anyio
+
+TWO_PHASES = {
+    "plan": {
+        "phases": [
+            {"name": "Compute", "worker": "numbers", "goals": "Add 2 and 3", "notes": "", "depends_on": []},
+            {"name": "Deck", "worker": "content", "goals": "One slide with the sum", "depends_on": ["Compute"]},
+        ],
+        "primary_worker": "numbers",
+        "rationale": "compute, then present",
+    }
+}
+
+
+def numbers_script() -> ScriptedModel:
+    return ScriptedModel(
+        [
+            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}], "rationale": "one"}},
+            tool_call("add", a=2, b=3),
+            "The sum of 2 and 3 is 5.",
+            {"answer": "2 + 3 = 5", "goal_met": True, "missing": ""},
+        ],
+        name="test:numbers",
+    )
+
+
+def content_script() -> ScriptedModel:
+    return ScriptedModel(
+        [
+            {
+                "step": {
+                    "name": "Deck",
+                    "worker": "deck",
+                    "goals": "one slide",
+                    "tool": "make_deck",
+                    "arguments": {"title": "Sum", "bullets": ["2 + 3 = 5"]},
+                }
+            },
+            {"answer": "Deck written with the sum", "goal_met": True},
+        ],
+        name="test:content",
+    )
+
+
+async def test_request_flows_through_phases_steps_worker_calls_and_synthesis(tmp_path: Path) -> None:
+    orchestrator, numbers, content = ScriptedModel([TWO_PHASES], name="test:orch"), numbers_script(), content_script()
+    server = build_hierarchy(tmp_path, orchestrator=orchestrator, numbers=numbers, content=content)
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "Add 2 and 3 and make a slide"})
+    assert not answer.is_error, answer.content
+    result = DelegationResult.model_validate(answer.structured_content)
+
+    assert result.status == "ok"
+    assert [p.phase for p in result.phases] == ["Compute", "Deck"]
+    assert result.output.startswith("2 + 3 = 5")  # the primary manager's answer, others attached
+    assert "Deck written" in result.output
+    # The worker really ran: the tool result went back to the model, and the deck file exists.
+    tool_message = numbers.requests[2].messages[-1]
+    assert tool_message.role == "tool" and '"value": 5.0' in tool_message.content
+    assert [a.path for a in result.artifacts] == [str(tmp_path / "Sum.txt")]
+    assert (tmp_path / "Sum.txt").read_text().startswith("Sum")
+    assert [(r.worker, r.tool) for r in result.provenance] == [("calc", "add"), ("deck", "make_deck")]
+    assert result.usage.llm_calls == 1 + 4 + 2 and result.usage.tool_calls == 2
+    for model in (orchestrator, numbers, content):
+        model.assert_consumed()
+
+
+async def test_phase_one_result_reaches_the_phase_two_manager(tmp_path: Path) -> None:
+    content = content_script()
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([TWO_PHASES]), numbers=numbers_script(), content=content
+    )
+    async with Client(server) as client:
+        await client.call_tool("delegate", {"request": "Add 2 and 3 and make a slide"})
+    router_prompt = content.requests[0].messages[-1].content
+    assert "Result of phase 'Compute' (numbers):\n2 + 3 = 5" in router_prompt
+
+
+async def test_router_path_makes_one_step_with_one_direct_tool_call(tmp_path: Path) -> None:
+    content = content_script()
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([TWO_PHASES]), numbers=numbers_script(), content=content
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "Add 2 and 3 and make a slide"})
+    deck_phase = DelegationResult.model_validate(answer.structured_content).phases[1]
+    assert [s.step for s in deck_phase.steps] == ["Deck"]
+    assert deck_phase.steps[0].usage.llm_calls == 0  # the planned call ran without a tool loop
+    assert len(content.requests) == 2  # route + synthesis
+
+
+async def test_plan_naming_an_unknown_manager_is_sent_back_to_the_planner(tmp_path: Path) -> None:
+    bad = {"plan": {"phases": [{"name": "P", "worker": "finance", "goals": "g"}], "primary_worker": "finance"}}
+    good = {"plan": {"phases": [{"name": "P", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}}
+    orchestrator = ScriptedModel([bad, good])
+    server = build_hierarchy(tmp_path, orchestrator=orchestrator, numbers=numbers_script(), content=ScriptedModel([]))
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "add"})
+    result = DelegationResult.model_validate(answer.structured_content)
+    assert result.status == "ok"
+    feedback = orchestrator.requests[1].messages[-1].content
+    assert "routed to 'finance', which is not a manager (managers: numbers, content)" in feedback
+
+
+async def test_step_naming_an_unknown_worker_is_sent_back_to_the_manager_planner(tmp_path: Path) -> None:
+    numbers = numbers_script()
+    numbers.steps.insert(0, {"plan": {"steps": [{"name": "Add", "worker": "abacus", "goals": "add"}]}})
+    one_phase = {"plan": {"phases": [{"name": "P", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}}
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([one_phase]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "add"})
+    assert DelegationResult.model_validate(answer.structured_content).status == "ok"
+    assert "names worker 'abacus', which is not one of your workers (use one of: calc)" in (
+        numbers.requests[1].messages[-1].content
+    )
+    numbers.assert_consumed()
+
+
+async def test_optional_synthesis_writes_one_answer_across_managers(tmp_path: Path) -> None:
+    orchestrator = ScriptedModel([TWO_PHASES, {"answer": "5, and a deck at Sum.txt"}])
+    server = build_hierarchy(
+        tmp_path, orchestrator=orchestrator, numbers=numbers_script(), content=content_script(), synthesis=True
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "Add 2 and 3 and make a slide"})
+    assert DelegationResult.model_validate(answer.structured_content).output == "5, and a deck at Sum.txt"
+    synthesis_prompt = orchestrator.requests[1].messages[-1].content
+    assert "2 + 3 = 5" in synthesis_prompt and "Deck written" in synthesis_prompt
