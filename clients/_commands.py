@@ -152,10 +152,13 @@ def install(args: argparse.Namespace, config_path: str | None) -> int:
     entry = orchestrator_entry(config=Path(config_path).resolve() if config_path else None, model=args.model)
     try:
         result = do_install(args.host, name=args.name, entry=entry, dry_run=args.dry_run)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
     if args.dry_run:
-        print(result.text)
+        print(result.text, end="")
+        return 0
+    if not result.changed:
+        print(f"echelon: {result.path} already has this {args.name!r} entry; nothing changed")
         return 0
     print(f"echelon: {'replaced' if result.replaced else 'added'} {args.name!r} in {result.path}")
     if result.backup:
@@ -180,13 +183,15 @@ def config_check(file: str | None) -> int:
 
 
 def config_import(file: Path) -> int:
-    from ._import_desktop import import_workers, to_toml_workers
+    from ._import_desktop import read_workers, to_toml_workers
 
     try:
-        workers = import_workers(file)
+        imported = read_workers(file)
     except (ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
-    print(to_toml_workers(workers))
+    for name, reason in imported.skipped.items():
+        print(f"# skipped {name}: {reason}", file=sys.stderr)
+    print(to_toml_workers(imported.workers))
     return 0
 
 

@@ -41,7 +41,7 @@ class ManagerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str = Field(min_length=1)
-    workers: list[str] = Field(min_length=1)
+    workers: list[str]
     model: str = "auto"
     planner: PlannerName = "StrategicDecomposerPlanner"
     max_steps: int = Field(default=6, ge=1, le=20)
@@ -51,6 +51,13 @@ class ManagerConfig(BaseModel):
     url: str | None = None
     command: str | None = None
     args: list[str] = Field(default_factory=list)
+
+    @field_validator("workers")
+    @classmethod
+    def _has_workers(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("a manager needs at least one worker")
+        return value
 
     @field_validator("planner", mode="before")
     @classmethod
@@ -172,6 +179,7 @@ def parse_config(data: dict[str, Any], *, file: str = "<config>", config_dir: Pa
     expansion_problems: list[str] = []
     data = _expand(data, builtin_variables(config_dir), "", expansion_problems)
     problems = [ConfigProblem(file=file, key=p.split(": ", 1)[0], message=p.split(": ", 1)[1]) for p in expansion_problems]
+    problems += _check_references(data, file)
     try:
         config = HierarchyConfig.model_validate(data)
     except ValidationError as exc:
@@ -180,19 +188,26 @@ def parse_config(data: dict[str, Any], *, file: str = "<config>", config_dir: Pa
             if err["type"] == "extra_forbidden":
                 message = "unknown key (check the spelling)"
             problems.append(ConfigProblem(file=file, key=_loc(err["loc"]), message=message))
-        raise ConfigError(problems) from None
+        raise ConfigError(sorted(problems, key=lambda p: p.key)) from None
     problems += _cross_check(config, file)
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def _cross_check(config: HierarchyConfig, file: str) -> list[ConfigProblem]:
+def _check_references(data: dict[str, Any], file: str) -> list[ConfigProblem]:
+    """Manager -> worker references, checked on the raw data so they are reported even when other keys are bad."""
     problems: list[ConfigProblem] = []
-    known = ", ".join(sorted(config.workers)) or "none defined"
-    for key, manager in config.managers.items():
-        for i, worker in enumerate(manager.workers):
-            if worker not in config.workers:
+    managers, workers = data.get("managers"), data.get("workers") or {}
+    if not isinstance(managers, dict) or not isinstance(workers, dict):
+        return problems
+    known = ", ".join(sorted(workers)) or "none defined"
+    for key, manager in managers.items():
+        names = manager.get("workers") if isinstance(manager, dict) else None
+        if not isinstance(names, list):
+            continue
+        for i, worker in enumerate(names):
+            if isinstance(worker, str) and worker not in workers:
                 problems.append(
                     ConfigProblem(
                         file=file,
@@ -200,12 +215,18 @@ def _cross_check(config: HierarchyConfig, file: str) -> list[ConfigProblem]:
                         message=f"unknown worker {worker!r} (workers: {known})",
                     )
                 )
+    return problems
+
+
+def _cross_check(config: HierarchyConfig, file: str) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for key, manager in config.managers.items():
         if manager.url and manager.command:
             problems.append(
                 ConfigProblem(file=file, key=f"managers.{key}", message="give 'url' or 'command', not both")
             )
     for name, worker in config.workers.items():
-        if worker.command and not worker.url and "/" in worker.command and not Path(worker.command).exists():
+        if worker.command and "/" in worker.command and not Path(worker.command).exists():
             problems.append(
                 ConfigProblem(file=file, key=f"workers.{name}.command", message=f"{worker.command} does not exist")
             )
