@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true")
 
     demo = sub.add_parser("demo", help="Run the demo delegation on the demo hierarchy (offline by default)")
-    demo.add_argument("--model", default=None, help="Default: the embedded local model unless a key is set")
+    demo.add_argument("--model", default=None, help="Default: local (the embedded model); 'auto' uses an API key if set")
     demo.add_argument("--request", default=DEMO_REQUEST)
 
     serve = sub.add_parser("serve", help="Serve one level: orchestrator | manager NAME | worker NAME")
@@ -79,8 +79,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _dispatch(args: argparse.Namespace, config_path: str | None) -> int:
     if args.command in ("ask", "demo"):
-        request = args.request
-        result = _commands.run_ask(request, config_path=config_path, model=args.model, demo=args.command == "demo")
+        demo = args.command == "demo"
+        # The demo is the offline path: the embedded local model unless a model is named.
+        model = args.model or ("local" if demo else None)
+        result = _commands.run_ask(args.request, config_path=config_path, model=model, demo=demo)
         if getattr(args, "json", False):
             print(result.model_dump_json(indent=2))
         else:

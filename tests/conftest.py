@@ -1,6 +1,28 @@
+"""Suite-wide safety: no real model request, no paid key, no user config, demo data in a scratch folder.
+
+Set at import, before any test module loads, so subprocesses started by tests inherit the same environment.
+"""
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+
 import pytest
+
+for _name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ECHELON_MODEL", "ECHELON_CONFIG"):
+    os.environ.pop(_name, None)
+os.environ["ECHELON_BLOCK_MODEL_REQUESTS"] = "1"
+_DEMO_DIR = tempfile.mkdtemp(prefix="echelon-test-demo-")
+os.environ["ECHELON_DEMO_DIR"] = _DEMO_DIR
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_scratch_demo_dir() -> Iterator[None]:
+    yield
+    shutil.rmtree(_DEMO_DIR, ignore_errors=True)
