@@ -10,8 +10,12 @@ from typing import Any
 from servers.core.llm import Model, ModelRequest
 from servers.core.testing import Answer, FunctionModel
 
-PLAN = {"plan": {"phases": [{"name": "Add", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}}
-STEP = {"step": {"name": "Add", "worker": "calc", "goals": "add", "tool": "add", "arguments": {"a": 1, "b": 2}}}
+PLAN = {
+    "plan": {"phases": [{"name": "Add", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}
+}
+STEP = {
+    "step": {"name": "Add", "worker": "calc", "goals": "add", "tool": "add", "arguments": {"a": 1, "b": 2}}
+}
 
 
 def _answer(request: ModelRequest) -> Answer:

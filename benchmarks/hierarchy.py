@@ -54,7 +54,9 @@ async def tools_bytes() -> tuple[int, int]:
     total = 0
     for worker in config.workers.values():
         assert worker.command is not None
-        params = StdioServerParameters(command=worker.command, args=worker.args, env=inherited_env(OWN_ENV_PREFIXES))
+        params = StdioServerParameters(
+            command=worker.command, args=worker.args, env=inherited_env(OWN_ENV_PREFIXES)
+        )
         async with Client(params) as client:
             total += len(json.dumps([t.model_dump(mode="json") for t in (await client.list_tools()).tools]))
     return orchestrator, total
@@ -98,16 +100,37 @@ async def main_async(runs: int, calls: int) -> None:
 
     rows: list[tuple[str, str, str, str, str]] = []
     bare, orch = await readiness(runs)
-    rows.append(("readiness (spawn->tools/list)", f"{bare * 1000:.0f} ms bare", f"{orch * 1000:.0f} ms", f"{orch / bare:.2f}", "<= 1.2"))
+    rows.append(
+        (
+            "readiness (spawn->tools/list)",
+            f"{bare * 1000:.0f} ms bare",
+            f"{orch * 1000:.0f} ms",
+            f"{orch / bare:.2f}",
+            "<= 1.2",
+        )
+    )
     orch_bytes, flat = await tools_bytes()
     rows.append(("tools/list bytes", f"{flat} flat", f"{orch_bytes}", f"{orch_bytes / flat:.1%}", "<= 10%"))
     with tempfile.TemporaryDirectory() as tmp:
         raw, nested = await delegation_overhead(calls, Path(tmp))
-    rows.append(("warm delegate vs 3 raw calls", f"{raw * 1000:.1f} ms raw", f"{nested * 1000:.1f} ms", f"{nested / raw:.2f}x", "<= 3x"))
-    widths = [max(len(r[i]) for r in [("measure", "baseline", "echelon", "ratio", "target"), *rows]) for i in range(5)]
+    rows.append(
+        (
+            "warm delegate vs 3 raw calls",
+            f"{raw * 1000:.1f} ms raw",
+            f"{nested * 1000:.1f} ms",
+            f"{nested / raw:.2f}x",
+            "<= 3x",
+        )
+    )
+    widths = [
+        max(len(r[i]) for r in [("measure", "baseline", "echelon", "ratio", "target"), *rows])
+        for i in range(5)
+    ]
     for row in [("measure", "baseline", "echelon", "ratio", "target"), *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-    print(f"(medians; readiness over {runs} interleaved spawns, delegation over {calls} calls; {os.cpu_count()} cores)")
+    print(
+        f"(medians; readiness over {runs} interleaved spawns, delegation over {calls} calls; {os.cpu_count()} cores)"
+    )
 
 
 def main() -> None:

@@ -62,7 +62,9 @@ def _check_config(config_path: str | None) -> None:
         raise CommandError(f"the hierarchy file has problems:\n{exc}") from None
 
 
-def run_ask(request: str, *, config_path: str | None, model: str | None, demo: bool = False) -> DelegationResult:
+def run_ask(
+    request: str, *, config_path: str | None, model: str | None, demo: bool = False
+) -> DelegationResult:
     """Delegate ``request`` through a real orchestrator subprocess."""
     _check_config(config_path)
     if demo:
@@ -87,7 +89,10 @@ def render_result(result: DelegationResult) -> str:
         lines.extend(f"  {a.path}" for a in result.artifacts)
     for phase in result.phases:
         mark = "ok" if phase.status == "ok" else phase.status
-        lines.append(f"  phase {phase.phase!r} -> {phase.manager}: {mark}" + (f" (missing: {phase.missing})" if phase.missing else ""))
+        lines.append(
+            f"  phase {phase.phase!r} -> {phase.manager}: {mark}"
+            + (f" (missing: {phase.missing})" if phase.missing else "")
+        )
     u = result.usage
     lines.append(
         f"status {result.status}; {u.llm_calls} model calls ({u.input_tokens} in / {u.output_tokens} out tokens), "

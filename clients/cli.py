@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="Delegate a request through the hierarchy and print the answer")
     ask.add_argument("request")
-    ask.add_argument("--model", default=None, help="Model for every level (e.g. local, local:0.5b, anthropic:...)")
+    ask.add_argument(
+        "--model", default=None, help="Model for every level (e.g. local, local:0.5b, anthropic:...)"
+    )
     ask.add_argument("--json", action="store_true", help="Print the whole DelegationResult as JSON")
 
     plan = sub.add_parser("plan", help="Show the phases and steps a request would take; nothing runs")
@@ -33,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true")
 
     demo = sub.add_parser("demo", help="Run the demo delegation on the demo hierarchy (offline by default)")
-    demo.add_argument("--model", default=None, help="Default: local (the embedded model); 'auto' uses an API key if set")
+    demo.add_argument(
+        "--model", default=None, help="Default: local (the embedded model); 'auto' uses an API key if set"
+    )
     demo.add_argument("--request", default=DEMO_REQUEST)
 
     serve = sub.add_parser("serve", help="Serve one level: orchestrator | manager NAME | worker NAME")
@@ -53,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="Report every problem in a hierarchy file")
     check.add_argument("file", nargs="?")
-    imp = config_sub.add_parser("import", help="Print [workers.*] tables from a Claude Desktop/Cursor/VS Code config")
+    imp = config_sub.add_parser(
+        "import", help="Print [workers.*] tables from a Claude Desktop/Cursor/VS Code config"
+    )
     imp.add_argument("file")
 
     model = sub.add_parser("model", help="The embedded local model")

@@ -21,7 +21,12 @@ def _answer(request: ModelRequest) -> Answer:
             "plan": {
                 "phases": [
                     {"name": "Compute", "worker": "numbers", "goals": "Add 20 and 22", "depends_on": []},
-                    {"name": "Deck", "worker": "content", "goals": "A deck with the sum", "depends_on": ["Compute"]},
+                    {
+                        "name": "Deck",
+                        "worker": "content",
+                        "goals": "A deck with the sum",
+                        "depends_on": ["Compute"],
+                    },
                 ],
                 "primary_worker": "numbers",
                 "rationale": "compute, then present",

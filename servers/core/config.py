@@ -173,12 +173,17 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts)
 
 
-def parse_config(data: dict[str, Any], *, file: str = "<config>", config_dir: Path | None = None) -> HierarchyConfig:
+def parse_config(
+    data: dict[str, Any], *, file: str = "<config>", config_dir: Path | None = None
+) -> HierarchyConfig:
     """Validate a config mapping; raise ConfigError listing every problem."""
     config_dir = config_dir or Path.cwd()
     expansion_problems: list[str] = []
     data = _expand(data, builtin_variables(config_dir), "", expansion_problems)
-    problems = [ConfigProblem(file=file, key=p.split(": ", 1)[0], message=p.split(": ", 1)[1]) for p in expansion_problems]
+    problems = [
+        ConfigProblem(file=file, key=p.split(": ", 1)[0], message=p.split(": ", 1)[1])
+        for p in expansion_problems
+    ]
     problems += _check_references(data, file)
     try:
         config = HierarchyConfig.model_validate(data)
@@ -228,11 +233,15 @@ def _cross_check(config: HierarchyConfig, file: str) -> list[ConfigProblem]:
     for name, worker in config.workers.items():
         if worker.command and "/" in worker.command and not Path(worker.command).exists():
             problems.append(
-                ConfigProblem(file=file, key=f"workers.{name}.command", message=f"{worker.command} does not exist")
+                ConfigProblem(
+                    file=file, key=f"workers.{name}.command", message=f"{worker.command} does not exist"
+                )
             )
         if worker.cwd and not Path(worker.cwd).is_dir():
             problems.append(
-                ConfigProblem(file=file, key=f"workers.{name}.cwd", message=f"{worker.cwd} is not a directory")
+                ConfigProblem(
+                    file=file, key=f"workers.{name}.cwd", message=f"{worker.cwd} is not a directory"
+                )
             )
     return problems
 

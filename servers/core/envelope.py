@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .llm.base import TokenUsage
+
 Status = Literal["ok", "partial", "failed", "cancelled"]
 
 
@@ -44,6 +46,14 @@ class Usage(BaseModel):
     tool_calls: int = 0
     wall_seconds: float = 0.0
     models: list[str] = Field(default_factory=list, description="Models that served the LLM calls")
+
+    def add_tokens(self, tokens: TokenUsage, model_name: str) -> None:
+        """Count model calls and tokens served by ``model_name``."""
+        self.llm_calls += tokens.requests
+        self.input_tokens += tokens.input_tokens
+        self.output_tokens += tokens.output_tokens
+        if tokens.requests and model_name not in self.models:
+            self.models.append(model_name)
 
     def add(self, other: Usage, *, include_wall: bool = False) -> None:
         """Accumulate another usage into this one (wall time only when asked: concurrent work overlaps)."""

@@ -55,7 +55,9 @@ async def run_dag(
     max_concurrency: int = 8,
 ) -> dict[str, R]:
     """Run a validated DAG of nodes; return every node's result by name, in plan order."""
-    results: dict[str, R] = {name: r for name, r in (completed or {}).items() if any(n.name == name for n in nodes)}
+    results: dict[str, R] = {
+        name: r for name, r in (completed or {}).items() if any(n.name == name for n in nodes)
+    }
     pending = [n for n in nodes if n.name not in results]
     running: set[str] = set()
     total = len(nodes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 from mcp import Client, StdioServerParameters
+from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, Tool
 from mcp_types import CONNECTION_CLOSED
@@ -26,11 +27,19 @@ from .target import Target
 
 logger = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+ProgressFn = ProgressFnT
 
 # Environment a child of ours inherits on top of the SDK's safe defaults (PATH, HOME, ...): echelon's own settings
 # and, for managers, the model provider keys they need. Third-party workers get only what their entry declares.
-OWN_ENV_PREFIXES = ("ECHELON_", "ANTHROPIC_", "OPENAI_", "XDG_", "UV_INDEX_URL", "PIP_INDEX_URL", "PYTHONPATH")
+OWN_ENV_PREFIXES = (
+    "ECHELON_",
+    "ANTHROPIC_",
+    "OPENAI_",
+    "XDG_",
+    "UV_INDEX_URL",
+    "PIP_INDEX_URL",
+    "PYTHONPATH",
+)
 _DEAD = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, BrokenPipeError)
 
 
@@ -115,7 +124,9 @@ class ConnectionPool:
             return Client(target.url, read_timeout_seconds=self.read_timeout_seconds)
         assert target.command is not None
         env = inherited_env(self.env_prefixes) | target.env
-        params = StdioServerParameters(command=target.command, args=target.args, env=env or None, cwd=target.cwd)
+        params = StdioServerParameters(
+            command=target.command, args=target.args, env=env or None, cwd=target.cwd
+        )
         return Client(params, read_timeout_seconds=self.read_timeout_seconds)
 
     async def _run(self, conn: _Connection) -> None:
@@ -124,7 +135,7 @@ class ConnectionPool:
                 conn.client = client
                 conn.ready.set()
                 await conn.stop.wait()
-        except BaseException as exc:  # noqa: BLE001 - reported to whoever waits for this connection
+        except BaseException as exc:
             conn.error = exc
             if not isinstance(exc, Exception):
                 raise
@@ -155,7 +166,9 @@ class ConnectionPool:
             )
         if conn.client is None:
             self._connections.pop(name, None)
-            raise ConnectionFailed(f"{name}: could not connect to {conn.target.describe()}: {_describe(conn.error)}")
+            raise ConnectionFailed(
+                f"{name}: could not connect to {conn.target.describe()}: {_describe(conn.error)}"
+            )
         return conn.client
 
     async def start(self, names: Iterable[str]) -> dict[str, ConnectionFailed | None]:

@@ -50,7 +50,9 @@ def to_response(answer: Answer, request: ModelRequest, model_name: str) -> Model
     usage = TokenUsage(
         requests=1,
         input_tokens=_estimate_tokens(prompt),
-        output_tokens=_estimate_tokens(response.text + "".join(c.model_dump_json() for c in response.tool_calls)),
+        output_tokens=_estimate_tokens(
+            response.text + "".join(c.model_dump_json() for c in response.tool_calls)
+        ),
     )
     return response.model_copy(update={"usage": usage, "model_name": model_name})
 
@@ -83,7 +85,9 @@ class ScriptedModel(Model):
     def assert_consumed(self) -> None:
         """Fail if some scripted steps were never requested."""
         if self.remaining:
-            raise AssertionError(f"{self.name}: {self.remaining} of {len(self.steps)} scripted steps were not used")
+            raise AssertionError(
+                f"{self.name}: {self.remaining} of {len(self.steps)} scripted steps were not used"
+            )
 
 
 class FunctionModel(Model):

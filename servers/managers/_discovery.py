@@ -49,7 +49,9 @@ def signature(tool: Tool) -> str:
     """A compact one-line signature from a tool's input schema."""
     props: dict[str, Any] = tool.input_schema.get("properties", {})
     required = set(tool.input_schema.get("required", []))
-    args = [f"{name}{'' if name in required else '?'}: {_type_name(schema)}" for name, schema in props.items()]
+    args = [
+        f"{name}{'' if name in required else '?'}: {_type_name(schema)}" for name, schema in props.items()
+    ]
     return f"{tool.name}({', '.join(args)})"
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from mcp.types import CallToolResult, TextContent
 
-from ..core.envelope import Artifact, ErrorInfo, PhaseContext, StepResult, ToolCallRecord, Usage, clip
-from ..core.llm import Message, Model, ModelRequest, TokenUsage, ToolCall, ToolDefinition
+from ..core.envelope import Artifact, ErrorInfo, PhaseContext, StepResult, ToolCallRecord, clip
+from ..core.llm import Message, Model, ModelRequest, ToolCall, ToolDefinition
 from ..core.plan import PlanNode, Step
 from ..core.pool import ConnectionPool
 from ..core.prompts import load_prompt
@@ -36,7 +36,9 @@ def find_artifacts(value: Any) -> list[Artifact]:
     found: list[Artifact] = []
     if isinstance(value, dict):
         if isinstance(value.get("path"), str) and isinstance(value.get("mime_type"), str):
-            found.append(Artifact.model_validate({k: v for k, v in value.items() if k in Artifact.model_fields}))
+            found.append(
+                Artifact.model_validate({k: v for k, v in value.items() if k in Artifact.model_fields})
+            )
         else:
             for item in value.values():
                 found.extend(find_artifacts(item))
@@ -46,19 +48,17 @@ def find_artifacts(value: Any) -> list[Artifact]:
     return found
 
 
-def _add_tokens(usage: Usage, tokens: TokenUsage, model: Model) -> None:
-    usage.llm_calls += tokens.requests
-    usage.input_tokens += tokens.input_tokens
-    usage.output_tokens += tokens.output_tokens
-    if tokens.requests and model.name not in usage.models:
-        usage.models.append(model.name)
-
-
 class StepRunner:
     """Runs steps of one phase for one manager."""
 
     def __init__(
-        self, *, manager: str, pool: ConnectionPool, model: Model, workers: dict[str, WorkerInfo], max_tool_calls: int
+        self,
+        *,
+        manager: str,
+        pool: ConnectionPool,
+        model: Model,
+        workers: dict[str, WorkerInfo],
+        max_tool_calls: int,
     ) -> None:
         self.manager = manager
         self.pool = pool
@@ -91,7 +91,9 @@ class StepRunner:
         text = result_text(answer)
         if not answer.is_error:
             result.artifacts.extend(find_artifacts(answer.structured_content))
-            calls.append({"tool": call.name, "arguments": call.arguments, "result": answer.structured_content})
+            calls.append(
+                {"tool": call.name, "arguments": call.arguments, "result": answer.structured_content}
+            )
         return f"Error: {text}" if answer.is_error else text
 
     async def run(
@@ -102,7 +104,9 @@ class StepRunner:
         result = StepResult(step=step.name, worker=step.worker)
         calls: list[dict[str, Any]] = []
         if step.tool is not None and step.arguments is not None:
-            text = await self._call(step, ToolCall(id="planned", name=step.tool, arguments=step.arguments), result, calls)
+            text = await self._call(
+                step, ToolCall(id="planned", name=step.tool, arguments=step.arguments), result, calls
+            )
             if not result.provenance[-1].is_error:
                 result.output = clip(text, TOOL_RESULT_LIMIT)
                 result.data = {"calls": calls}
@@ -110,7 +114,9 @@ class StepRunner:
                 return result
             # The planned call failed: let the tool loop work it out, with the error in front of it.
             inputs = dict(inputs)
-            result.errors.append(ErrorInfo(where=f"{step.worker}.{step.tool}", message=text, kind="planned_call"))
+            result.errors.append(
+                ErrorInfo(where=f"{step.worker}.{step.tool}", message=text, kind="planned_call")
+            )
         await self._loop(step, phase, context, inputs, result, calls)
         result.data = {"calls": calls}
         failed_calls = [r for r in result.provenance if r.is_error]
@@ -131,8 +137,13 @@ class StepRunner:
         calls: list[dict[str, Any]],
     ) -> None:
         worker = self.workers[step.worker]
-        tools = [ToolDefinition(name=t.name, description=t.description, parameters=t.input_schema) for t in worker.tools]
-        earlier = "\n\n".join(f"Result of step {name!r}:\n{clip(r.output, 3000)}" for name, r in inputs.items())
+        tools = [
+            ToolDefinition(name=t.name, description=t.description, parameters=t.input_schema)
+            for t in worker.tools
+        ]
+        earlier = "\n\n".join(
+            f"Result of step {name!r}:\n{clip(r.output, 3000)}" for name, r in inputs.items()
+        )
         prior_errors = "".join(f"\nA planned call failed: {e.message}" for e in result.errors)
         user = (
             f"Phase: {phase.name} - {phase.goals}\nStep: {step.name}\nGoals: {step.goals}\nNotes: {step.notes}"
@@ -147,12 +158,16 @@ class StepRunner:
             allow_tools = used < self.max_tool_calls
             if not allow_tools:
                 messages.append(
-                    Message(role="user", content="The tool budget for this step is spent. Give your answer now.")
+                    Message(
+                        role="user", content="The tool budget for this step is spent. Give your answer now."
+                    )
                 )
             response = await self.model.request(
-                ModelRequest(system=system, messages=messages, tools=tools if allow_tools else [], max_tokens=1024)
+                ModelRequest(
+                    system=system, messages=messages, tools=tools if allow_tools else [], max_tokens=1024
+                )
             )
-            _add_tokens(result.usage, response.usage, self.model)
+            result.usage.add_tokens(response.usage, self.model.name)
             if not response.tool_calls or not allow_tools:
                 result.output = response.text.strip()
                 return
@@ -166,6 +181,9 @@ class StepRunner:
                     is_error = result.provenance[-1].is_error
                 messages.append(
                     Message(
-                        role="tool", tool_call_id=call.id, content=clip(text, TOOL_RESULT_LIMIT), is_error=is_error
+                        role="tool",
+                        tool_call_id=call.id,
+                        content=clip(text, TOOL_RESULT_LIMIT),
+                        is_error=is_error,
                     )
                 )

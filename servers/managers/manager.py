@@ -16,7 +16,7 @@ from ..core.plan import PlanNode, Step, StepPlan
 from ..core.pool import ConnectionPool
 from ..core.prompts import load_prompt
 from ._discovery import WorkerInfo, discover
-from ._steps import StepRunner, _add_tokens
+from ._steps import StepRunner
 from .planners import PLANNERS, StepPlanner
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -73,7 +73,7 @@ class Manager:
         """The steps this manager would run for ``phase``; nothing is executed."""
         planned = await self.planner.plan(phase, context, await self.workers())
         usage = Usage()
-        _add_tokens(usage, planned.usage, self.model)
+        usage.add_tokens(planned.usage, self.model.name)
         return PhasePlanPreview(
             manager=self.key,
             planner=type(self.planner).__name__,
@@ -97,7 +97,7 @@ class Manager:
             result.missing = phase.goals
             result.usage.wall_seconds = time.perf_counter() - started
             return result
-        _add_tokens(result.usage, planned.usage, self.model)
+        result.usage.add_tokens(planned.usage, self.model.name)
         steps = await self._run_steps(planned.plan, phase, context, workers, progress)
         result.steps = list(steps.values())
         for step in result.steps:
@@ -119,7 +119,11 @@ class Manager:
         progress: Progress | None,
     ) -> dict[str, StepResult]:
         runner = StepRunner(
-            manager=self.key, pool=self.pool, model=self.model, workers=workers, max_tool_calls=self.config.max_tool_calls
+            manager=self.key,
+            pool=self.pool,
+            model=self.model,
+            workers=workers,
+            max_tool_calls=self.config.max_tool_calls,
         )
 
         async def on_event(event: NodeEvent) -> None:
@@ -139,7 +143,9 @@ class Manager:
                 worker=step.worker,
                 status="failed",
                 output=f"Skipped: it needs {', '.join(failed)}, which failed.",
-                errors=[ErrorInfo(where=f"{self.key}.{step.name}", message="dependency failed", kind="skipped")],
+                errors=[
+                    ErrorInfo(where=f"{self.key}.{step.name}", message="dependency failed", kind="skipped")
+                ],
             ),
             failed=lambda r: r.status == "failed",
             on_event=on_event,
@@ -171,7 +177,7 @@ class Manager:
             result.output = steps_text
             result.status = "partial" if any(s.status != "failed" for s in result.steps) else "failed"
             return
-        _add_tokens(result.usage, tokens, self.model)
+        result.usage.add_tokens(tokens, self.model.name)
         result.output = synthesis.answer
         result.goal_met = synthesis.goal_met
         result.missing = "" if synthesis.goal_met else (synthesis.missing or "not stated")

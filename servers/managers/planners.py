@@ -38,10 +38,14 @@ class StepPlanner(ABC):
         self.max_steps = max_steps
 
     @abstractmethod
-    async def plan(self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]) -> PlannedSteps:
+    async def plan(
+        self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
+    ) -> PlannedSteps:
         """Plan the steps for ``phase``."""
 
-    def _request(self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]) -> ModelRequest:
+    def _request(
+        self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
+    ) -> ModelRequest:
         available = [w for w in workers.values() if not w.error]
         system = load_prompt(
             self.prompt,
@@ -84,7 +88,9 @@ class StrategicDecomposerPlanner(StepPlanner):
 
     prompt = "decomposer_planner"
 
-    async def plan(self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]) -> PlannedSteps:
+    async def plan(
+        self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
+    ) -> PlannedSteps:
         document, usage = await generate_structured(
             self.model,
             self._request(phase, context, workers),
@@ -105,7 +111,9 @@ class WorkerRouterPlanner(StepPlanner):
 
     prompt = "router_planner"
 
-    async def plan(self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]) -> PlannedSteps:
+    async def plan(
+        self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
+    ) -> PlannedSteps:
         routed, usage = await generate_structured(
             self.model,
             self._request(phase, context, workers),

@@ -7,7 +7,7 @@ its workers, whose sessions it pools for its whole life. Workers start on first 
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -50,19 +50,28 @@ def build_server(
 ) -> MCPServer[Any]:
     """The MCP server of manager ``key``. ``model``/``worker_targets`` replace the configured ones (tests)."""
     if key not in config.managers:
-        raise ValueError(f"no manager {key!r} in {config.source or 'the config'} (managers: {', '.join(config.managers)})")
+        raise ValueError(
+            f"no manager {key!r} in {config.source or 'the config'} (managers: {', '.join(config.managers)})"
+        )
     settings = config.managers[key]
     chosen_model = model or resolve_model(settings.model, role="manager", settings=config.models)
     targets: dict[str, Target] = dict(worker_targets or config.worker_targets(key))
-    descriptions = {name: config.workers[name].description if name in config.workers else "" for name in targets}
+    descriptions = {
+        name: config.workers[name].description if name in config.workers else "" for name in targets
+    }
 
     @asynccontextmanager
-    async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[Manager]:
+    async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Manager]:
         await anyio.to_thread.run_sync(prepare_demo_data, config)
         async with ConnectionPool(targets, env_prefixes=WORKER_ENV) as pool:
             try:
                 yield Manager(
-                    key, settings, pool=pool, model=chosen_model, worker_descriptions=descriptions, planner=planner
+                    key,
+                    settings,
+                    pool=pool,
+                    model=chosen_model,
+                    worker_descriptions=descriptions,
+                    planner=planner,
                 )
             finally:
                 await chosen_model.aclose()
@@ -118,7 +127,9 @@ def build_server(
 def _add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", required=True, help="The manager_worker_key of the manager to serve")
     parser.add_argument("--config", default=None, help="echelon.toml (default: $ECHELON_CONFIG or the demo)")
-    parser.add_argument("--model", default=None, help="Override the manager's model (e.g. local, anthropic:...)")
+    parser.add_argument(
+        "--model", default=None, help="Override the manager's model (e.g. local, anthropic:...)"
+    )
 
 
 def _build(args: argparse.Namespace) -> MCPServer[Any]:

@@ -22,7 +22,7 @@ from ..core.envelope import (
     clip,
 )
 from ..core.executor import DagCallbacks, NodeEvent, run_dag
-from ..core.llm import Message, Model, ModelError, ModelRequest, TokenUsage, generate_structured
+from ..core.llm import Message, Model, ModelError, ModelRequest, generate_structured
 from ..core.plan import Plan, PlanNode
 from ..core.pool import ConnectionPool
 from ..core.prompts import load_prompt
@@ -57,14 +57,6 @@ class PlanPreview(BaseModel):
     usage: Usage
 
 
-def add_tokens(usage: Usage, tokens: TokenUsage, model: Model) -> None:
-    usage.llm_calls += tokens.requests
-    usage.input_tokens += tokens.input_tokens
-    usage.output_tokens += tokens.output_tokens
-    if tokens.requests and model.name not in usage.models:
-        usage.models.append(model.name)
-
-
 class Orchestrator:
     """Plans phases, runs them through managers as a DAG, and answers."""
 
@@ -85,7 +77,7 @@ class Orchestrator:
     async def make_plan(self, request: str) -> tuple[Plan, Usage]:
         plan, tokens = await self.planner.plan(request, self.managers)
         usage = Usage()
-        add_tokens(usage, tokens, self.model)
+        usage.add_tokens(tokens, self.model.name)
         return plan, usage
 
     async def preview(self, request: str) -> PlanPreview:
@@ -104,7 +96,9 @@ class Orchestrator:
                 continue
             data = answer.structured_content
             usage.add(Usage.model_validate(data.get("usage", {})))
-            previews.append(PhasePreview(phase=phase, steps=data.get("steps", []), planner=data.get("planner")))
+            previews.append(
+                PhasePreview(phase=phase, steps=data.get("steps", []), planner=data.get("planner"))
+            )
         return PlanPreview(
             request=request,
             primary_worker=plan.primary_worker,
@@ -143,13 +137,15 @@ class Orchestrator:
 
         async def run_phase(phase: PlanNode, inputs: Mapping[str, PhaseResult]) -> PhaseResult:
             prior = [
-                PriorResult(phase=r.phase, manager=r.manager, output=r.output, data=None, artifacts=r.artifacts)
+                PriorResult(
+                    phase=r.phase, manager=r.manager, output=r.output, data=None, artifacts=r.artifacts
+                )
                 for r in inputs.values()
             ]
             phase_context = PhaseContext(request=full_request, prior=prior)
 
-            async def forward(value: float, total: float | None, message: str | None) -> None:
-                await report(message or f"{phase.worker}: {value:g}/{total or '?'}")
+            async def forward(progress: float, total: float | None, message: str | None) -> None:
+                await report(message or f"{phase.worker}: {progress:g}/{total or '?'}")
 
             answer = await self.pool.call_tool(
                 phase.worker,
@@ -179,14 +175,18 @@ class Orchestrator:
                 manager=phase.worker,
                 status="failed",
                 output=f"The {phase.worker} manager could not be reached: {exc}",
-                errors=[ErrorInfo(where=f"{phase.worker}.execute_phase", message=f"{type(exc).__name__}: {exc}")],
+                errors=[
+                    ErrorInfo(where=f"{phase.worker}.execute_phase", message=f"{type(exc).__name__}: {exc}")
+                ],
             ),
             on_skip=lambda phase, failed: PhaseResult(
                 phase=phase.name,
                 manager=phase.worker,
                 status="failed",
                 output=f"Skipped: it needs {', '.join(failed)}, which failed.",
-                errors=[ErrorInfo(where=f"orchestrator.{phase.name}", message="dependency failed", kind="skipped")],
+                errors=[
+                    ErrorInfo(where=f"orchestrator.{phase.name}", message="dependency failed", kind="skipped")
+                ],
             ),
             failed=lambda r: r.status == "failed",
             on_event=on_event,
@@ -209,7 +209,9 @@ class Orchestrator:
         primary = next((p for p in result.phases if p.manager == plan.primary_worker), result.phases[-1])
         if not self.config.orchestrator.synthesis or len(result.phases) == 1:
             others = [p for p in result.phases if p is not primary]
-            result.output = primary.output + "".join(f"\n\n[{p.phase} ({p.manager})]\n{p.output}" for p in others)
+            result.output = primary.output + "".join(
+                f"\n\n[{p.phase} ({p.manager})]\n{p.output}" for p in others
+            )
             return
         phases_text = "\n\n".join(
             f"Phase {p.phase!r} ({p.manager}, {p.status}):\n{clip(p.output, 3000)}"
@@ -224,8 +226,10 @@ class Orchestrator:
         try:
             final, tokens = await generate_structured(self.model, model_request, FinalAnswer)
         except ModelError as exc:
-            result.errors.append(ErrorInfo(where="orchestrator.synthesis", message=str(exc), kind="synthesis"))
+            result.errors.append(
+                ErrorInfo(where="orchestrator.synthesis", message=str(exc), kind="synthesis")
+            )
             result.output = phases_text
             return
-        add_tokens(result.usage, tokens, self.model)
+        result.usage.add_tokens(tokens, self.model.name)
         result.output = final.answer

@@ -29,7 +29,9 @@ def check_plan(plan: Plan, managers: Mapping[str, str], max_phases: int) -> None
         raise ValueError(f"the plan has {len(plan.phases)} phases; at most {max_phases} are allowed")
     for phase in plan.phases:
         if phase.worker not in managers:
-            raise ValueError(f"phase {phase.name!r} is routed to {phase.worker!r}, which is not a manager (managers: {known})")
+            raise ValueError(
+                f"phase {phase.name!r} is routed to {phase.worker!r}, which is not a manager (managers: {known})"
+            )
     if plan.primary_worker not in managers:
         raise ValueError(f"primary_worker {plan.primary_worker!r} is not a manager (managers: {known})")
 

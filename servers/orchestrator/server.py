@@ -8,7 +8,7 @@ concurrently, each starting its own workers the same way.
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -42,7 +42,11 @@ class ManagerListing(BaseModel):
 
 
 def _shown(name: str, role: str) -> str:
-    return f"auto -> {describe_auto('orchestrator' if role == 'orchestrator' else 'manager')}" if name == "auto" else name
+    return (
+        f"auto -> {describe_auto('orchestrator' if role == 'orchestrator' else 'manager')}"
+        if name == "auto"
+        else name
+    )
 
 
 def build_server(
@@ -53,14 +57,18 @@ def build_server(
     planner: PhasePlanner | None = None,
 ) -> MCPServer[Any]:
     """The orchestrator server. ``model``/``manager_targets``/``planner`` replace the configured ones (tests)."""
-    chosen_model = model or resolve_model(config.orchestrator.model, role="orchestrator", settings=config.models)
+    chosen_model = model or resolve_model(
+        config.orchestrator.model, role="orchestrator", settings=config.models
+    )
     targets = dict(manager_targets or {key: config.manager_target(key) for key in config.managers})
 
     @asynccontextmanager
-    async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[Orchestrator]:
+    async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Orchestrator]:
         await anyio.to_thread.run_sync(prepare_demo_data, config)
         async with ConnectionPool(
-            targets, env_prefixes=OWN_ENV_PREFIXES, read_timeout_seconds=config.orchestrator.phase_timeout_seconds
+            targets,
+            env_prefixes=OWN_ENV_PREFIXES,
+            read_timeout_seconds=config.orchestrator.phase_timeout_seconds,
         ) as pool:
             try:
                 yield Orchestrator(config, pool=pool, model=chosen_model, planner=planner)
@@ -109,7 +117,9 @@ def build_server(
     async def list_managers() -> ManagerListing:
         """The domain managers this orchestrator delegates to: description, planner, model and workers of each."""
         return ManagerListing(
-            orchestrator_model=chosen_model.name if model else _shown(config.orchestrator.model, "orchestrator"),
+            orchestrator_model=chosen_model.name
+            if model
+            else _shown(config.orchestrator.model, "orchestrator"),
             synthesis=config.orchestrator.synthesis,
             managers=[
                 ManagerInfo(

@@ -46,7 +46,9 @@ cwd = {root}
     return config
 
 
-async def test_echelon_ask_runs_a_delegation_through_three_levels_of_real_stdio_processes(tmp_path: Path) -> None:
+async def test_echelon_ask_runs_a_delegation_through_three_levels_of_real_stdio_processes(
+    tmp_path: Path,
+) -> None:
     config = write_config(tmp_path)
     env = os.environ | {"ECHELON_MODEL": "python:tests._e2e_model:build", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "clients.cli", "--config", str(config), "ask", "Add 20 and 22", "--json"]
@@ -59,7 +61,10 @@ async def test_echelon_ask_runs_a_delegation_through_three_levels_of_real_stdio_
     assert result["output"].startswith("The sum is 42.")
     assert [p["manager"] for p in result["phases"]] == ["numbers", "content"]
     deck = tmp_path / "Sum_deck.txt"
-    assert deck.read_text().splitlines() == ["Sum deck", "Sum: 42"]  # phase 1's figure reached phase 2's worker
+    assert deck.read_text().splitlines() == [
+        "Sum deck",
+        "Sum: 42",
+    ]  # phase 1's figure reached phase 2's worker
     assert [a["path"] for a in result["artifacts"]] == [str(deck)]
     assert "planning phases" in stderr  # live progress from the orchestrator
     assert "numbers: step 'Add' finished" in stderr  # ... forwarded from a manager
@@ -83,7 +88,10 @@ url = "http://localhost:1/mcp"
 """
     )
     done = subprocess.run(
-        [sys.executable, "-m", "clients.cli", "config", "check", str(bad)], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "clients.cli", "config", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert done.returncode == 1
     assert "3 problem(s)" in done.stderr

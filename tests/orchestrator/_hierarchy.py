@@ -41,7 +41,10 @@ def build_hierarchy(
             config, "numbers", model=numbers, worker_targets={"calc": Target.in_process(build_calc_server())}
         ),
         "content": build_manager(
-            config, "content", model=content, worker_targets={"deck": Target.in_process(build_deck_server(str(tmp)))}
+            config,
+            "content",
+            model=content,
+            worker_targets={"deck": Target.in_process(build_deck_server(str(tmp)))},
         ),
     }
     return build_orchestrator(

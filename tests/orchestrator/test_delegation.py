@@ -13,7 +13,12 @@ TWO_PHASES = {
     "plan": {
         "phases": [
             {"name": "Compute", "worker": "numbers", "goals": "Add 2 and 3", "notes": "", "depends_on": []},
-            {"name": "Deck", "worker": "content", "goals": "One slide with the sum", "depends_on": ["Compute"]},
+            {
+                "name": "Deck",
+                "worker": "content",
+                "goals": "One slide with the sum",
+                "depends_on": ["Compute"],
+            },
         ],
         "primary_worker": "numbers",
         "rationale": "compute, then present",
@@ -24,7 +29,12 @@ TWO_PHASES = {
 def numbers_script() -> ScriptedModel:
     return ScriptedModel(
         [
-            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}], "rationale": "one"}},
+            {
+                "plan": {
+                    "steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}],
+                    "rationale": "one",
+                }
+            },
             tool_call("add", a=2, b=3),
             "The sum of 2 and 3 is 5.",
             {"answer": "2 + 3 = 5", "goal_met": True, "missing": ""},
@@ -52,7 +62,11 @@ def content_script() -> ScriptedModel:
 
 
 async def test_request_flows_through_phases_steps_worker_calls_and_synthesis(tmp_path: Path) -> None:
-    orchestrator, numbers, content = ScriptedModel([TWO_PHASES], name="test:orch"), numbers_script(), content_script()
+    orchestrator, numbers, content = (
+        ScriptedModel([TWO_PHASES], name="test:orch"),
+        numbers_script(),
+        content_script(),
+    )
     server = build_hierarchy(tmp_path, orchestrator=orchestrator, numbers=numbers, content=content)
     async with Client(server) as client:
         answer = await client.call_tool("delegate", {"request": "Add 2 and 3 and make a slide"})
@@ -99,10 +113,16 @@ async def test_router_path_makes_one_step_with_one_direct_tool_call(tmp_path: Pa
 
 
 async def test_plan_naming_an_unknown_manager_is_sent_back_to_the_planner(tmp_path: Path) -> None:
-    bad = {"plan": {"phases": [{"name": "P", "worker": "finance", "goals": "g"}], "primary_worker": "finance"}}
-    good = {"plan": {"phases": [{"name": "P", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}}
+    bad = {
+        "plan": {"phases": [{"name": "P", "worker": "finance", "goals": "g"}], "primary_worker": "finance"}
+    }
+    good = {
+        "plan": {"phases": [{"name": "P", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}
+    }
     orchestrator = ScriptedModel([bad, good])
-    server = build_hierarchy(tmp_path, orchestrator=orchestrator, numbers=numbers_script(), content=ScriptedModel([]))
+    server = build_hierarchy(
+        tmp_path, orchestrator=orchestrator, numbers=numbers_script(), content=ScriptedModel([])
+    )
     async with Client(server) as client:
         answer = await client.call_tool("delegate", {"request": "add"})
     result = DelegationResult.model_validate(answer.structured_content)
@@ -114,7 +134,9 @@ async def test_plan_naming_an_unknown_manager_is_sent_back_to_the_planner(tmp_pa
 async def test_step_naming_an_unknown_worker_is_sent_back_to_the_manager_planner(tmp_path: Path) -> None:
     numbers = numbers_script()
     numbers.steps.insert(0, {"plan": {"steps": [{"name": "Add", "worker": "abacus", "goals": "add"}]}})
-    one_phase = {"plan": {"phases": [{"name": "P", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}}
+    one_phase = {
+        "plan": {"phases": [{"name": "P", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}
+    }
     server = build_hierarchy(
         tmp_path, orchestrator=ScriptedModel([one_phase]), numbers=numbers, content=ScriptedModel([])
     )
@@ -130,7 +152,11 @@ async def test_step_naming_an_unknown_worker_is_sent_back_to_the_manager_planner
 async def test_optional_synthesis_writes_one_answer_across_managers(tmp_path: Path) -> None:
     orchestrator = ScriptedModel([TWO_PHASES, {"answer": "5, and a deck at Sum.txt"}])
     server = build_hierarchy(
-        tmp_path, orchestrator=orchestrator, numbers=numbers_script(), content=content_script(), synthesis=True
+        tmp_path,
+        orchestrator=orchestrator,
+        numbers=numbers_script(),
+        content=content_script(),
+        synthesis=True,
     )
     async with Client(server) as client:
         answer = await client.call_tool("delegate", {"request": "Add 2 and 3 and make a slide"})

@@ -27,10 +27,29 @@ async def test_tools_list_and_list_managers_answer_without_starting_any_manager(
 
 
 async def test_plan_shows_phases_and_each_managers_steps_without_running_anything(tmp_path: Path) -> None:
-    plan = {"plan": {"phases": [{"name": "Sum", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}}
-    steps = {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add", "tool": "add", "arguments": {"a": 1, "b": 2}}]}}
+    plan = {
+        "plan": {
+            "phases": [{"name": "Sum", "worker": "numbers", "goals": "add"}],
+            "primary_worker": "numbers",
+        }
+    }
+    steps = {
+        "plan": {
+            "steps": [
+                {
+                    "name": "Add",
+                    "worker": "calc",
+                    "goals": "add",
+                    "tool": "add",
+                    "arguments": {"a": 1, "b": 2},
+                }
+            ]
+        }
+    }
     numbers = ScriptedModel([steps])
-    server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([plan]), numbers=numbers, content=ScriptedModel([]))
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([plan]), numbers=numbers, content=ScriptedModel([])
+    )
     async with Client(server) as client:
         answer = await client.call_tool("plan", {"request": "add 1 and 2"})
     preview = answer.structured_content or {}
@@ -41,7 +60,12 @@ async def test_plan_shows_phases_and_each_managers_steps_without_running_anythin
 
 
 async def test_progress_notifications_reach_the_host_during_delegate(tmp_path: Path) -> None:
-    plan = {"plan": {"phases": [{"name": "Sum", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}}
+    plan = {
+        "plan": {
+            "phases": [{"name": "Sum", "worker": "numbers", "goals": "add"}],
+            "primary_worker": "numbers",
+        }
+    }
     numbers = ScriptedModel(
         [
             {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add"}]}},
@@ -57,7 +81,9 @@ async def test_progress_notifications_reach_the_host_during_delegate(tmp_path: P
         progress_values.append(progress)
         messages.append(message or "")
 
-    server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([plan]), numbers=numbers, content=ScriptedModel([]))
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([plan]), numbers=numbers, content=ScriptedModel([])
+    )
     async with Client(server) as client:
         await client.call_tool("delegate", {"request": "add"}, progress_callback=on_progress)
     assert messages[0] == "planning phases"

@@ -15,7 +15,7 @@ from ..llm.base import Message
 
 @cache
 def _read(filename: str) -> str:
-    return resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
+    return resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
 
 
 def load_prompt(name: str, **values: object) -> str:
