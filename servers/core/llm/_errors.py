@@ -1,6 +1,6 @@
 """One wording for the failures the HTTP providers (anthropic, openai) share.
 
-The provider SDKs retry rate limits, server errors, connection errors and timeouts themselves; whatever reaches
+The provider SDKs retry rate limits, server errors, connection errors and timeouts themselves; what reaches
 these helpers has already been retried, so each message says what happened, where, and what to do about it.
 """
 
@@ -58,7 +58,7 @@ class ProviderErrors:
 
     def missing_key(self) -> ModelError:
         return ModelError(
-            f"{self.model_name}: no API key: set {self.env_var} (or api_key_env / api_key in the model settings)"
+            f"{self.model_name}: no API key: set {self.env_var} (or api_key_env in the model settings)"
         )
 
     def status(self, status: int, body: object) -> ModelError:
@@ -71,20 +71,31 @@ class ProviderErrors:
             )
         if is_retried_status(status):
             return ModelError(
-                f"{self.model_name}: HTTP {status} {what} from {self.base_url}, still failing after "
-                f"{self.max_retries} retries: {detail}"
+                f"{self.model_name}: HTTP {status} {what} from {self.base_url}, gave up after "
+                f"{self.attempts}: {detail}"
             )
         return ModelError(f"{self.model_name}: HTTP {status} {what} from {self.base_url}: {detail}")
 
     def connection(self, *, timed_out: bool, cause: BaseException) -> ModelError:
         what = f"timed out after {self.timeout:g}s" if timed_out else f"could not connect ({cause})"
-        return ModelError(f"{self.model_name}: request to {self.base_url} {what}, {self.max_retries} retries used")
+        return ModelError(
+            f"{self.model_name}: request to {self.base_url} {what}; gave up after {self.attempts}"
+        )
+
+    @property
+    def attempts(self) -> str:
+        count = self.max_retries + 1
+        return f"{count} attempt{'s' if count > 1 else ''}"
 
     def malformed(self, what: str) -> ModelError:
-        return ModelError(f"{self.model_name}: the server at {self.base_url} returned a malformed response: {what}")
+        return ModelError(
+            f"{self.model_name}: the server at {self.base_url} returned a malformed response: {what}"
+        )
 
     def other(self, cause: BaseException) -> ModelError:
-        return ModelError(f"{self.model_name}: request to {self.base_url} failed: {type(cause).__name__}: {cause}")
+        return ModelError(
+            f"{self.model_name}: request to {self.base_url} failed: {type(cause).__name__}: {cause}"
+        )
 
 
 def snippet(value: object, limit: int = 200) -> str:

@@ -1,10 +1,10 @@
 """Claude through Anthropic's Messages API (``anthropic:<model>``).
 
-The SDK is imported on first use, so importing this module (and resolving a name) stays cheap. The SDK's own
-retry loop handles rate limits, server errors, connection errors and timeouts (``max_retries``, exponential backoff,
-``retry-after`` headers); whatever still fails becomes a ``ModelError`` that says what happened. Structured output
-forces a single tool whose input schema is the requested schema and returns its input as JSON text. The SDK no
-longer takes ``temperature``, so ``ModelRequest.temperature`` is not sent.
+The SDK is imported on first use, so importing this module (and resolving a name) stays cheap. The SDK's
+own retry loop handles rate limits, server errors, connection errors and timeouts (``max_retries``,
+exponential backoff, ``retry-after`` headers); whatever still fails becomes a ``ModelError`` that says what
+happened. Structured output forces a single tool whose input schema is the requested schema and returns its
+input as JSON text. The SDK no longer takes ``temperature``, so ``ModelRequest.temperature`` is not sent.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         ToolParam,
         ToolResultBlockParam,
     )
+    from anthropic.types import Message as WireMessage
 
 ENV_VAR = "ANTHROPIC_API_KEY"
 
@@ -40,7 +41,8 @@ _STOP_REASONS: dict[str, StopReason] = {
 
 
 class AnthropicModel(Model):
-    """A Claude model. The key comes from ``api_key`` or ``ANTHROPIC_API_KEY``, checked at the first request."""
+    """A Claude model. The key comes from ``api_key`` or ``ANTHROPIC_API_KEY``, checked at the first request
+    (so building a server never fails on a missing key; its first model call reports it)."""
 
     def __init__(
         self,
@@ -64,7 +66,9 @@ class AnthropicModel(Model):
         if self._client is None or self._errors is None:
             api_key = self._api_key or os.environ.get(ENV_VAR)
             if not api_key:
-                raise ProviderErrors(self.name, ENV_VAR, self.base_url or "", self.max_retries, self.timeout).missing_key()
+                raise ProviderErrors(
+                    self.name, ENV_VAR, self.base_url or "", self.max_retries, self.timeout
+                ).missing_key()
             from anthropic import AsyncAnthropic
 
             self._client = AsyncAnthropic(
@@ -112,7 +116,7 @@ class AnthropicModel(Model):
             raise errors.connection(timed_out=False, cause=exc.__cause__ or exc) from exc
         except anthropic.APIResponseValidationError as exc:
             raise errors.malformed(str(exc)) from exc
-        except ValueError as exc:  # the body claimed to be JSON and was not
+        except json.JSONDecodeError as exc:  # the body claimed to be JSON and was not
             raise errors.malformed(f"invalid JSON ({exc})") from exc
         except anthropic.AnthropicError as exc:
             raise errors.other(exc) from exc
@@ -123,38 +127,41 @@ class AnthropicModel(Model):
 
         if not isinstance(message, WireMessage):
             raise errors.malformed(f"expected a JSON message object, got {snippet(message)}")
+        try:
+            return self._parse(message, request)
+        except (AttributeError, TypeError, ValueError) as exc:  # the SDK does not validate bodies; we do
+            raise errors.malformed(f"{exc} in {snippet(message)}") from exc
+
+    def _parse(self, message: WireMessage, request: ModelRequest) -> ModelResponse:
         structured = request.output_schema is not None
         texts: list[str] = []
         calls: list[ToolCall] = []
-        try:
-            for block in message.content:
-                if block.type == "text":
-                    texts.append(block.text)
-                elif block.type == "tool_use":
-                    arguments: object = block.input
-                    if structured and block.name == request.output_name:
-                        texts = [json.dumps(arguments)]
-                        break
-                    if not isinstance(arguments, dict):
-                        arguments = {"_raw": arguments}
-                    calls.append(ToolCall(id=block.id, name=block.name, arguments=arguments))
-            stop_reason = _STOP_REASONS.get(message.stop_reason or "", "other")
-            usage = message.usage
-            token_usage = TokenUsage(
+        for block in message.content:
+            if block.type == "text":
+                texts.append(block.text)
+            elif block.type == "tool_use":
+                if structured and block.name == request.output_name:
+                    texts = [json.dumps(block.input)]
+                    break
+                calls.append(ToolCall(id=block.id, name=block.name, arguments=block.input))
+        stop_reason = _STOP_REASONS.get(message.stop_reason or "", "other")
+        if structured:  # the forced tool call is the answer, not a call to make
+            calls = []
+            if stop_reason == "tool_use":
+                stop_reason = "end_turn"
+        usage = message.usage
+        return ModelResponse(
+            text="".join(texts),
+            tool_calls=calls,
+            stop_reason=stop_reason,
+            usage=TokenUsage(
                 requests=1,
                 input_tokens=usage.input_tokens
                 + (usage.cache_creation_input_tokens or 0)
                 + (usage.cache_read_input_tokens or 0),
                 output_tokens=usage.output_tokens,
-            )
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise errors.malformed(f"{exc} in {snippet(message)}") from exc
-        if structured:
-            calls = []
-            if stop_reason == "tool_use":
-                stop_reason = "end_turn"
-        return ModelResponse(
-            text="".join(texts), tool_calls=calls, stop_reason=stop_reason, usage=token_usage, model_name=self.name
+            ),
+            model_name=self.name,
         )
 
     async def aclose(self) -> None:
