@@ -1,0 +1,287 @@
+"""A SQLite FTS5 index over one folder of documents, kept current incrementally.
+
+Each ``sync()`` walks the folder and compares every file's size and mtime with what the index stored: only
+new or changed files are read again, deleted ones are dropped. The index is a cache outside the folder, so the
+folder is never written to; ``files_indexed`` counts the files read since this object was created (tests use
+it to check that unchanged files are skipped).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ._extract import KINDS, extract
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MARKER = "echelon-docs-index"
+MAX_QUERY_TERMS = 32
+_TERM = re.compile(r"\w+", re.UNICODE)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    line_count INTEGER NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts
+    USING fts5(title, body, tokenize = 'porter unicode61 remove_diacritics 2');
+"""
+
+MatchMode = Literal["all_terms", "any_term"]
+
+
+@dataclass(frozen=True)
+class SyncStats:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class DocRow:
+    id: int
+    path: str
+    title: str
+    kind: str
+    size: int
+    mtime_ns: int
+    line_count: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    path: str
+    title: str
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True)
+class _Found:
+    rel: str
+    real: Path
+    size: int
+    mtime_ns: int
+
+
+def fts_query(text: str, mode: MatchMode) -> str | None:
+    """Free text -> a safe FTS5 query: every word double-quoted (no operators), joined by AND or OR."""
+    terms = list(dict.fromkeys(t.lower() for t in _TERM.findall(text)))[:MAX_QUERY_TERMS]
+    if not terms:
+        return None
+    quoted = [f'"{t}"' for t in terms]  # \w+ never contains a double quote, so quoting is exact
+    return (" AND " if mode == "all_terms" else " OR ").join(quoted)
+
+
+class DocumentIndex:
+    """The index of one folder, stored in ``index_path``. Thread-safe; the database opens on first use."""
+
+    def __init__(self, folder: Path, index_path: Path, *, max_file_bytes: int = 5_000_000) -> None:
+        self.folder = folder.resolve()
+        self.index_path = index_path
+        self.max_file_bytes = max_file_bytes
+        self.files_indexed = 0
+        self.last_sync = SyncStats()
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    # -- storage ---------------------------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                self.index_path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.index_path, check_same_thread=False)
+            except (OSError, sqlite3.Error) as exc:
+                raise ValueError(f"cannot open the index file {self.index_path}: {exc}") from exc
+            try:
+                self._prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Create the schema, or reset it when the stored index is for another folder or schema version."""
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"index file {self.index_path} is not a SQLite database ({exc})") from exc
+        if tables:
+            try:
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            except sqlite3.Error:
+                meta = {}
+            if meta.get("marker") != MARKER:  # somebody else's database: never touch it
+                raise ValueError(
+                    f"index file {self.index_path} is not an echelon docs index; choose another --index"
+                )
+            if meta.get("version") != str(SCHEMA_VERSION) or meta.get("folder") != str(self.folder):
+                logger.info("resetting docs index %s (other folder or schema version)", self.index_path)
+                conn.executescript(
+                    "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS documents; DELETE FROM meta;"
+                )
+        conn.executescript(_SCHEMA)
+        with conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [("marker", MARKER), ("version", str(SCHEMA_VERSION)), ("folder", str(self.folder))],
+            )
+
+    def open(self) -> None:
+        """Open (creating if needed) the index database now; raises ValueError for a foreign file."""
+        with self._lock:
+            self._db()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- scanning --------------------------------------------------------------------------------------------
+
+    def _scan(self) -> tuple[dict[str, _Found], int]:
+        """Indexable files under the folder (hidden entries skipped, symlinks only if they stay inside)."""
+        found: dict[str, _Found] = {}
+        skipped = 0
+        for dirpath, dirnames, filenames in os.walk(self.folder, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                path = Path(dirpath) / name
+                if name.startswith(".") or path.suffix.lower() not in KINDS:
+                    continue
+                try:
+                    real = path.resolve(strict=True)
+                    stat = real.stat()
+                except (OSError, RuntimeError):
+                    skipped += 1
+                    continue
+                if not real.is_relative_to(self.folder) or not real.is_file():
+                    logger.warning("skipping %s: it resolves outside the documents folder", path)
+                    skipped += 1
+                    continue
+                if stat.st_size > self.max_file_bytes:
+                    skipped += 1
+                    continue
+                rel = path.relative_to(self.folder).as_posix()
+                found[rel] = _Found(rel, real, stat.st_size, stat.st_mtime_ns)
+        return found, skipped
+
+    def sync(self) -> SyncStats:
+        """Bring the index up to date with the folder; cheap when nothing changed (one stat per file)."""
+        with self._lock:
+            conn = self._db()
+            found, skipped = self._scan()
+            stored = {
+                row[0]: (row[1], row[2], row[3])
+                for row in conn.execute("SELECT path, id, size, mtime_ns FROM documents")
+            }
+            added = updated = unchanged = 0
+            with conn:
+                for rel, item in found.items():
+                    previous = stored.get(rel)
+                    if previous is not None and previous[1:] == (item.size, item.mtime_ns):
+                        unchanged += 1
+                        continue
+                    if not self._index_file(conn, item, None if previous is None else previous[0]):
+                        skipped += 1
+                    elif previous is None:
+                        added += 1
+                    else:
+                        updated += 1
+                removed_ids = [(doc_id,) for rel, (doc_id, _s, _m) in stored.items() if rel not in found]
+                conn.executemany("DELETE FROM fts WHERE rowid = ?", removed_ids)
+                conn.executemany("DELETE FROM documents WHERE id = ?", removed_ids)
+            self.last_sync = SyncStats(added, updated, len(removed_ids), unchanged, skipped)
+            return self.last_sync
+
+    def _index_file(self, conn: sqlite3.Connection, item: _Found, doc_id: int | None) -> bool:
+        try:
+            raw = item.real.read_bytes()
+        except OSError as exc:
+            logger.warning("skipping %s: %s", item.rel, exc)
+            return False
+        title, text = extract(Path(item.rel), raw)  # the name inside the folder decides the kind
+        self.files_indexed += 1
+        kind = KINDS[Path(item.rel).suffix.lower()]
+        lines = len(text.split("\n")) if text else 0
+        if doc_id is None:
+            cursor = conn.execute(
+                "INSERT INTO documents (path, title, kind, size, mtime_ns, line_count)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (item.rel, title, kind, item.size, item.mtime_ns, lines),
+            )
+            doc_id = cursor.lastrowid
+        else:
+            conn.execute(
+                "UPDATE documents SET title = ?, kind = ?, size = ?, mtime_ns = ?, line_count = ?"
+                " WHERE id = ?",
+                (title, kind, item.size, item.mtime_ns, lines, doc_id),
+            )
+            conn.execute("DELETE FROM fts WHERE rowid = ?", (doc_id,))
+        conn.execute("INSERT INTO fts (rowid, title, body) VALUES (?, ?, ?)", (doc_id, title, text))
+        return True
+
+    # -- queries ---------------------------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int) -> tuple[list[Hit], MatchMode | None]:
+        """Ranked hits for all the query's words; if none, for any of them. ``(hits, None)`` for no words."""
+        with self._lock:
+            conn = self._db()
+            for mode in ("all_terms", "any_term"):
+                expression = fts_query(query, mode)
+                if expression is None:
+                    return [], None
+                rows = conn.execute(
+                    "SELECT d.id, d.path, d.title, bm25(fts, 5.0, 1.0) AS rank,"
+                    " snippet(fts, -1, '«', '»', ' … ', 16)"
+                    " FROM fts JOIN documents d ON d.id = fts.rowid"
+                    " WHERE fts MATCH ? ORDER BY rank, d.id LIMIT ?",
+                    (expression, limit),
+                ).fetchall()
+                if rows:
+                    return [Hit(r[0], r[1], r[2], -float(r[3]), " ".join(r[4].split())) for r in rows], mode
+            return [], "any_term"
+
+    def get(self, doc_id: int) -> tuple[DocRow, str] | None:
+        """A document's metadata and indexed text, or None for an id that is not in the index."""
+        with self._lock:
+            conn = self._db()
+            row = conn.execute(
+                "SELECT d.id, d.path, d.title, d.kind, d.size, d.mtime_ns, d.line_count, f.body"
+                " FROM documents d JOIN fts f ON f.rowid = d.id WHERE d.id = ?",
+                (doc_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return DocRow(*row[:7]), row[7]
+
+    def documents(self) -> list[DocRow]:
+        with self._lock:
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT id, path, title, kind, size, mtime_ns, line_count FROM documents ORDER BY path"
+                )
+                .fetchall()
+            )
+        return [DocRow(*r) for r in rows]
