@@ -1,0 +1,3 @@
+from servers.workers.math.server import main
+
+main()

@@ -1,0 +1,3 @@
+from servers.workers.sql.server import main
+
+main()
