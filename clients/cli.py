@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model", default=None, help="Default: local (the embedded model); 'auto' uses an API key if set"
     )
     demo.add_argument("--request", default=DEMO_REQUEST)
+    demo.add_argument("--json", action="store_true", help="Print the whole DelegationResult as JSON")
 
     serve = sub.add_parser("serve", help="Serve one level: orchestrator | manager NAME | worker NAME")
     serve.add_argument("level", choices=["orchestrator", "manager", "worker"])
