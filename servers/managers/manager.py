@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field
 from ..core.config import ManagerConfig
 from ..core.envelope import ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
 from ..core.executor import DagCallbacks, NodeEvent, run_dag
-from ..core.llm import Message, Model, ModelError, ModelRequest, generate_structured
+from ..core.llm import Message, Model, ModelError, ModelRequest, StructuredOutputError, generate_structured
 from ..core.plan import PlanNode, Step, StepPlan
 from ..core.pool import ConnectionPool
 from ..core.prompts import load_prompt
 from ._discovery import WorkerInfo, discover
 from ._steps import StepRunner
-from .planners import PLANNERS, StepPlanner
+from .planners import PLANNERS, StepPlanner, WorkerRouterPlanner
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
@@ -69,17 +69,50 @@ class Manager:
             self._workers = await discover(self.pool, self.worker_descriptions)
         return self._workers
 
+    async def _plan(
+        self, phase: PlanNode, context: PhaseContext, usage: Usage, errors: list[ErrorInfo]
+    ) -> tuple[StepPlan, str] | None:
+        """Plan with the configured planner; if its answers stay invalid, fall back to the router, and for a manager
+        with a single available worker to one step with the phase's goals. Failed attempts are kept in ``errors``."""
+        workers = await self.workers()
+        planners = [self.planner]
+        if not isinstance(self.planner, WorkerRouterPlanner):
+            planners.append(
+                WorkerRouterPlanner(self.model, manager=self.key, description=self.config.description)
+            )
+        for planner in planners:
+            try:
+                planned = await planner.plan(phase, context, workers)
+            except StructuredOutputError as exc:
+                usage.add_tokens(exc.usage, self.model.name)
+                errors.append(
+                    ErrorInfo(where=f"{self.key}.{type(planner).__name__}", message=str(exc), kind="planning")
+                )
+                continue
+            except ModelError as exc:  # the model itself is unreachable: the steps would need it too
+                errors.append(
+                    ErrorInfo(where=f"{self.key}.{type(planner).__name__}", message=str(exc), kind="planning")
+                )
+                return None
+            usage.add_tokens(planned.usage, self.model.name)
+            return planned.plan, type(planner).__name__
+        available = [w.name for w in workers.values() if not w.error]
+        if len(available) == 1:
+            step = Step(name=phase.name, worker=available[0], goals=phase.goals, notes=phase.notes)
+            return StepPlan(
+                steps=[step], rationale="the phase as one step for the only worker"
+            ), "single-worker"
+        return None
+
     async def plan_phase(self, phase: PlanNode, context: PhaseContext) -> PhasePlanPreview:
         """The steps this manager would run for ``phase``; nothing is executed."""
-        planned = await self.planner.plan(phase, context, await self.workers())
-        usage = Usage()
-        usage.add_tokens(planned.usage, self.model.name)
+        usage, errors = Usage(), list[ErrorInfo]()
+        planned = await self._plan(phase, context, usage, errors)
+        if planned is None:
+            raise ModelError("; ".join(e.message for e in errors) or "no plan")
+        plan, planner = planned
         return PhasePlanPreview(
-            manager=self.key,
-            planner=type(self.planner).__name__,
-            steps=planned.plan.steps,
-            rationale=planned.plan.rationale,
-            usage=usage,
+            manager=self.key, planner=planner, steps=plan.steps, rationale=plan.rationale, usage=usage
         )
 
     async def execute_phase(
@@ -89,16 +122,14 @@ class Manager:
         started = time.perf_counter()
         result = PhaseResult(phase=phase.name, manager=self.key, status="failed")
         workers = await self.workers()
-        try:
-            planned = await self.planner.plan(phase, context, workers)
-        except ModelError as exc:
-            result.errors.append(ErrorInfo(where=f"{self.key}.planner", message=str(exc), kind="planning"))
-            result.output = f"The {self.key} manager could not plan this phase: {exc}"
+        planned = await self._plan(phase, context, result.usage, result.errors)
+        if planned is None:
+            reasons = "; ".join(e.message for e in result.errors)
+            result.output = f"The {self.key} manager could not plan this phase: {reasons}"
             result.missing = phase.goals
             result.usage.wall_seconds = time.perf_counter() - started
             return result
-        result.usage.add_tokens(planned.usage, self.model.name)
-        steps = await self._run_steps(planned.plan, phase, context, workers, progress)
+        steps = await self._run_steps(planned[0], phase, context, workers, progress)
         result.steps = list(steps.values())
         for step in result.steps:
             result.usage.add(step.usage)
@@ -172,6 +203,8 @@ class Manager:
         try:
             synthesis, tokens = await generate_structured(self.model, request, Synthesis)
         except ModelError as exc:
+            if isinstance(exc, StructuredOutputError):
+                result.usage.add_tokens(exc.usage, self.model.name)
             # Nothing done is lost: without a synthesis the step outputs are the answer.
             result.errors.append(ErrorInfo(where=f"{self.key}.synthesis", message=str(exc), kind="synthesis"))
             result.output = steps_text

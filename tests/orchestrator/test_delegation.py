@@ -163,3 +163,60 @@ async def test_optional_synthesis_writes_one_answer_across_managers(tmp_path: Pa
     assert DelegationResult.model_validate(answer.structured_content).output == "5, and a deck at Sum.txt"
     synthesis_prompt = orchestrator.requests[1].messages[-1].content
     assert "2 + 3 = 5" in synthesis_prompt and "Deck written" in synthesis_prompt
+
+
+ONE_PHASE = {
+    "plan": {
+        "phases": [{"name": "P", "worker": "numbers", "goals": "add 2 and 3"}],
+        "primary_worker": "numbers",
+    }
+}
+BAD_STEPS = {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add", "depends_on": ["add"]}]}}
+
+
+async def test_manager_falls_back_to_the_router_when_decomposer_plans_stay_invalid(tmp_path: Path) -> None:
+    routed = {
+        "step": {
+            "name": "Add",
+            "worker": "calc",
+            "goals": "add",
+            "tool": "add",
+            "arguments": {"a": 2, "b": 3},
+        }
+    }
+    numbers = ScriptedModel([BAD_STEPS, BAD_STEPS, BAD_STEPS, routed, {"answer": "5", "goal_met": True}])
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "add"})
+    result = DelegationResult.model_validate(answer.structured_content)
+    assert result.status == "ok" and result.output == "5"
+    assert result.phases[0].usage.llm_calls == 5  # failed attempts are counted too
+    assert result.phases[0].errors[0].where == "numbers.StrategicDecomposerPlanner"
+    assert "depends on 'add', which is not a step of this plan" in result.phases[0].errors[0].message
+    numbers.assert_consumed()
+
+
+async def test_single_worker_manager_runs_the_phase_as_one_step_when_no_plan_validates(
+    tmp_path: Path,
+) -> None:
+    numbers = ScriptedModel(
+        [
+            *[BAD_STEPS] * 3,
+            *["not json"] * 3,
+            tool_call("add", a=2, b=3),
+            "It is 5.",
+            {"answer": "5", "goal_met": True},
+        ]
+    )
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "add"})
+    phase = DelegationResult.model_validate(answer.structured_content).phases[0]
+    assert phase.status == "ok"
+    assert [(s.step, s.worker) for s in phase.steps] == [("P", "calc")]
+    assert phase.steps[0].provenance[0].tool == "add"
+    numbers.assert_consumed()

@@ -4,8 +4,9 @@ import pytest
 from mcp import Client
 
 from servers.core.envelope import DelegationResult
+from servers.core.llm import ModelError, ModelRequest
 from servers.core.target import Target
-from servers.core.testing import ScriptedModel, tool_call
+from servers.core.testing import FunctionModel, ScriptedModel, tool_call
 from servers.orchestrator.server import build_server
 from tests.orchestrator._hierarchy import build_hierarchy, toy_config
 
@@ -110,8 +111,12 @@ async def test_a_failing_phase_is_reported_and_independent_phases_keep_their_res
             {"answer": "1 + 2 = 3", "goal_met": True},
         ]
     )
-    # The content manager's model never produces a valid plan: its phase fails, the other one stands.
-    content = ScriptedModel(["not json", "still not json", "no"])
+
+    # The content manager's model service is down: its phase fails, the other one stands.
+    def service_down(request: ModelRequest) -> str:
+        raise ModelError("local: the model server is unavailable")
+
+    content = FunctionModel(service_down)
     server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([plan]), numbers=numbers, content=content)
     async with Client(server) as client:
         answer = await client.call_tool("delegate", {"request": "add and deck"})
@@ -120,4 +125,4 @@ async def test_a_failing_phase_is_reported_and_independent_phases_keep_their_res
     by_phase = {p.phase: p for p in result.phases}
     assert by_phase["Sum"].status == "ok" and by_phase["Sum"].output == "1 + 2 = 3"
     assert by_phase["Deck"].status == "failed"
-    assert any(e.where == "content.planner" for e in result.errors)
+    assert any(e.where == "content.WorkerRouterPlanner" and "unavailable" in e.message for e in result.errors)
