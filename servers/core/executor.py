@@ -15,12 +15,14 @@ from typing import Generic, Literal, TypeVar
 
 import anyio
 
+from .envelope import ErrorInfo, Result
 from .plan import PlanNode
 
 logger = logging.getLogger(__name__)
 
 N = TypeVar("N", bound=PlanNode)
 R = TypeVar("R")
+E = TypeVar("E", bound=Result)
 
 EventKind = Literal["started", "finished", "failed", "skipped"]
 
@@ -45,6 +47,33 @@ class DagCallbacks(Generic[N, R]):
     failed: Callable[[R], bool]
     on_event: Callable[[NodeEvent], Awaitable[None]] | None = None
     on_result: Callable[[N, R], Awaitable[None]] | None = None
+
+
+def envelope_callbacks(
+    run: Callable[[N, Mapping[str, E]], Awaitable[E]],
+    failed_result: Callable[[N, str, ErrorInfo], E],
+    *,
+    where: str,
+    on_event: Callable[[NodeEvent], Awaitable[None]] | None = None,
+) -> DagCallbacks[N, E]:
+    """Callbacks for nodes whose results are envelopes (both levels): an exception or a failed dependency becomes
+    a failed result made by ``failed_result(node, output, error)``."""
+
+    def on_error(node: N, exc: Exception) -> E:
+        message = f"{type(exc).__name__}: {exc}"
+        return failed_result(
+            node,
+            f"{node.name!r} could not be carried out: {message}",
+            ErrorInfo(where=f"{where}.{node.name}", message=message),
+        )
+
+    def on_skip(node: N, failed: list[str]) -> E:
+        error = ErrorInfo(where=f"{where}.{node.name}", message="dependency failed", kind="skipped")
+        return failed_result(node, f"Skipped: it needs {', '.join(failed)}, which failed.", error)
+
+    return DagCallbacks(
+        run=run, on_error=on_error, on_skip=on_skip, failed=lambda r: r.status == "failed", on_event=on_event
+    )
 
 
 async def run_dag(

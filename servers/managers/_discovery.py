@@ -65,7 +65,7 @@ def first_sentence(text: str | None, limit: int = 160) -> str:
 def to_info(tool: Tool) -> ToolInfo:
     return ToolInfo(
         name=tool.name,
-        description=first_sentence(tool.description),
+        description=" ".join((tool.description or "").split()),
         signature=signature(tool),
         input_schema=dict(tool.input_schema),
     )
@@ -97,5 +97,5 @@ def render_catalog(infos: dict[str, WorkerInfo]) -> str:
             lines.append(f"{head}: UNAVAILABLE ({info.error})")
             continue
         lines.append(f"{head}:")
-        lines.extend(f"    {t.signature} - {t.description}" for t in info.tools)
+        lines.extend(f"    {t.signature} - {first_sentence(t.description)}" for t in info.tools)
     return "\n".join(lines)

@@ -154,12 +154,15 @@ class StepRunner:
         messages = [Message(role="user", content=user)]
         system = load_prompt("step_executor", manager=self.manager, worker=step.worker)
         used = 0
+        failed_calls: dict[str, str] = {}
         while True:
             allow_tools = used < self.max_tool_calls
             if not allow_tools:
                 messages.append(
                     Message(
-                        role="user", content="The tool budget for this step is spent. Give your answer now."
+                        role="user",
+                        content="The tool budget for this step is spent. Answer now using only what the tools "
+                        "returned; if they returned no usable data, say so plainly.",
                     )
                 )
             response = await self.model.request(
@@ -173,12 +176,19 @@ class StepRunner:
                 return
             messages.append(Message(role="assistant", content=response.text, tool_calls=response.tool_calls))
             for call in response.tool_calls:
+                key = f"{call.name}:{json.dumps(call.arguments, sort_keys=True, default=str)}"
                 if used >= self.max_tool_calls:
                     text, is_error = "Not run: the tool budget for this step is spent.", True
+                elif key in failed_calls:
+                    # Small models repeat a failing call verbatim; point at the error instead of re-running it.
+                    text = f"Not run: this exact call already failed with: {failed_calls[key]} Change the arguments."
+                    is_error = True
                 else:
                     used += 1
                     text = await self._call(step, call, result, calls)
                     is_error = result.provenance[-1].is_error
+                    if is_error:
+                        failed_calls[key] = clip(text, 500)
                 messages.append(
                     Message(
                         role="tool",

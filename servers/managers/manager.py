@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ..core.config import ManagerConfig
 from ..core.envelope import ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
-from ..core.executor import DagCallbacks, NodeEvent, run_dag
+from ..core.executor import NodeEvent, envelope_callbacks, run_dag
 from ..core.llm import Message, Model, ModelError, ModelRequest, StructuredOutputError, generate_structured
 from ..core.plan import PlanNode, Step, StepPlan
 from ..core.pool import ConnectionPool
@@ -161,31 +161,22 @@ class Manager:
             if progress is not None and event.kind != "started":
                 await progress(event.done, event.total, f"{self.key}: step {event.node!r} {event.kind}")
 
-        callbacks: DagCallbacks[Step, StepResult] = DagCallbacks(
-            run=lambda step, inputs: runner.run(step, phase, context, inputs),
-            on_error=lambda step, exc: StepResult(
-                step=step.name,
-                worker=step.worker,
-                status="failed",
-                errors=[ErrorInfo(where=f"{self.key}.{step.name}", message=f"{type(exc).__name__}: {exc}")],
+        async def run(step: Step, inputs: Mapping[str, StepResult]) -> StepResult:
+            return await runner.run(step, phase, context, inputs)
+
+        callbacks = envelope_callbacks(
+            run,
+            lambda step, output, error: StepResult(
+                step=step.name, worker=step.worker, status="failed", output=output, errors=[error]
             ),
-            on_skip=lambda step, failed: StepResult(
-                step=step.name,
-                worker=step.worker,
-                status="failed",
-                output=f"Skipped: it needs {', '.join(failed)}, which failed.",
-                errors=[
-                    ErrorInfo(where=f"{self.key}.{step.name}", message="dependency failed", kind="skipped")
-                ],
-            ),
-            failed=lambda r: r.status == "failed",
+            where=self.key,
             on_event=on_event,
         )
         return await run_dag(plan.steps, callbacks)
 
     async def _synthesize(self, phase: PlanNode, context: PhaseContext, result: PhaseResult) -> None:
         steps_text = "\n\n".join(
-            f"Step {s.step!r} ({s.worker}, {s.status}):\n{clip(s.output, 3000)}"
+            f"Step {s.step!r} ({s.worker}, {s.status}; {_calls_summary(s)}):\n{clip(s.output, 3000)}"
             + "".join(f"\nfile: {a.path}" for a in s.artifacts)
             for s in result.steps
         )
@@ -221,3 +212,9 @@ class Manager:
             result.status = "partial"
         else:
             result.status = "failed"
+
+
+def _calls_summary(step: StepResult) -> str:
+    """How the step's tool calls went, so synthesis can tell data from a model's guess."""
+    failed = sum(1 for r in step.provenance if r.is_error)
+    return f"{len(step.provenance)} tool calls, {failed} failed"

@@ -21,7 +21,7 @@ from ..core.envelope import (
     Usage,
     clip,
 )
-from ..core.executor import DagCallbacks, NodeEvent, run_dag
+from ..core.executor import NodeEvent, envelope_callbacks, run_dag
 from ..core.llm import Message, Model, ModelError, ModelRequest, generate_structured
 from ..core.plan import Plan, PlanNode
 from ..core.pool import ConnectionPool
@@ -168,27 +168,12 @@ class Orchestrator:
         async def on_event(event: NodeEvent) -> None:
             await report(f"phase {event.node!r} {event.kind} ({event.done}/{event.total} done)")
 
-        callbacks: DagCallbacks[PlanNode, PhaseResult] = DagCallbacks(
-            run=run_phase,
-            on_error=lambda phase, exc: PhaseResult(
-                phase=phase.name,
-                manager=phase.worker,
-                status="failed",
-                output=f"The {phase.worker} manager could not be reached: {exc}",
-                errors=[
-                    ErrorInfo(where=f"{phase.worker}.execute_phase", message=f"{type(exc).__name__}: {exc}")
-                ],
+        callbacks = envelope_callbacks(
+            run_phase,
+            lambda phase, output, error: PhaseResult(
+                phase=phase.name, manager=phase.worker, status="failed", output=output, errors=[error]
             ),
-            on_skip=lambda phase, failed: PhaseResult(
-                phase=phase.name,
-                manager=phase.worker,
-                status="failed",
-                output=f"Skipped: it needs {', '.join(failed)}, which failed.",
-                errors=[
-                    ErrorInfo(where=f"orchestrator.{phase.name}", message="dependency failed", kind="skipped")
-                ],
-            ),
-            failed=lambda r: r.status == "failed",
+            where="orchestrator",
             on_event=on_event,
         )
         phases = await run_dag(plan.phases, callbacks)

@@ -7,7 +7,7 @@ a provider (against a local fake server) opts in with ``allow_model_requests()``
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 
 ENV_VAR = "ECHELON_BLOCK_MODEL_REQUESTS"
@@ -30,7 +30,7 @@ def check_allowed(model_name: str) -> None:
 
 
 @contextmanager
-def allow_model_requests(allowed: bool = True) -> Iterator[None]:
+def allow_model_requests(allowed: bool = True) -> Generator[None]:
     """Allow (or block) real model requests in this process for the duration of the block."""
     global _allowed_override
     previous = _allowed_override

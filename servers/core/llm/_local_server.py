@@ -367,6 +367,13 @@ class Engine:
             except ValueError as exc:  # e.g. "Requested tokens (…) exceed context window of …"
                 raise RequestError(str(exc)) from exc
             timings = self._timings(perf_before, time.perf_counter() - started)
+            logger.info(
+                "done: %d prompt tokens evaluated, %d generated in %.1fs (%s)",
+                timings["prompt_n"],
+                timings["predicted_n"],
+                timings["wall_ms"] / 1000,
+                "tools" if tools else ("json" if schema is not None else "text"),
+            )
         choice = result["choices"][0]
         text: str = choice["message"].get("content") or ""
         finish = "length" if choice.get("finish_reason") == "length" else "stop"
@@ -605,7 +612,7 @@ def main(argv: list[str] | None = None) -> None:
         "--threads", type=int, default=None, help=f"CPU threads (default: ${ENV_THREADS} or by core count)"
     )
     parser.add_argument("--state-file", type=Path, help="write {pid, url, port, model} here once serving")
-    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--log-level", default="INFO", help="one line per request goes to the log at INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr, level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s"

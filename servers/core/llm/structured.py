@@ -86,5 +86,6 @@ async def generate_structured(
                 ),
             ]
     raise StructuredOutputError(
-        f"{model.name} gave no valid {output_type.__name__} after {max_repairs + 1} attempts: {last_error}", usage
+        f"{model.name} gave no valid {output_type.__name__} after {max_repairs + 1} attempts: {last_error}",
+        usage,
     )

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -19,7 +20,9 @@ def _read(filename: str) -> str:
 
 
 def load_prompt(name: str, **values: object) -> str:
-    """The system prompt ``name`` with its placeholders filled."""
+    """The system prompt ``name`` with its placeholders filled; ``{today}`` is always available, because a model
+    cannot otherwise resolve "last year" or "this quarter"."""
+    values.setdefault("today", date.today().isoformat())
     return _read(f"{name}.md").format(**values).strip()
 
 

@@ -58,6 +58,7 @@ def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds:
         raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
     db = ReadOnlyDatabase(path.resolve(), timeout_seconds)
     server = MCPServer("echelon-sql", instructions=INSTRUCTIONS)
+    schema = _schema_summary(db)
 
     @contextmanager
     def session() -> Generator[sqlite3.Connection, None, None]:
@@ -149,7 +150,12 @@ def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds:
             sql=obj.sql,
         )
 
-    @server.tool(annotations=_READ_ONLY)
+    @server.tool(
+        annotations=_READ_ONLY,
+        description="Run one read-only SQL statement and return its rows. The database refuses writes; rows are "
+        "capped (the truncated flag says when there were more) and a query running past the time limit is stopped."
+        + (f" The database's tables and views (columns): {schema}" if schema else ""),
+    )
     def run_query(
         sql: Annotated[str, Field(description="One SQLite statement, normally a SELECT or WITH ... SELECT")],
         limit: Annotated[
@@ -157,8 +163,6 @@ def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds:
             Field(ge=1, description=f"Maximum rows to return (default and maximum: {row_limit})"),
         ] = None,
     ) -> QueryResult:
-        """Run one read-only SQL statement and return its rows. The database refuses writes; rows are capped
-        (the truncated flag says when there were more) and a query running past the time limit is stopped."""
         if not sql.strip():
             raise ToolError("the SQL is empty; pass one statement, e.g. SELECT * FROM some_table")
         max_rows = min(limit or row_limit, row_limit)
@@ -220,3 +224,20 @@ def _build(args: argparse.Namespace) -> MCPServer:
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m servers.workers.sql --database PATH``."""
     serve_main(__doc__ or "SQL worker", _build, _add_args, argv)
+
+
+def _schema_summary(db: ReadOnlyDatabase, limit: int = 3000) -> str:
+    """Tables and views with their columns in one line, so a model writes valid SQL without a look-up first.
+
+    Read once when the server is built; ``describe_table`` stays the authority if the file changes later.
+    """
+    try:
+        with db.connect() as conn:
+            parts = [
+                f"{o.name}{' (view)' if o.kind == 'view' else ''}({', '.join(c[1] for c in db.columns_of(conn, o.name))})"
+                for o in db.objects(conn)
+            ]
+    except sqlite3.Error:
+        return ""
+    text = "; ".join(parts)
+    return text if len(text) <= limit else text[:limit] + " ..."
