@@ -181,6 +181,8 @@ class StepRunner:
                     text, is_error = "Not run: the tool budget for this step is spent.", True
                 elif key in failed_calls:
                     # Small models repeat a failing call verbatim; point at the error instead of re-running it.
+                    # It still spends the budget, or a model that keeps repeating it would never stop.
+                    used += 1
                     text = f"Not run: this exact call already failed with: {failed_calls[key]} Change the arguments."
                     is_error = True
                 else:

@@ -220,3 +220,33 @@ async def test_single_worker_manager_runs_the_phase_as_one_step_when_no_plan_val
     assert [(s.step, s.worker) for s in phase.steps] == [("P", "calc")]
     assert phase.steps[0].provenance[0].tool == "add"
     numbers.assert_consumed()
+
+
+async def test_a_model_repeating_a_failed_call_is_stopped_by_the_step_budget(tmp_path: Path) -> None:
+    steps = {"plan": {"steps": [{"name": "Divide", "worker": "calc", "goals": "divide 1 by 0"}]}}
+    # The model repeats the failing call forever; the step must end when max_tool_calls (6) is spent.
+    numbers = ScriptedModel(
+        [
+            steps,
+            *[tool_call("divide", a=1, b=0)] * 6,
+            "Division by zero is undefined.",
+            {"answer": "undefined", "goal_met": False, "missing": "a result"},
+        ]
+    )
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "divide"})
+    phase = DelegationResult.model_validate(answer.structured_content).phases[0]
+    step = phase.steps[0]
+    assert len(step.provenance) == 1  # only the first call reached the worker
+    repeats = [m for m in numbers.requests[-2].messages if m.role == "tool"]
+    assert len(repeats) == 6
+    assert all(
+        "Not run: this exact call already failed with: Error: Error executing tool divide: b is zero"
+        in m.content
+        for m in repeats[1:]
+    )
+    assert phase.goal_met is False and phase.status in ("partial", "failed")
+    numbers.assert_consumed()

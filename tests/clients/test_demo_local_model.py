@@ -1,0 +1,64 @@
+"""The README's main job, for real: `echelon demo` through all three levels on the embedded local model, offline.
+
+Select with `-m local_model` (or skip with `-m "not local_model"`). The model (1.5B, the default) is fetched once
+into the user cache by our own code; the shared model server this test causes to start lives in a temporary cache
+dir and is stopped at the end.
+"""
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+from pptx import Presentation
+
+from servers.core.llm._local_runtime import stop_local_server
+from servers.core.llm._model_files import KNOWN_MODELS, ensure_model
+
+pytestmark = [pytest.mark.local_model, pytest.mark.e2e, pytest.mark.anyio, pytest.mark.timeout(2400)]
+ROOT = Path(__file__).resolve().parents[2]
+VARIANT = "1.5b"
+
+
+@pytest.fixture
+def local_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    (cache / "models" / KNOWN_MODELS[VARIANT].filename).symlink_to(ensure_model(VARIANT))
+    monkeypatch.setenv("ECHELON_CACHE_DIR", str(cache))
+    monkeypatch.delenv("ECHELON_LOCAL_URL", raising=False)
+    try:
+        yield cache
+    finally:
+        anyio.run(stop_local_server, VARIANT)
+
+
+async def test_echelon_demo_delegates_through_three_levels_on_the_local_model(local_cache: Path, tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    env = os.environ | {"ECHELON_BLOCK_MODEL_REQUESTS": "0", "ECHELON_DEMO_DIR": str(demo)}
+    with anyio.fail_after(2200):
+        done = await anyio.run_process(
+            [sys.executable, "-m", "clients.cli", "demo", "--json"], env=env, cwd=ROOT, check=False
+        )
+    stderr = done.stderr.decode()
+    assert done.returncode == 0, stderr[-4000:]
+    result = json.loads(done.stdout)
+    print(json.dumps({k: result[k] for k in ("status", "output", "usage")}, indent=2))
+
+    assert result["status"] in ("ok", "partial"), result["errors"]
+    assert result["output"].strip()
+    assert result["usage"]["models"] == ["local"]
+    # The orchestrator planned phases and routed them to managers of the demo hierarchy ...
+    managers = {p["manager"] for p in result["phases"]}
+    assert managers and managers <= {"data", "research", "content"}
+    assert "data" in managers
+    # ... whose managers made real, successful calls on their workers: the database was queried.
+    calls = [(c["worker"], c["tool"]) for c in result["provenance"] if not c["is_error"]]
+    assert ("sql", "run_query") in calls, result["provenance"]
+    assert "plan: " in stderr and "phase " in stderr  # live progress reached the terminal
+    for artifact in result["artifacts"]:  # any deck it reports is a real PowerPoint file
+        assert Path(artifact["path"]).is_relative_to(demo)
+        assert len(Presentation(artifact["path"]).slides) >= 2
