@@ -36,7 +36,9 @@ def local_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
         anyio.run(stop_local_server, VARIANT)
 
 
-async def test_echelon_demo_delegates_through_three_levels_on_the_local_model(local_cache: Path, tmp_path: Path) -> None:
+async def test_echelon_demo_delegates_through_three_levels_on_the_local_model(
+    local_cache: Path, tmp_path: Path
+) -> None:
     demo = tmp_path / "demo"
     env = os.environ | {"ECHELON_BLOCK_MODEL_REQUESTS": "0", "ECHELON_DEMO_DIR": str(demo)}
     with anyio.fail_after(2200):
