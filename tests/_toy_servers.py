@@ -28,7 +28,7 @@ class Deck(BaseModel):
 
 
 def build_calc_server() -> MCPServer[Any]:
-    server = MCPServer(name="calc")
+    server = MCPServer(name="calc", instructions="Numbers are floats; divide refuses a zero divisor.")
 
     @server.tool()
     def add(a: float, b: float) -> Sum:

@@ -25,6 +25,7 @@ class WorkerInfo(BaseModel):
 
     name: str
     description: str = ""
+    instructions: str = Field(default="", description="The server's own instructions on how to use it")
     tools: list[ToolInfo] = Field(default_factory=list)
     error: str | None = None
 
@@ -78,7 +79,13 @@ async def discover(pool: ConnectionPool, workers: dict[str, str]) -> dict[str, W
     async def one(name: str, description: str) -> None:
         try:
             tools = await pool.list_tools(name)
-            infos[name] = WorkerInfo(name=name, description=description, tools=[to_info(t) for t in tools])
+            instructions = (await pool.session(name)).instructions or ""
+            infos[name] = WorkerInfo(
+                name=name,
+                description=description,
+                instructions=" ".join(instructions.split())[:2000],
+                tools=[to_info(t) for t in tools],
+            )
         except (ConnectionFailed, OSError) as exc:
             infos[name] = WorkerInfo(name=name, description=description, error=str(exc))
 

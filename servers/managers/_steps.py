@@ -153,6 +153,8 @@ class StepRunner:
         )
         messages = [Message(role="user", content=user)]
         system = load_prompt("step_executor", manager=self.manager, worker=step.worker)
+        if worker.instructions:
+            system += f"\n\nHow to use {step.worker} (from its own instructions): {worker.instructions}"
         used = 0
         failed_calls: dict[str, str] = {}
         while True:
@@ -172,7 +174,7 @@ class StepRunner:
             )
             result.usage.add_tokens(response.usage, self.model.name)
             if not response.tool_calls or not allow_tools:
-                result.output = response.text.strip()
+                result.output = "" if _looks_like_tool_call(response.text) else response.text.strip()
                 return
             messages.append(Message(role="assistant", content=response.text, tool_calls=response.tool_calls))
             for call in response.tool_calls:
@@ -199,3 +201,9 @@ class StepRunner:
                         is_error=is_error,
                     )
                 )
+
+
+def _looks_like_tool_call(text: str) -> bool:
+    """A small model that may not call tools any more sometimes writes the call as text: that is no answer."""
+    stripped = text.strip()
+    return stripped.startswith("{") and '"tool"' in stripped[:40] and '"arguments"' in stripped

@@ -203,12 +203,17 @@ class Manager:
             return
         result.usage.add_tokens(tokens, self.model.name)
         result.output = synthesis.answer
-        result.goal_met = synthesis.goal_met
-        result.missing = "" if synthesis.goal_met else (synthesis.missing or "not stated")
+        # A goal is not met on the model's word alone when every tool call that should have produced data failed.
+        backed = not result.provenance or any(not r.is_error for r in result.provenance)
+        result.goal_met = synthesis.goal_met and backed
+        if not backed:
+            result.missing = "every tool call failed, so the answer is not backed by data"
+        else:
+            result.missing = "" if result.goal_met else (synthesis.missing or "not stated")
         ok_steps = [s for s in result.steps if s.status == "ok"]
-        if synthesis.goal_met and len(ok_steps) == len(result.steps):
+        if result.goal_met and len(ok_steps) == len(result.steps):
             result.status = "ok"
-        elif ok_steps or synthesis.goal_met:
+        elif ok_steps or result.goal_met:
             result.status = "partial"
         else:
             result.status = "failed"

@@ -250,3 +250,22 @@ async def test_a_model_repeating_a_failed_call_is_stopped_by_the_step_budget(tmp
     )
     assert phase.goal_met is False and phase.status in ("partial", "failed")
     numbers.assert_consumed()
+
+
+async def test_a_goal_is_not_met_when_every_tool_call_failed_whatever_the_model_says(tmp_path: Path) -> None:
+    steps = {"plan": {"steps": [{"name": "Divide", "worker": "calc", "goals": "divide 1 by 0"}]}}
+    numbers = ScriptedModel(
+        [steps, tool_call("divide", a=1, b=0), "It is 42.", {"answer": "It is 42", "goal_met": True}]
+    )
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "divide"})
+    phase = DelegationResult.model_validate(answer.structured_content).phases[0]
+    assert phase.goal_met is False
+    assert phase.missing == "every tool call failed, so the answer is not backed by data"
+    assert phase.status != "ok"
+    # The worker's own instructions reached the step prompt, and the synthesis saw how the calls went.
+    assert "How to use calc (from its own instructions): Numbers are floats" in numbers.requests[1].system
+    assert "1 tool calls, 1 failed" in numbers.requests[3].messages[-1].content

@@ -465,3 +465,22 @@ async def test_translate_query_parse_error_says_where(server: MCPServer) -> None
         server, "translate_query", sql="SELECT (1", from_dialect="sqlite", to_dialect="mysql"
     )
     assert "line 1" in message and "column" in message
+
+
+async def test_run_query_says_what_sqlite_offers_for_another_dialects_function(server: MCPServer) -> None:
+    message = await call_error(server, "run_query", sql="SELECT YEAR(created) FROM orders")
+    assert (
+        "no such function: YEAR (this database is SQLite); use strftime('%Y', col) or substr(col, 1, 4)"
+        in message
+    )
+
+
+async def test_run_query_description_lists_the_tables_and_their_columns(server: MCPServer) -> None:
+    from mcp import Client
+
+    async with Client(server) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    description = tools["run_query"].description or ""
+    assert "The database's tables and views (columns):" in description
+    assert "orders(id, customer_id, total, created)" in description
+    assert "big_orders (view)(" in description

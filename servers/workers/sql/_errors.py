@@ -77,8 +77,35 @@ def explain(exc: sqlite3.Error, sql: str, db: ReadOnlyDatabase, conn: sqlite3.Co
         return unknown_column(db, conn, match.group(1), sql)
     if "syntax error" in message or message == "incomplete input" or message.startswith("unrecognized token"):
         return syntax_error(message, sql)
+    if match := re.match(r"no such function: (\w+)", message):
+        return unknown_function(match.group(1))
     if code == "SQLITE_TOOBIG":
         return f"a value would exceed {MAX_VALUE_BYTES:,} bytes, the limit of this server (sqlite: {message})"
     if code == "SQLITE_NOTADB":
         return f"{db.path} is not a SQLite database (sqlite: {message})"
     return f"sqlite error: {message}"
+
+
+# Functions of other SQL dialects that models reach for, and what SQLite offers instead.
+_DIALECT_HINTS = {
+    "YEAR": "strftime('%Y', col) or substr(col, 1, 4) for an ISO date text 'YYYY-MM-DD'",
+    "MONTH": "strftime('%m', col) or substr(col, 6, 2)",
+    "DAY": "strftime('%d', col)",
+    "NOW": "date('now') or datetime('now')",
+    "GETDATE": "datetime('now')",
+    "CURDATE": "date('now')",
+    "DATE_TRUNC": "strftime('%Y-%m', col) for a month, substr(col, 1, 4) for a year",
+    "EXTRACT": "strftime('%Y', col) and friends",
+    "DATEDIFF": "julianday(a) - julianday(b)",
+    "TO_CHAR": "strftime(format, col)",
+    "CONCAT": "the || operator",
+    "LEN": "length(x)",
+    "ISNULL": "ifnull(x, y) or coalesce(x, y)",
+}
+
+
+def unknown_function(name: str) -> str:
+    """SQLite lacks a function other dialects have: say what to use instead."""
+    hint = _DIALECT_HINTS.get(name.upper())
+    base = f"no such function: {name} (this database is SQLite)"
+    return f"{base}; use {hint} instead" if hint else f"{base}; see https://sqlite.org/lang_corefunc.html"

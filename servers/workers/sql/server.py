@@ -39,9 +39,12 @@ _ORIGINS: dict[str, Literal["create_index", "unique_constraint", "primary_key"]]
 }
 
 INSTRUCTIONS = (
-    "Read-only access to one SQLite database. Start with list_tables and describe_table, then run_query "
-    "(one SELECT per call; rows are limited and queries are time-limited). analyze_query and translate_query "
-    "work on SQL text only and never touch the database."
+    "Read-only access to one SQLite database; run_query's description lists its tables and columns. One SELECT "
+    "per call; rows are limited and queries are time-limited. This is SQLite: there is no YEAR() or MONTH(); "
+    "dates are ISO text, so filter a year with substr(date_col, 1, 4) = '2025' and group by it the same way. "
+    "To compare groups across years, one query can return every group and year: SELECT g.name, "
+    "substr(t.date_col, 1, 4) AS year, SUM(t.amount) AS total FROM facts t JOIN groups g ON g.id = t.group_id "
+    "GROUP BY g.name, year. analyze_query and translate_query work on SQL text only."
 )
 
 
