@@ -13,7 +13,7 @@ from typing import ClassVar
 from pydantic import BaseModel
 
 from ..core.envelope import PhaseContext
-from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_structured
+from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_structured, schema_with_choices
 from ..core.plan import PlanNode, Step, StepPlan, StepPlanDocument
 from ..core.prompts import few_shot, load_prompt
 from ._discovery import WorkerInfo, render_catalog
@@ -30,6 +30,7 @@ class StepPlanner(ABC):
     """Turns a phase into steps for a manager's workers."""
 
     prompt: ClassVar[str]
+    document: ClassVar[type[BaseModel]]
 
     def __init__(self, model: Model, *, manager: str, description: str, max_steps: int = 6) -> None:
         self.model = model
@@ -61,6 +62,9 @@ class StepPlanner(ABC):
         return ModelRequest(
             system=system,
             messages=[*few_shot(self.prompt), Message(role="user", content=user)],
+            output_schema=schema_with_choices(self.document, {"Step.worker": [w.name for w in available]})
+            if available
+            else None,
             max_tokens=1200,
         )
 
@@ -87,6 +91,7 @@ class StrategicDecomposerPlanner(StepPlanner):
     """Phase -> several steps over the manager's workers, as a DAG."""
 
     prompt = "decomposer_planner"
+    document = StepPlanDocument
 
     async def plan(
         self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
@@ -110,6 +115,7 @@ class WorkerRouterPlanner(StepPlanner):
     """Phase -> one step with one worker (and, where obvious, one tool call): one cheap model call."""
 
     prompt = "router_planner"
+    document = RoutedStep
 
     async def plan(
         self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]

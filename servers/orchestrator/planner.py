@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
-from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_structured
+from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_structured, schema_with_choices
 from ..core.plan import Plan, PlanDocument
 from ..core.prompts import few_shot, load_prompt
 
@@ -51,6 +51,9 @@ class StrategicPlanner(PhasePlanner):
                 *few_shot("strategic_planner"),
                 Message(role="user", content=f"Managers:\n{listing}\n\nRequest: {request}"),
             ],
+            output_schema=schema_with_choices(
+                PlanDocument, {"PlanNode.worker": list(managers), "Plan.primary_worker": list(managers)}
+            ),
             max_tokens=1200,
         )
         document, usage = await generate_structured(

@@ -25,7 +25,7 @@ from .base import (
     ToolCall,
     ToolDefinition,
 )
-from .structured import StructuredOutputError, generate_structured
+from .structured import StructuredOutputError, generate_structured, schema_with_choices
 
 Role = Literal["orchestrator", "manager"]
 
@@ -52,6 +52,7 @@ __all__ = [
     "describe_auto",
     "generate_structured",
     "resolve_model",
+    "schema_with_choices",
 ]
 
 

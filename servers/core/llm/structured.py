@@ -89,3 +89,19 @@ async def generate_structured(
         f"{model.name} gave no valid {output_type.__name__} after {max_repairs + 1} attempts: {last_error}",
         usage,
     )
+
+
+def schema_with_choices(output_type: type[BaseModel], choices: dict[str, list[str]]) -> dict[str, Any]:
+    """``output_type``'s JSON schema with string fields narrowed to fixed choices, e.g. ``{"Step.worker": [...]}``.
+
+    Grammar-constrained decoding (the local model) then cannot name a manager or worker that does not exist, and
+    API models see the valid names in the schema itself.
+    """
+    schema = output_type.model_json_schema()
+    for path, values in choices.items():
+        model_name, _, field = path.rpartition(".")
+        target = schema if model_name == output_type.__name__ else schema.get("$defs", {}).get(model_name)
+        if target is None or field not in target.get("properties", {}):
+            raise KeyError(f"{path} is not a field of {output_type.__name__}'s schema")
+        target["properties"][field]["enum"] = list(values)
+    return schema

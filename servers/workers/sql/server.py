@@ -163,7 +163,10 @@ def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds:
         sql: Annotated[str, Field(description="One SQLite statement, normally a SELECT or WITH ... SELECT")],
         limit: Annotated[
             int | None,
-            Field(ge=1, description=f"Maximum rows to return (default and maximum: {row_limit})"),
+            Field(
+                ge=0,
+                description=f"Maximum rows to return; 0 or omitted: the default, {row_limit} (also the maximum)",
+            ),
         ] = None,
     ) -> QueryResult:
         if not sql.strip():

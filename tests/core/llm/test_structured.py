@@ -76,3 +76,16 @@ async def test_generate_structured_applies_extra_validation_and_gives_up_after_t
     assert "unknown worker 'excel'" in str(caught.value)
     assert caught.value.usage.requests == 2
     assert "unknown worker 'excel'; use one of sql, math" in model.requests[1].messages[-1].content
+
+
+def test_schema_with_choices_narrows_nested_and_top_level_fields_to_enums() -> None:
+    from servers.core.llm import schema_with_choices
+    from servers.core.plan import PlanDocument
+
+    schema = schema_with_choices(
+        PlanDocument, {"PlanNode.worker": ["data", "content"], "Plan.primary_worker": ["data"]}
+    )
+    assert schema["$defs"]["PlanNode"]["properties"]["worker"]["enum"] == ["data", "content"]
+    assert schema["$defs"]["Plan"]["properties"]["primary_worker"]["enum"] == ["data"]
+    with pytest.raises(KeyError, match="PlanNode.nope is not a field of PlanDocument"):
+        schema_with_choices(PlanDocument, {"PlanNode.nope": ["x"]})
