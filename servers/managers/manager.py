@@ -3,6 +3,7 @@ server in ``server.py`` exposes it."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -177,6 +178,7 @@ class Manager:
     async def _synthesize(self, phase: PlanNode, context: PhaseContext, result: PhaseResult) -> None:
         steps_text = "\n\n".join(
             f"Step {s.step!r} ({s.worker}, {s.status}; {_calls_summary(s)}):\n{clip(s.output, 3000)}"
+            + _tool_data(s)
             + "".join(f"\nfile: {a.path}" for a in s.artifacts)
             for s in result.steps
         )
@@ -223,3 +225,14 @@ def _calls_summary(step: StepResult) -> str:
     """How the step's tool calls went, so synthesis can tell data from a model's guess."""
     failed = sum(1 for r in step.provenance if r.is_error)
     return f"{len(step.provenance)} tool calls, {failed} failed"
+
+
+def _tool_data(step: StepResult, last: int = 2, limit: int = 1500) -> str:
+    """The data the step's last successful tool calls returned: synthesis works from what the tools said, not
+    only from the step model's summary of it (a small model's summary can drop or invent figures)."""
+    calls = (step.data or {}).get("calls") or []
+    shown = [c for c in calls if c.get("result") is not None][-last:]
+    return "".join(
+        f"\nData returned by {c['tool']}: {clip(json.dumps(c['result'], ensure_ascii=False, default=str), limit)}"
+        for c in shown
+    )

@@ -80,6 +80,8 @@ async def test_request_flows_through_phases_steps_worker_calls_and_synthesis(tmp
     # The worker really ran: the tool result went back to the model, and the deck file exists.
     tool_message = numbers.requests[2].messages[-1]
     assert tool_message.role == "tool" and '"value": 5.0' in tool_message.content
+    # Synthesis sees what the tool returned, not only the step model's summary of it.
+    assert 'Data returned by add: {"value": 5.0}' in numbers.requests[3].messages[-1].content
     assert [a.path for a in result.artifacts] == [str(tmp_path / "Sum.txt")]
     assert (tmp_path / "Sum.txt").read_text().startswith("Sum")
     assert [(r.worker, r.tool) for r in result.provenance] == [("calc", "add"), ("deck", "make_deck")]
