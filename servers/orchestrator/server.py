@@ -18,12 +18,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from ..core.config import HierarchyConfig, load_config, prepare_demo_data
-from ..core.envelope import DelegationResult
 from ..core.llm import Model, describe_auto, resolve_model
 from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
 from ..core.serve import serve_main
 from ..core.target import Target
-from .orchestrator import Orchestrator, PlanPreview
+from .orchestrator import Orchestrator
 from .planner import PhasePlanner
 
 
@@ -56,7 +55,12 @@ def build_server(
     manager_targets: Mapping[str, Target] | None = None,
     planner: PhasePlanner | None = None,
 ) -> MCPServer[Any]:
-    """The orchestrator server. ``model``/``manager_targets``/``planner`` replace the configured ones (tests)."""
+    """The orchestrator server. ``model``/``manager_targets``/``planner`` replace the configured ones (tests).
+
+    ``delegate`` and ``plan`` return validated envelopes (``DelegationResult``, ``PlanPreview``) but advertise a
+    plain object as output schema: their nested schemas were 86% of this server's tools/list, which a host
+    carries in every conversation (measured by benchmarks/hierarchy.py).
+    """
     chosen_model = model or resolve_model(
         config.orchestrator.model, role="orchestrator", settings=config.models
     )
@@ -90,26 +94,28 @@ def build_server(
         request: Annotated[str, Field(description="The task, in plain language, as the user would put it")],
         ctx: Context[Orchestrator, Any],
         context: Annotated[str | None, Field(description="Extra context for the task (optional)")] = None,
-    ) -> DelegationResult:
+    ) -> dict[str, Any]:
         """Delegate a task to the hierarchy: it is planned into phases, each carried out by a domain manager with
-        its workers' tools; returns the answer, files produced, per-phase results and usage."""
+        its workers' tools. Returns a DelegationResult: status, output (the answer), artifacts (files: name, path),
+        phases (per-manager results), usage (model calls, tokens, seconds) and errors."""
         if not request.strip():
             raise ToolError("request is empty: say what you want done")
         orchestrator = ctx.request_context.lifespan_context
-        return await orchestrator.delegate(request, context, progress=ctx.report_progress)
+        result = await orchestrator.delegate(request, context, progress=ctx.report_progress)
+        return result.model_dump(mode="json")
 
     @server.tool()
     async def plan(
         request: Annotated[str, Field(description="The task to plan")],
         ctx: Context[Orchestrator, Any],
-    ) -> PlanPreview:
-        """Show how a request would be carried out: the phases, the manager of each, and each manager's steps.
-        Nothing is executed."""
+    ) -> dict[str, Any]:
+        """Show how a request would be carried out: the phases, the manager of each, and each manager's steps
+        (phases[].phase, phases[].steps). Nothing is executed."""
         if not request.strip():
             raise ToolError("request is empty: say what you want planned")
         orchestrator = ctx.request_context.lifespan_context
         try:
-            return await orchestrator.preview(request)
+            return (await orchestrator.preview(request)).model_dump(mode="json")
         except Exception as exc:
             raise ToolError(f"could not plan: {exc}") from exc
 
