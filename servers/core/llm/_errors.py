@@ -7,7 +7,10 @@ these helpers has already been retried, so each message says what happened, wher
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from .base import ModelError
 
@@ -103,3 +106,23 @@ def snippet(value: object, limit: int = 200) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = text.strip() or "(empty body)"
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+@contextmanager
+def sdk_errors(sdk: Any, base: type[Exception], errors: ProviderErrors) -> Generator[None]:
+    """Turn an official SDK's exceptions into ModelErrors; the anthropic and openai SDKs share these names, and
+    ``base`` is the SDK's root exception (``AnthropicError``, ``OpenAIError``)."""
+    try:
+        yield
+    except sdk.APIStatusError as exc:
+        raise errors.status(exc.status_code, exc.body) from exc
+    except sdk.APITimeoutError as exc:
+        raise errors.connection(timed_out=True, cause=exc) from exc
+    except sdk.APIConnectionError as exc:
+        raise errors.connection(timed_out=False, cause=exc.__cause__ or exc) from exc
+    except sdk.APIResponseValidationError as exc:
+        raise errors.malformed(str(exc)) from exc
+    except json.JSONDecodeError as exc:  # the body claimed to be JSON and was not
+        raise errors.malformed(f"invalid JSON ({exc})") from exc
+    except base as exc:
+        raise errors.other(exc) from exc

@@ -13,7 +13,7 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from ._errors import ProviderErrors, snippet
+from ._errors import ProviderErrors, sdk_errors, snippet
 from ._guard import check_allowed
 from .base import Message, Model, ModelError, ModelRequest, ModelResponse, StopReason, TokenUsage, ToolCall
 
@@ -99,7 +99,7 @@ class AnthropicModel(Model):
                 }
             ]
             tool_choice = {"type": "tool", "name": request.output_name}
-        try:
+        with sdk_errors(anthropic, anthropic.AnthropicError, errors):
             message: object = await client.messages.create(
                 model=self.model_name,
                 max_tokens=request.max_tokens,
@@ -108,18 +108,6 @@ class AnthropicModel(Model):
                 tools=tools or omit,
                 tool_choice=tool_choice or omit,
             )
-        except anthropic.APIStatusError as exc:
-            raise errors.status(exc.status_code, exc.body) from exc
-        except anthropic.APITimeoutError as exc:
-            raise errors.connection(timed_out=True, cause=exc) from exc
-        except anthropic.APIConnectionError as exc:
-            raise errors.connection(timed_out=False, cause=exc.__cause__ or exc) from exc
-        except anthropic.APIResponseValidationError as exc:
-            raise errors.malformed(str(exc)) from exc
-        except json.JSONDecodeError as exc:  # the body claimed to be JSON and was not
-            raise errors.malformed(f"invalid JSON ({exc})") from exc
-        except anthropic.AnthropicError as exc:
-            raise errors.other(exc) from exc
         return self._to_response(message, request, errors)
 
     def _to_response(self, message: object, request: ModelRequest, errors: ProviderErrors) -> ModelResponse:

@@ -20,7 +20,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ProviderErrors, snippet
+from ._errors import ProviderErrors, sdk_errors, snippet
 from ._guard import check_allowed
 from .base import Message, Model, ModelError, ModelRequest, ModelResponse, StopReason, TokenUsage, ToolCall
 
@@ -93,7 +93,7 @@ class OpenAIModel(Model):
         client, errors = self._connect()
         import openai
 
-        try:
+        with sdk_errors(openai, openai.OpenAIError, errors):
             try:
                 completion = await self._create(client, request)
             except openai.APIStatusError as exc:
@@ -105,18 +105,6 @@ class OpenAIModel(Model):
                     raise
                 self.json_schema_supported = False
                 completion = await self._create(client, request)
-        except openai.APIStatusError as exc:
-            raise errors.status(exc.status_code, exc.body) from exc
-        except openai.APITimeoutError as exc:
-            raise errors.connection(timed_out=True, cause=exc) from exc
-        except openai.APIConnectionError as exc:
-            raise errors.connection(timed_out=False, cause=exc.__cause__ or exc) from exc
-        except openai.APIResponseValidationError as exc:
-            raise errors.malformed(str(exc)) from exc
-        except json.JSONDecodeError as exc:  # the body claimed to be JSON and was not
-            raise errors.malformed(f"invalid JSON ({exc})") from exc
-        except openai.OpenAIError as exc:
-            raise errors.other(exc) from exc
         return self._to_response(completion, request, errors)
 
     async def _create(self, client: AsyncOpenAI, request: ModelRequest) -> object:
