@@ -87,5 +87,5 @@ def test_schema_with_choices_narrows_nested_and_top_level_fields_to_enums() -> N
     )
     assert schema["$defs"]["PlanNode"]["properties"]["worker"]["enum"] == ["data", "content"]
     assert schema["$defs"]["Plan"]["properties"]["primary_worker"]["enum"] == ["data"]
-    with pytest.raises(KeyError, match="PlanNode.nope is not a field of PlanDocument"):
+    with pytest.raises(KeyError, match=r"PlanNode\.nope is not a field of PlanDocument"):
         schema_with_choices(PlanDocument, {"PlanNode.nope": ["x"]})
