@@ -14,7 +14,7 @@ from mcp import Client, StdioServerParameters
 
 from servers.core.config import ConfigError, load_config, resolve_config_path, unused_workers
 from servers.core.envelope import DelegationResult
-from servers.core.pool import OWN_ENV_PREFIXES, inherited_env
+from servers.core.pool import OWN_ENV_PREFIXES, inherited_env, result_text
 
 
 class CommandError(Exception):
@@ -50,8 +50,7 @@ async def _call(config_path: str | None, model: str | None, tool: str, arguments
     async with Client(orchestrator_params(config_path, model), read_timeout_seconds=3600) as client:
         result = await client.call_tool(tool, arguments, progress_callback=progress)
     if result.is_error or result.structured_content is None:
-        text = "\n".join(getattr(c, "text", "") for c in result.content)
-        raise CommandError(f"the orchestrator's {tool} failed: {text}")
+        raise CommandError(f"the orchestrator's {tool} failed: {result_text(result)}")
     return result.structured_content
 
 

@@ -7,6 +7,7 @@ of the pool's own task group, so each ``Client`` is entered and exited in the sa
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -20,7 +21,7 @@ from anyio.abc import TaskGroup
 from mcp import Client, StdioServerParameters
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult, Tool
+from mcp.types import CallToolResult, TextContent, Tool
 from mcp_types import CONNECTION_CLOSED
 
 from .target import Target
@@ -246,6 +247,15 @@ class ConnectionPool:
                 logger.warning("session %s died (%s); restarting it", name, _describe(exc))
                 await self.restart(name)
         raise AssertionError("unreachable")
+
+
+def result_text(result: CallToolResult) -> str:
+    """A tool result as text (for a model or an error message): its structured content as JSON when there is
+    some, else its text content."""
+    if result.structured_content is not None:
+        return json.dumps(result.structured_content, ensure_ascii=False, default=str)
+    texts = [c.text for c in result.content if isinstance(c, TextContent)]
+    return "\n".join(texts) if texts else "(no content)"
 
 
 def _describe(exc: BaseException | None) -> str:

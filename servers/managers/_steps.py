@@ -11,24 +11,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from mcp.types import CallToolResult, TextContent
-
 from ..core.envelope import Artifact, ErrorInfo, PhaseContext, StepResult, ToolCallRecord, clip
 from ..core.llm import Message, Model, ModelRequest, ToolCall, ToolDefinition
 from ..core.plan import PlanNode, Step
-from ..core.pool import ConnectionPool
+from ..core.pool import ConnectionPool, result_text
 from ..core.prompts import load_prompt
 from ._discovery import WorkerInfo
 
 TOOL_RESULT_LIMIT = 6000
-
-
-def result_text(result: CallToolResult) -> str:
-    """A tool result as text for a model: its structured content as JSON when there is some, else its text."""
-    if result.structured_content is not None:
-        return json.dumps(result.structured_content, ensure_ascii=False, default=str)
-    texts = [c.text for c in result.content if isinstance(c, TextContent)]
-    return "\n".join(texts) if texts else "(no content)"
 
 
 def find_artifacts(value: Any) -> list[Artifact]:

@@ -24,9 +24,8 @@ from ..core.envelope import (
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
 from ..core.llm import Message, Model, ModelError, ModelRequest, generate_structured
 from ..core.plan import Plan, PlanNode
-from ..core.pool import ConnectionPool
+from ..core.pool import ConnectionPool, result_text
 from ..core.prompts import load_prompt
-from ..managers._steps import result_text
 from .planner import PhasePlanner, StrategicPlanner
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
