@@ -39,10 +39,20 @@ class StepPlanner(ABC):
         self.max_steps = max_steps
 
     @abstractmethod
+    def to_plan(self, document: BaseModel) -> StepPlan:
+        """The steps a validated ``document`` (an instance of ``self.document``) describes."""
+
     async def plan(
         self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
     ) -> PlannedSteps:
-        """Plan the steps for ``phase``."""
+        """Plan the steps for ``phase``; an answer naming an unknown worker or tool goes back to the model."""
+        document, usage = await generate_structured(
+            self.model,
+            self._request(phase, context, workers),
+            self.document,
+            validate=lambda doc: self.check_steps(self.to_plan(doc).steps, workers),
+        )
+        return PlannedSteps(plan=self.to_plan(document), usage=usage)
 
     def _request(
         self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
@@ -93,16 +103,9 @@ class StrategicDecomposerPlanner(StepPlanner):
     prompt = "decomposer_planner"
     document = StepPlanDocument
 
-    async def plan(
-        self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
-    ) -> PlannedSteps:
-        document, usage = await generate_structured(
-            self.model,
-            self._request(phase, context, workers),
-            StepPlanDocument,
-            validate=lambda doc: self.check_steps(doc.plan.steps, workers),
-        )
-        return PlannedSteps(plan=document.plan, usage=usage)
+    def to_plan(self, document: BaseModel) -> StepPlan:
+        assert isinstance(document, StepPlanDocument)
+        return document.plan
 
 
 class RoutedStep(BaseModel):
@@ -117,17 +120,10 @@ class WorkerRouterPlanner(StepPlanner):
     prompt = "router_planner"
     document = RoutedStep
 
-    async def plan(
-        self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
-    ) -> PlannedSteps:
-        routed, usage = await generate_structured(
-            self.model,
-            self._request(phase, context, workers),
-            RoutedStep,
-            validate=lambda doc: self.check_steps([doc.step], workers),
-        )
-        step = routed.step.model_copy(update={"depends_on": []})
-        return PlannedSteps(plan=StepPlan(steps=[step], rationale="routed to one worker"), usage=usage)
+    def to_plan(self, document: BaseModel) -> StepPlan:
+        assert isinstance(document, RoutedStep)
+        step = document.step.model_copy(update={"depends_on": []})
+        return StepPlan(steps=[step], rationale="routed to one worker")
 
 
 PLANNERS: dict[str, type[StepPlanner]] = {
