@@ -13,6 +13,7 @@ from mcp import Client
 from examples.documents import generate_documents
 from servers.workers.docs._index import DocumentIndex, fts_query
 from servers.workers.docs.server import build_server, default_index_path, main, server_for_index
+from tests.workers._calls import call, call_error
 
 pytestmark = pytest.mark.anyio
 
@@ -37,19 +38,6 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def index(folder: Path, tmp_path: Path) -> DocumentIndex:
     return DocumentIndex(folder, tmp_path / "cache" / "index.db")
-
-
-async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def call_error(client: Client, tool: str, **args: Any) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error
-    return result.content[0].text  # type: ignore[union-attr]
 
 
 async def ids_by_path(client: Client) -> dict[str, int]:

@@ -7,7 +7,6 @@ import statistics
 import time
 from multiprocessing import forkserver
 from pathlib import Path
-from typing import Any
 
 import anyio
 import psutil
@@ -21,6 +20,7 @@ from servers.workers.math import build_server
 from servers.workers.math._limit import run_limited
 from servers.workers.math._parse import MAX_LENGTH, parse_equation, parse_expression, parse_symbol
 from servers.workers.math._stats import percent_change, summarize
+from tests.workers._calls import call, call_error
 
 pytestmark = pytest.mark.anyio
 
@@ -28,23 +28,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def server() -> MCPServer:
     return build_server()
-
-
-async def call(server: MCPServer, tool: str, **args: Any) -> dict[str, Any]:
-    async with Client(server) as client:
-        result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def call_error(server: MCPServer, tool: str, **args: Any) -> str:
-    async with Client(server) as client:
-        result = await client.call_tool(tool, args)
-    assert result.is_error, result.structured_content
-    text = result.content[0]
-    assert text.type == "text"
-    return text.text
 
 
 async def test_every_tool_has_a_description_and_described_arguments(server: MCPServer) -> None:

@@ -15,6 +15,7 @@ from pptx.util import Pt
 
 from servers.core.envelope import Artifact
 from servers.workers.slides.server import MAX_SLIDES, PPTX_MIME, build_server, main
+from tests.workers._calls import call, call_error
 
 pytestmark = pytest.mark.anyio
 
@@ -28,19 +29,6 @@ SLIDES: list[dict[str, Any]] = [
     {"title": "Next steps", "bullets": ["Replicate the outfitter program", "Southwest turnaround"]},
     {"title": "Questions"},
 ]
-
-
-async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def call_error(client: Client, tool: str, **args: Any) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error
-    return result.content[0].text  # type: ignore[union-attr]
 
 
 def _names(folder: Path) -> list[str]:

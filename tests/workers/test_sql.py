@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -14,6 +13,7 @@ from mcp.server.mcpserver import MCPServer
 
 from servers.workers.sql import build_server
 from servers.workers.sql.server import main
+from tests.workers._calls import call, call_error
 from tests.workers._shop_db import make_database
 
 pytestmark = pytest.mark.anyio
@@ -29,23 +29,6 @@ def database(tmp_path: Path) -> Path:
 @pytest.fixture
 def server(database: Path) -> MCPServer:
     return build_server(database, row_limit=5, timeout_seconds=1.0)
-
-
-async def call(server: MCPServer, tool: str, **args: Any) -> dict[str, Any]:
-    async with Client(server) as client:
-        result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def call_error(server: MCPServer, tool: str, **args: Any) -> str:
-    async with Client(server) as client:
-        result = await client.call_tool(tool, args)
-    assert result.is_error, result.structured_content
-    text = result.content[0]
-    assert text.type == "text"
-    return text.text
 
 
 def fingerprint(path: Path) -> tuple[str, int]:
