@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model", default=None, help="Model for every level (e.g. local, local:0.5b, anthropic:...)"
     )
     ask.add_argument("--json", action="store_true", help="Print the whole DelegationResult as JSON")
+    ask.add_argument("--trace", metavar="FILE", help="Append every model call of every level to FILE (JSONL)")
 
     plan = sub.add_parser("plan", help="Show the phases and steps a request would take; nothing runs")
     plan.add_argument("request")
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--request", default=DEMO_REQUEST)
     demo.add_argument("--json", action="store_true", help="Print the whole DelegationResult as JSON")
+    demo.add_argument("--trace", metavar="FILE", help="Append every model call of every level to FILE (JSONL)")
 
     serve = sub.add_parser("serve", help="Serve one level: orchestrator | manager NAME | worker NAME")
     serve.add_argument("level", choices=["orchestrator", "manager", "worker"])
@@ -87,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _dispatch(args: argparse.Namespace, config_path: str | None) -> int:
     if args.command in ("ask", "demo"):
         demo = args.command == "demo"
+        if args.trace:
+            # The orchestrator and managers are child processes: they inherit the variable.
+            os.environ["ECHELON_TRACE"] = str(Path(args.trace).resolve())
         # The demo is the offline path: the embedded local model unless a model is named.
         model = args.model or ("local" if demo else None)
         result = _commands.run_ask(args.request, config_path=config_path, model=model, demo=demo)

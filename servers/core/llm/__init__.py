@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from ._guard import ModelRequestsBlocked, allow_model_requests, check_allowed
+from ._trace import traced
 from .base import (
     Message,
     Model,
@@ -76,7 +77,12 @@ def describe_auto(role: Role = "manager") -> str:
 
 
 def resolve_model(name: str, *, role: Role = "manager", settings: ModelSettings | None = None) -> Model:
-    """Turn a model name into a Model. Raises ValueError naming what is wrong with the name."""
+    """Turn a model name into a Model (traced when ``ECHELON_TRACE`` is set). Raises ValueError naming what is
+    wrong with the name."""
+    return traced(_resolve(name, role, settings))
+
+
+def _resolve(name: str, role: Role, settings: ModelSettings | None) -> Model:
     settings = settings or ModelSettings()
     name = name.strip()
     if name == "auto":

@@ -1,0 +1,64 @@
+"""An opt-in record of every model call, for seeing what a small model was asked and what it answered.
+
+Set ``ECHELON_TRACE=/path/trace.jsonl`` (``echelon ask --trace FILE`` does it for you). Every level of the hierarchy
+inherits the variable, so one file holds the calls of the orchestrator and all managers, one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from .base import Model, ModelRequest, ModelResponse
+
+ENV_VAR = "ECHELON_TRACE"
+
+
+class TracedModel(Model):
+    """Wraps a model and appends each request and its response (or error) to a JSONL file."""
+
+    def __init__(self, inner: Model, path: Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.path = path
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        started = time.monotonic()
+        record: dict[str, object] = {
+            "time": time.time(),
+            "pid": os.getpid(),
+            "model": self.name,
+            "request": request.model_dump(mode="json", exclude_defaults=True),
+        }
+        try:
+            response = await self.inner.request(request)
+        except Exception as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            raise
+        else:
+            record["response"] = response.model_dump(mode="json", exclude_defaults=True)
+            return response
+        finally:
+            record["seconds"] = round(time.monotonic() - started, 3)
+            self._append(record)
+
+    def _append(self, record: dict[str, object]) -> None:
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One O_APPEND write per record keeps lines from several processes whole.
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def traced(model: Model) -> Model:
+    """The model itself, or a traced wrapper when ``ECHELON_TRACE`` names a file."""
+    path = os.environ.get(ENV_VAR, "").strip()
+    return TracedModel(model, Path(path).expanduser()) if path else model
