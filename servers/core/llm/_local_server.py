@@ -37,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ._prompt_cache import caching_llama
+
 logger = logging.getLogger("echelon.local_server")
 
 DEFAULT_MAX_TOKENS = 1024
@@ -284,11 +286,9 @@ class Engine:
     def __init__(
         self, model_path: Path, model_id: str, *, n_ctx: int = 8192, n_threads: int | None = None
     ) -> None:
-        from llama_cpp import Llama
-
         threads = n_threads or default_threads()
         started = time.perf_counter()
-        self.llm = Llama(
+        self.llm = caching_llama(
             model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
         )
         self.load_seconds = time.perf_counter() - started
