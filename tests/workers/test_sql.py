@@ -65,7 +65,14 @@ def test_main_exits_with_the_missing_path_in_the_message(
 async def test_every_tool_has_a_description_and_described_arguments(server: MCPServer) -> None:
     async with Client(server) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {"list_tables", "describe_table", "run_query", "analyze_query", "translate_query"}
+    assert set(tools) == {
+        "list_tables",
+        "describe_table",
+        "run_query",
+        "compare_periods",
+        "analyze_query",
+        "translate_query",
+    }
     for tool in tools.values():
         assert tool.description, tool.name
         assert tool.output_schema is not None, tool.name
@@ -467,3 +474,74 @@ async def test_run_query_description_lists_the_tables_and_their_columns(server: 
     assert "The database's tables and views (columns):" in description
     assert "orders(id, customer_id, total, created)" in description
     assert "big_orders (view)(" in description
+
+
+def add_2025_orders(database: Path) -> None:
+    with sqlite3.connect(database) as conn:
+        conn.executemany(
+            "INSERT INTO orders (customer_id, total, created) VALUES (?, ?, ?)",
+            [(1, 900.0, "2025-03-01"), (2, 100.0, "2025-04-01"), (3, 700.0, "2025-05-01")],
+        )
+    conn.close()
+
+
+async def test_compare_periods_ranks_groups_by_growth_with_names_behind_a_foreign_key(database: Path) -> None:
+    add_2025_orders(database)
+    result = await call(
+        build_server(database),
+        "compare_periods",
+        table="orders",
+        value_column="total",
+        date_column="created",
+        group_by="customer_id",
+        from_period="2024",
+        to_period="2025",
+    )
+    # 2024 totals: Ada 40*(1+4+7+10)=880, Bob 40*(2+5+8+11)=1040, Cy 40*(3+6+9+12)=1200.
+    assert [(g["group"], g["from_value"], g["to_value"], g["percent_change"]) for g in result["groups"]] == [
+        ("Ada", 880.0, 900.0, 2.27),
+        ("Cy", 1200.0, 700.0, -41.67),
+        ("Bob", 1040.0, 100.0, -90.38),
+    ]
+    assert result["total"] == {
+        "group": "(all)",
+        "from_value": 3120.0,
+        "to_value": 1700.0,
+        "difference": -1420.0,
+        "percent_change": -45.51,
+    }
+    assert result["group_by"] == "customer_id"
+
+
+async def test_compare_periods_takes_quarters_months_date_ranges_and_counts(database: Path) -> None:
+    server = build_server(database)
+    base = {"table": "orders", "value_column": "total", "date_column": "created"}
+    quarters = await call(server, "compare_periods", **base, from_period="2024-Q1", to_period="2024-Q2")
+    assert (quarters["total"]["from_value"], quarters["total"]["to_value"]) == (40.0 * 6, 40.0 * 15)
+    months = await call(server, "compare_periods", **base, from_period="2024-01", to_period="2024-12")
+    assert (months["total"]["from_value"], months["total"]["to_value"]) == (40.0, 480.0)
+    counted = await call(
+        server,
+        "compare_periods",
+        **base,
+        from_period="2024-01-01..2024-06-30",
+        to_period="2024-07-01..2024-12-31",
+        aggregate="count",
+    )
+    assert (counted["total"]["from_value"], counted["total"]["to_value"]) == (6, 6)
+
+
+async def test_compare_periods_names_the_wrong_column_or_period_and_what_is_accepted(database: Path) -> None:
+    server = build_server(database)
+    base = {"table": "orders", "date_column": "created", "from_period": "2024", "to_period": "2025"}
+    wrong_column = await call_error(server, "compare_periods", **base, value_column="amount")
+    assert "value_column 'amount' is not a column of orders" in wrong_column
+    assert "id, customer_id, total, created" in wrong_column
+    wrong_period = await call_error(
+        server, "compare_periods", **{**base, "to_period": "last year"}, value_column="total"
+    )
+    assert "unknown period 'last year'" in wrong_period and "'2025-Q3' (a quarter)" in wrong_period
+    wrong_table = await call_error(
+        server, "compare_periods", **{**base, "table": "sales"}, value_column="total"
+    )
+    assert "no such table: sales" in wrong_table and "orders" in wrong_table

@@ -15,7 +15,14 @@ from tests.workers._shop_db import make_database
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
-SQL_TOOLS = {"list_tables", "describe_table", "run_query", "analyze_query", "translate_query"}
+SQL_TOOLS = {
+    "list_tables",
+    "describe_table",
+    "run_query",
+    "compare_periods",
+    "analyze_query",
+    "translate_query",
+}
 MATH_TOOLS = {
     "evaluate",
     "solve",

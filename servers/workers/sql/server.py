@@ -16,7 +16,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from servers.core.serve import serve_main
-from servers.workers.sql import _analysis, _errors
+from servers.workers.sql import _analysis, _compare, _errors
 from servers.workers.sql._db import Deadline, QueryTimeout, ReadOnlyDatabase, SchemaObject, quote_identifier
 from servers.workers.sql._models import (
     ColumnInfo,
@@ -39,12 +39,12 @@ _ORIGINS: dict[str, Literal["create_index", "unique_constraint", "primary_key"]]
 }
 
 INSTRUCTIONS = (
-    "Read-only access to one SQLite database; run_query's description lists its tables and columns. One SELECT "
-    "per call; rows are limited and queries are time-limited. This is SQLite: there is no YEAR() or MONTH(); "
-    "dates are ISO text, so filter a year with substr(date_col, 1, 4) = '2025' and group by it the same way. "
-    "To compare groups across years, one query can return every group and year: SELECT g.name, "
-    "substr(t.date_col, 1, 4) AS year, SUM(t.amount) AS total FROM facts t JOIN groups g ON g.id = t.group_id "
-    "GROUP BY g.name, year. analyze_query and translate_query work on SQL text only."
+    "Read-only access to one SQLite database; run_query's description lists its tables and columns. For growth "
+    "or any change between two periods, call compare_periods: it returns both totals and the percent change per "
+    "group, exactly. Otherwise run_query runs one SELECT; rows are limited and queries are time-limited. This is "
+    "SQLite: there is no YEAR() or MONTH(); dates are ISO text, so take the year with substr(date_column, 1, 4). "
+    "Use the real table and column names. analyze_query and translate_query only inspect or convert SQL text; "
+    "they never run it."
 )
 
 
@@ -192,6 +192,46 @@ def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds:
             limit=max_rows,
             elapsed_ms=round(elapsed, 3),
         )
+
+    @server.tool(annotations=_READ_ONLY)
+    def compare_periods(
+        table: Annotated[str, Field(description="The table or view holding the values")],
+        value_column: Annotated[str, Field(description="The numeric column to total, e.g. revenue")],
+        date_column: Annotated[str, Field(description="The column with ISO dates or months (YYYY-MM[-DD])")],
+        from_period: Annotated[str, Field(description=f"The earlier period: {_compare.PERIOD_FORMATS}")],
+        to_period: Annotated[str, Field(description="The later period, in the same forms")],
+        group_by: Annotated[
+            str | None,
+            Field(description="Column to compare by (a foreign key is shown by the name it points to)"),
+        ] = None,
+        aggregate: Annotated[
+            Literal["sum", "count", "avg"], Field(description="sum (default), count of rows, or avg")
+        ] = "sum",
+    ) -> _compare.PeriodComparison:
+        """Compare a value between two periods (growth, change): each group's total in both periods, the change
+        and the percent change, largest growth first, plus the overall total. Exact; no SQL needed."""
+        with session() as conn:
+            obj = find_object(conn, table)
+            try:
+                return _compare.compare(
+                    db,
+                    conn,
+                    obj.name,
+                    value_column=value_column,
+                    date_column=date_column,
+                    from_period=from_period,
+                    to_period=to_period,
+                    group_by=group_by,
+                    aggregate=aggregate,
+                    max_groups=row_limit,
+                    deadline=Deadline(timeout_seconds),
+                )
+            except ValueError as exc:
+                raise ToolError(str(exc)) from None
+            except QueryTimeout:
+                raise ToolError(
+                    f"the comparison exceeded {timeout_seconds:g} seconds and was stopped"
+                ) from None
 
     @server.tool(annotations=_READ_ONLY)
     def analyze_query(

@@ -1,0 +1,161 @@
+"""compare_periods: one value summed (or counted, averaged) over two periods, per group, with the change.
+
+Growth questions ("which region grew fastest last year?") need two periods side by side and a percentage. Written
+as SQL that is a conditional aggregate per period inside a CTE, which small models rarely get right; as a tool the
+caller names a table, columns and periods, and the worker builds the SQL from checked identifiers.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from servers.workers.sql._db import Deadline, ReadOnlyDatabase, quote_identifier
+from servers.workers.sql._models import Cell
+
+Aggregate = Literal["sum", "count", "avg"]
+LABEL_COLUMNS = ("name", "title", "label")
+PERIOD_FORMATS = (
+    "'2025' (a year), '2025-Q3' (a quarter), '2025-03' (a month) or '2025-01-01..2025-06-30' (dates)"
+)
+
+_YEAR = re.compile(r"^(\d{4})$")
+_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})$")
+
+
+class GroupChange(BaseModel):
+    group: Cell = Field(description="The group's value (its name, when group_by is a foreign key)")
+    from_value: float | None
+    to_value: float | None
+    difference: float | None = Field(description="to_value - from_value, in the value's own unit")
+    percent_change: float | None = Field(description="The growth in percent, relative to |from_value|")
+
+
+class PeriodComparison(BaseModel):
+    table: str
+    aggregate: Aggregate
+    value_column: str
+    from_period: str
+    to_period: str
+    group_by: str | None
+    groups: list[GroupChange] = Field(description="Largest percent change first; groups without one last")
+    total: GroupChange = Field(description="All rows of the table together")
+    truncated: bool = Field(description="True when there were more groups than the row limit")
+
+
+@dataclass(frozen=True)
+class Period:
+    text: str
+    condition: (
+        str  # SQL over the placeholder {col}, comparing text prefixes: works for '2025-03' and full dates
+    )
+    params: tuple[str, ...]
+
+
+def parse_period(text: str) -> Period:
+    """A period as a prefix condition on an ISO date/text column; ValueError names the accepted formats."""
+    value = text.strip()
+    if m := _YEAR.match(value):
+        return Period(value, "substr({col}, 1, 4) = ?", (m.group(1),))
+    if m := _QUARTER.match(value):
+        year, quarter = m.group(1), int(m.group(2))
+        months = tuple(f"{year}-{month:02d}" for month in range(3 * quarter - 2, 3 * quarter + 1))
+        return Period(f"{year}-Q{quarter}", "substr({col}, 1, 7) IN (?, ?, ?)", months)
+    if m := _MONTH.match(value):
+        return Period(value, "substr({col}, 1, 7) = ?", (value,))
+    if m := _RANGE.match(value):
+        start, end = m.group(1), m.group(2)
+        if start > end:
+            raise ValueError(f"period {text!r} ends before it starts")
+        return Period(f"{start}..{end}", "substr({col}, 1, 10) BETWEEN ? AND ?", (start, end))
+    raise ValueError(f"unknown period {text!r}: use {PERIOD_FORMATS}")
+
+
+def _change(group: Cell, before: Cell, after: Cell) -> GroupChange:
+    # Round away float-summation noise (451623.05000000005) that only makes figures harder to read and copy.
+    old = round(float(before), 6) if isinstance(before, int | float) else None
+    new = round(float(after), 6) if isinstance(after, int | float) else None
+    difference = round(new - old, 6) if old is not None and new is not None else None
+    percent = round(difference / abs(old) * 100, 2) if difference is not None and old else None
+    return GroupChange(
+        group=group, from_value=old, to_value=new, difference=difference, percent_change=percent
+    )
+
+
+def _column(name: str, columns: list[str], table: str, role: str) -> str:
+    for column in columns:
+        if column.lower() == name.strip().lower():
+            return column
+    raise ValueError(f"{role} {name!r} is not a column of {table}; its columns are: {', '.join(columns)}")
+
+
+def compare(
+    db: ReadOnlyDatabase,
+    conn: sqlite3.Connection,
+    table: str,
+    *,
+    value_column: str,
+    date_column: str,
+    from_period: str,
+    to_period: str,
+    group_by: str | None,
+    aggregate: Aggregate,
+    max_groups: int,
+    deadline: Deadline,
+) -> PeriodComparison:
+    """Run the comparison on ``table`` (already checked to exist). Bad columns or periods raise ValueError."""
+    columns = [str(row[1]) for row in db.columns_of(conn, table)]
+    value = _column(value_column, columns, table, "value_column")
+    date = _column(date_column, columns, table, "date_column")
+    first, second = parse_period(from_period), parse_period(to_period)
+    col = f"t.{quote_identifier(date)}"
+    in_first, in_second = first.condition.format(col=col), second.condition.format(col=col)
+    measure = "1" if aggregate == "count" else f"t.{quote_identifier(value)}"
+    function = "COUNT" if aggregate == "count" else aggregate.upper()
+    select = (
+        f"{function}(CASE WHEN {in_first} THEN {measure} END) AS from_value, "
+        f"{function}(CASE WHEN {in_second} THEN {measure} END) AS to_value"
+    )
+    source = f"{quote_identifier(table)} AS t"
+    where = f"WHERE ({in_first}) OR ({in_second})"
+    params = (*first.params, *second.params)
+    grouped_sql, label = "", None
+    if group_by is not None:
+        label = _column(group_by, columns, table, "group_by")
+        key, join = f"t.{quote_identifier(label)}", ""
+        for _id, _seq, ref_table, from_col, to_col, *_ in db.foreign_keys_of(conn, table):
+            ref_columns = [str(r[1]).lower() for r in db.columns_of(conn, ref_table)]
+            name = next((c for c in LABEL_COLUMNS if c in ref_columns), None)
+            if str(from_col).lower() == label.lower() and name and to_col:
+                join = (
+                    f" LEFT JOIN {quote_identifier(ref_table)} AS g ON g.{quote_identifier(to_col)} = {key}"
+                )
+                key = f"g.{quote_identifier(name)}"
+                break
+        grouped_sql = f"SELECT {key} AS grp, {select} FROM {source}{join} {where} GROUP BY grp"
+    total_sql = f"SELECT {select} FROM {source} {where}"
+    total = db.fetch(conn, total_sql, params * 2, 1, deadline).rows[0]
+    groups: list[GroupChange] = []
+    truncated = False
+    if grouped_sql:
+        fetched = db.fetch(conn, grouped_sql, params * 2, max_groups, deadline)
+        truncated = fetched.truncated
+        groups = [_change(row[0], row[1], row[2]) for row in fetched.rows]
+        groups.sort(key=lambda g: (g.percent_change is None, -(g.percent_change or 0.0)))
+    return PeriodComparison(
+        table=table,
+        aggregate=aggregate,
+        value_column=value,
+        from_period=first.text,
+        to_period=second.text,
+        group_by=label,
+        groups=groups,
+        total=_change("(all)", total[0], total[1]),
+        truncated=truncated,
+    )
