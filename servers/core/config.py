@@ -33,6 +33,11 @@ class WorkerConfig(Target):
     """A worker: an ``mcpServers``-style entry, plus an optional description for the planners."""
 
     description: str = ""
+    tools: list[str] | None = Field(
+        default=None,
+        description="Only these of the worker's tools are offered to its managers (default: all). Fewer tools "
+        "make shorter prompts and fewer wrong turns for small models.",
+    )
 
 
 class ManagerConfig(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -56,13 +57,6 @@ def signature(tool: Tool) -> str:
     return f"{tool.name}({', '.join(args)})"
 
 
-def first_sentence(text: str | None, limit: int = 160) -> str:
-    text = " ".join((text or "").split())
-    end = text.find(". ")
-    text = text if end == -1 else text[: end + 1]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def to_info(tool: Tool) -> ToolInfo:
     return ToolInfo(
         name=tool.name,
@@ -72,22 +66,38 @@ def to_info(tool: Tool) -> ToolInfo:
     )
 
 
-async def discover(pool: ConnectionPool, workers: dict[str, str]) -> dict[str, WorkerInfo]:
-    """Start every worker concurrently and read its tools; a worker that fails to start is reported, not fatal."""
+async def discover(
+    pool: ConnectionPool, workers: dict[str, str], only_tools: Mapping[str, list[str]] | None = None
+) -> dict[str, WorkerInfo]:
+    """Start every worker concurrently and read its tools (only those ``only_tools`` allows, when it names the
+    worker); a worker that fails to start, or whose allow-list names a tool it lacks, is reported, not fatal."""
     infos: dict[str, WorkerInfo] = {}
+    only_tools = only_tools or {}
 
     async def one(name: str, description: str) -> None:
         try:
             tools = await pool.list_tools(name)
             instructions = (await pool.session(name)).instructions or ""
-            infos[name] = WorkerInfo(
-                name=name,
-                description=description,
-                instructions=" ".join(instructions.split())[:2000],
-                tools=[to_info(t) for t in tools],
-            )
         except (ConnectionFailed, OSError) as exc:
             infos[name] = WorkerInfo(name=name, description=description, error=str(exc))
+            return
+        allowed = only_tools.get(name)
+        if allowed is not None:
+            missing = sorted(set(allowed) - {t.name for t in tools})
+            if missing:
+                error = (
+                    f"its tools allow-list names {', '.join(map(repr, missing))}, which it does not have "
+                    f"(its tools: {', '.join(t.name for t in tools)})"
+                )
+                infos[name] = WorkerInfo(name=name, description=description, error=error)
+                return
+            tools = [t for t in tools if t.name in allowed]
+        infos[name] = WorkerInfo(
+            name=name,
+            description=description,
+            instructions=" ".join(instructions.split())[:2000],
+            tools=[to_info(t) for t in tools],
+        )
 
     async with anyio.create_task_group() as tg:
         for name, description in workers.items():
@@ -96,13 +106,13 @@ async def discover(pool: ConnectionPool, workers: dict[str, str]) -> dict[str, W
 
 
 def render_catalog(infos: dict[str, WorkerInfo]) -> str:
-    """Workers and their tools as compact prompt text."""
+    """Workers and their tool signatures, one line each: planners choose workers, and a short catalog keeps a small
+    model's prompt (and its prompt-processing time) small. Step execution sees the full tool schemas."""
     lines: list[str] = []
     for info in infos.values():
         head = f"- {info.name}" + (f" ({info.description})" if info.description else "")
         if info.error:
             lines.append(f"{head}: UNAVAILABLE ({info.error})")
-            continue
-        lines.append(f"{head}:")
-        lines.extend(f"    {t.signature} - {first_sentence(t.description)}" for t in info.tools)
+        else:
+            lines.append(f"{head}: {', '.join(t.signature for t in info.tools)}")
     return "\n".join(lines)

@@ -59,6 +59,11 @@ def build_server(
     descriptions = {
         name: config.workers[name].description if name in config.workers else "" for name in targets
     }
+    tool_filters = {
+        name: tools
+        for name in targets
+        if name in config.workers and (tools := config.workers[name].tools) is not None
+    }
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Manager]:
@@ -71,6 +76,7 @@ def build_server(
                     pool=pool,
                     model=chosen_model,
                     worker_descriptions=descriptions,
+                    worker_tools=tool_filters,
                     planner=planner,
                 )
             finally:
