@@ -6,9 +6,10 @@ cost), so each level returns these models and the level above reads fields, not 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from .llm.base import TokenUsage
 
@@ -147,3 +148,25 @@ def clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}\n... [{len(text) - limit} more characters cut]"
+
+
+_PLACEHOLDER = re.compile(
+    r"\[(?:insert|add|enter|fill|your|placeholder|name of|region|figure|amount|number|value|x+)\b[^\]]{0,80}\]"
+    r"|\bX+(?:\.X+)?\s?%",
+    re.IGNORECASE,
+)
+
+
+def _no_placeholders(text: str) -> str:
+    found = _PLACEHOLDER.search(text)
+    if found:
+        raise ValueError(
+            f"the answer contains the placeholder {found.group(0)!r}: write the real value from the results, "
+            "or say plainly that it is not known"
+        )
+    return text
+
+
+AnswerText = Annotated[str, Field(min_length=1), AfterValidator(_no_placeholders)]
+"""A synthesized answer: non-empty, and never a template such as "[insert region name]" (small models write those
+instead of admitting a figure is missing; the validation error sends it back)."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from ..core.config import ManagerConfig
-from ..core.envelope import ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
+from ..core.envelope import AnswerText, ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
 from ..core.llm import Message, Model, ModelError, ModelRequest, StructuredOutputError, generate_structured
 from ..core.plan import PlanNode, Step, StepPlan
@@ -26,7 +27,7 @@ Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 class Synthesis(BaseModel):
     """A manager's synthesized answer for a phase."""
 
-    answer: str = Field(min_length=1)
+    answer: AnswerText
     goal_met: bool
     missing: str = ""
 
@@ -52,6 +53,7 @@ class Manager:
         pool: ConnectionPool,
         model: Model,
         worker_descriptions: Mapping[str, str],
+        worker_tools: Mapping[str, list[str]] | None = None,
         planner: StepPlanner | None = None,
     ) -> None:
         self.key = key
@@ -59,6 +61,7 @@ class Manager:
         self.pool = pool
         self.model = model
         self.worker_descriptions = dict(worker_descriptions)
+        self.worker_tools = dict(worker_tools or {})
         self.planner = planner or PLANNERS[config.planner](
             model, manager=key, description=config.description, max_steps=config.max_steps
         )
@@ -67,7 +70,7 @@ class Manager:
     async def workers(self, *, refresh: bool = False) -> dict[str, WorkerInfo]:
         """Discovery: the workers' live tool schemas (started concurrently on first use)."""
         if self._workers is None or refresh or any(w.error for w in self._workers.values()):
-            self._workers = await discover(self.pool, self.worker_descriptions)
+            self._workers = await discover(self.pool, self.worker_descriptions, self.worker_tools)
         return self._workers
 
     async def _plan(
@@ -176,9 +179,11 @@ class Manager:
         return await run_dag(plan.steps, callbacks)
 
     async def _synthesize(self, phase: PlanNode, context: PhaseContext, result: PhaseResult) -> None:
+        # The tools' own data comes first: a small model's step summary can garble figures the data has right.
         steps_text = "\n\n".join(
-            f"Step {s.step!r} ({s.worker}, {s.status}; {_calls_summary(s)}):\n{clip(s.output, 3000)}"
+            f"Step {s.step!r} ({s.worker}, {s.status}; {_calls_summary(s)}):"
             + _tool_data(s)
+            + f"\nThe step's summary: {clip(s.output, 3000)}"
             + "".join(f"\nfile: {a.path}" for a in s.artifacts)
             for s in result.steps
         )
@@ -227,11 +232,21 @@ def _calls_summary(step: StepResult) -> str:
     return f"{len(step.provenance)} tool calls, {failed} failed"
 
 
-def _tool_data(step: StepResult, last: int = 2, limit: int = 1500) -> str:
-    """The data the step's last successful tool calls returned: synthesis works from what the tools said, not
-    only from the step model's summary of it (a small model's summary can drop or invent figures)."""
+def _has_data(result: Any) -> bool:
+    """Whether a tool result holds anything: not empty, and not a table or search with zero rows."""
+    if not result:
+        return False
+    if isinstance(result, dict):
+        lists = [result.get(key) for key in ("rows", "results", "items", "matches")]
+        return not any(isinstance(found, list) and not found for found in lists)
+    return True
+
+
+def _tool_data(step: StepResult, last: int = 3, limit: int = 1500) -> str:
+    """The data the step's last successful, non-empty tool calls returned: synthesis works from what the tools
+    said, not only from the step model's summary of it (a small model's summary can drop or invent figures)."""
     calls = (step.data or {}).get("calls") or []
-    shown = [c for c in calls if c.get("result") is not None][-last:]
+    shown = [c for c in calls if _has_data(c.get("result"))][-last:]
     return "".join(
         f"\nData returned by {c['tool']}: {clip(json.dumps(c['result'], ensure_ascii=False, default=str), limit)}"
         for c in shown

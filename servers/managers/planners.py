@@ -7,8 +7,9 @@ naming an unknown worker or tool is sent back to the model with the error.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -17,6 +18,8 @@ from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_struct
 from ..core.plan import PlanNode, Step, StepPlan, StepPlanDocument
 from ..core.prompts import few_shot, load_prompt
 from ._discovery import WorkerInfo, render_catalog
+
+logger = logging.getLogger(__name__)
 
 
 class PlannedSteps(BaseModel):
@@ -51,8 +54,13 @@ class StepPlanner(ABC):
             self._request(phase, context, workers),
             self.document,
             validate=lambda doc: self.check_steps(self.to_plan(doc).steps, workers),
+            repair=lambda raw: self.repair(raw, workers),
         )
         return PlannedSteps(plan=self.to_plan(document), usage=usage)
+
+    def repair(self, raw: Any, workers: dict[str, WorkerInfo]) -> Any:
+        """Fix a known, unambiguous slip in the parsed JSON before validation; by default nothing."""
+        return raw
 
     def _request(
         self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
@@ -106,6 +114,23 @@ class StrategicDecomposerPlanner(StepPlanner):
     def to_plan(self, document: BaseModel) -> StepPlan:
         assert isinstance(document, StepPlanDocument)
         return document.plan
+
+    def repair(self, raw: Any, workers: dict[str, WorkerInfo]) -> Any:
+        """Drop tool and worker names from ``depends_on``: small models list the tools a step uses there. They are
+        never steps, so dropping them keeps the model's meaning; any other unknown name is still sent back."""
+        steps = raw.get("plan", {}).get("steps") if isinstance(raw, dict) else None
+        if not isinstance(steps, list):
+            return raw
+        step_names = {s.get("name") for s in steps if isinstance(s, dict)}
+        not_steps = {t.name for w in workers.values() for t in w.tools} | set(workers)
+        for step in steps:
+            deps = step.get("depends_on") if isinstance(step, dict) else None
+            if isinstance(deps, list):
+                kept = [d for d in deps if d in step_names or d not in not_steps]
+                if len(kept) != len(deps):
+                    logger.info("step %r: dropped tool/worker names from depends_on", step.get("name"))
+                    step["depends_on"] = kept
+        return raw
 
 
 class RoutedStep(BaseModel):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from ..core.config import HierarchyConfig
 from ..core.envelope import (
+    AnswerText,
     DelegationResult,
     ErrorInfo,
     PhaseContext,
@@ -34,7 +35,7 @@ Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 class FinalAnswer(BaseModel):
     """The orchestrator's synthesized answer."""
 
-    answer: str = Field(min_length=1)
+    answer: AnswerText
 
 
 class PhasePreview(BaseModel):

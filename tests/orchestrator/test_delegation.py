@@ -173,7 +173,34 @@ ONE_PHASE = {
         "primary_worker": "numbers",
     }
 }
-BAD_STEPS = {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add", "depends_on": ["add"]}]}}
+BAD_STEPS = {
+    "plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add", "depends_on": ["Multiply"]}]}
+}
+
+
+async def test_tool_names_a_small_model_puts_in_depends_on_are_dropped_without_a_retry(
+    tmp_path: Path,
+) -> None:
+    steps = {
+        "plan": {
+            "steps": [
+                {"name": "Add", "worker": "calc", "goals": "add 2 and 3", "depends_on": ["add", "calc"]}
+            ]
+        }
+    }
+    numbers = ScriptedModel(
+        [steps, tool_call("add", a=2, b=3), "It is 5.", {"answer": "5", "goal_met": True}]
+    )
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "add"})
+    phase = DelegationResult.model_validate(answer.structured_content).phases[0]
+    assert phase.status == "ok" and not phase.errors
+    assert phase.usage.llm_calls == 4  # one plan, two in the step, one synthesis: no retry
+    assert [(s.step, s.worker, s.provenance[0].tool) for s in phase.steps] == [("Add", "calc", "add")]
+    numbers.assert_consumed()
 
 
 async def test_manager_falls_back_to_the_router_when_decomposer_plans_stay_invalid(tmp_path: Path) -> None:
@@ -196,7 +223,7 @@ async def test_manager_falls_back_to_the_router_when_decomposer_plans_stay_inval
     assert result.status == "ok" and result.output == "5"
     assert result.phases[0].usage.llm_calls == 5  # failed attempts are counted too
     assert result.phases[0].errors[0].where == "numbers.StrategicDecomposerPlanner"
-    assert "depends on 'add', which is not a step of this plan" in result.phases[0].errors[0].message
+    assert "depends on 'Multiply', which is not a step of this plan" in result.phases[0].errors[0].message
     numbers.assert_consumed()
 
 
@@ -271,3 +298,25 @@ async def test_a_goal_is_not_met_when_every_tool_call_failed_whatever_the_model_
     # The worker's own instructions reached the step prompt, and the synthesis saw how the calls went.
     assert "How to use calc (from its own instructions): Numbers are floats" in numbers.requests[1].system
     assert "1 tool calls, 1 failed" in numbers.requests[3].messages[-1].content
+
+
+async def test_a_synthesis_with_a_placeholder_is_sent_back_until_it_states_the_figure(tmp_path: Path) -> None:
+    numbers = ScriptedModel(
+        [
+            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}},
+            tool_call("add", a=2, b=3),
+            "The sum is 5.",
+            {"answer": "The sum is [insert figure].", "goal_met": True},
+            {"answer": "The sum is 5.", "goal_met": True},
+        ]
+    )
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "add"})
+    phase = DelegationResult.model_validate(answer.structured_content).phases[0]
+    assert (phase.status, phase.output) == ("ok", "The sum is 5.")
+    retry = numbers.requests[-1].messages[-1].content
+    assert "placeholder '[insert figure]'" in retry
+    numbers.assert_consumed()

@@ -57,10 +57,12 @@ async def generate_structured(
     output_type: type[T],
     *,
     validate: Callable[[T], None] | None = None,
+    repair: Callable[[Any], Any] | None = None,
     max_repairs: int = 2,
 ) -> tuple[T, TokenUsage]:
     """Ask ``model`` for an ``output_type`` answer; send invalid answers back with the error, at most ``max_repairs``
-    times. ``validate`` may raise ValueError for checks the schema cannot express (e.g. unknown worker names)."""
+    times. ``validate`` may raise ValueError for checks the schema cannot express (e.g. unknown worker names).
+    ``repair`` may fix a known, unambiguous slip in the parsed JSON before it is validated (cheaper than a retry)."""
     messages = list(request.messages)
     schema = request.output_schema or output_type.model_json_schema()
     usage = TokenUsage()
@@ -71,7 +73,8 @@ async def generate_structured(
         )
         usage = usage + response.usage
         try:
-            value = output_type.model_validate(extract_json(response.text))
+            parsed = extract_json(response.text)
+            value = output_type.model_validate(repair(parsed) if repair is not None else parsed)
             if validate is not None:
                 validate(value)
             return value, usage

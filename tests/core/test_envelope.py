@@ -1,0 +1,43 @@
+"""Envelope boundary checks: synthesized answers are real text, never templates."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from servers.core.envelope import AnswerText
+
+
+class Answer(BaseModel):
+    answer: AnswerText
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The fastest-growing region is [insert region name].",
+        "Revenue grew by [X]% last year",
+        "Growth was XX% in 2025",
+        "Total: [amount] dollars",
+    ],
+)
+def test_an_answer_with_a_placeholder_is_rejected_with_the_placeholder_named(text: str) -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        Answer(answer=text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mountain West grew fastest: +32.8% (339,965.87 -> 451,623.05).",
+        "See [the deck](deck.pptx); revenue per region is in the table [1].",
+        "Growth is not known: the query for 2024 failed.",
+    ],
+)
+def test_real_answers_pass(text: str) -> None:
+    assert Answer(answer=text).answer == text
+
+
+def test_an_empty_answer_is_rejected() -> None:
+    with pytest.raises(ValidationError):
+        Answer(answer="")
