@@ -153,8 +153,8 @@ class StepRunner:
                 messages.append(
                     Message(
                         role="user",
-                        content="The tool budget for this step is spent. Answer now using only what the tools "
-                        "returned; if they returned no usable data, say so plainly.",
+                        content="No more tool calls. Write your answer to the step's goals now, stating the exact "
+                        "figures and names from the tool results above; if they hold no usable data, say so.",
                     )
                 )
             response = await self.model.request(

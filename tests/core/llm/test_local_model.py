@@ -99,6 +99,36 @@ async def test_the_local_model_answers_a_plain_question(shared_server: str) -> N
     assert response.usage.input_tokens > 0 and response.usage.output_tokens > 0
 
 
+async def test_a_prompt_seen_before_resumes_from_the_prefix_cache_after_another_prompt(
+    shared_server: str,
+) -> None:
+    """Levels take turns: after B, prompt A again must not be re-read from scratch, and must answer the same."""
+
+    def body(system: str) -> dict[str, object]:
+        return {
+            "model": VARIANT,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": "Name one colour. One word."},
+            ],
+            "max_tokens": 8,
+            "temperature": 0,
+        }
+
+    first = f"You are agent A. {'Follow the house rules with care. ' * 40}"
+    second = f"You are agent B. {'Write short and plain answers. ' * 40}"
+    replies: list[dict[str, object]] = []
+    async with httpx.AsyncClient(base_url=shared_server, timeout=120) as http:
+        for system in (first, second, first):
+            answer = await http.post("/v1/chat/completions", json=body(system))
+            answer.raise_for_status()
+            replies.append(answer.json())
+    a1, _, a2 = replies
+    assert a2["choices"] == a1["choices"]  # pyright: ignore[reportUnknownMemberType]
+    evaluated = [r["timings"]["prompt_n"] for r in (a1, a2)]  # pyright: ignore[reportIndexIssue]
+    assert evaluated[0] > 200 and evaluated[1] < 20, evaluated
+
+
 async def test_structured_output_validates_into_a_pydantic_model(shared_server: str) -> None:
     model = LocalModel(VARIANT)
     request = ModelRequest(
