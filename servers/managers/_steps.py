@@ -132,7 +132,8 @@ class StepRunner:
             for t in worker.tools
         ]
         earlier = "\n\n".join(
-            f"Result of step {name!r}:\n{clip(r.output, 3000)}" for name, r in inputs.items()
+            f"Result of step {name!r}:{tool_data(r)}\nIts summary: {clip(r.output, 3000)}"
+            for name, r in inputs.items()
         )
         prior_errors = "".join(f"\nA planned call failed: {e.message}" for e in result.errors)
         user = (
@@ -191,6 +192,28 @@ class StepRunner:
                         is_error=is_error,
                     )
                 )
+
+
+def _has_data(result: Any) -> bool:
+    """Whether a tool result holds anything: not empty, and not a table or search with zero rows."""
+    if not result:
+        return False
+    if isinstance(result, dict):
+        lists = [result.get(key) for key in ("rows", "results", "items", "matches")]
+        return not any(isinstance(found, list) and not found for found in lists)
+    return True
+
+
+def tool_data(step: StepResult, last: int = 3, limit: int = 1500) -> str:
+    """The data the step's last successful, non-empty tool calls returned. Later steps and synthesis work from
+    what the tools said, not only from the step model's summary of it (a small model's summary can drop or
+    garble figures)."""
+    calls = (step.data or {}).get("calls") or []
+    shown = [c for c in calls if _has_data(c.get("result"))][-last:]
+    return "".join(
+        f"\nData returned by {c['tool']}: {clip(json.dumps(c['result'], ensure_ascii=False, default=str), limit)}"
+        for c in shown
+    )
 
 
 def _looks_like_tool_call(text: str) -> bool:

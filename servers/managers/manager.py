@@ -3,10 +3,8 @@ server in ``server.py`` exposes it."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -18,7 +16,7 @@ from ..core.plan import PlanNode, Step, StepPlan
 from ..core.pool import ConnectionPool
 from ..core.prompts import load_prompt
 from ._discovery import WorkerInfo, discover
-from ._steps import StepRunner
+from ._steps import StepRunner, tool_data
 from .planners import PLANNERS, StepPlanner, WorkerRouterPlanner
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -182,7 +180,7 @@ class Manager:
         # The tools' own data comes first: a small model's step summary can garble figures the data has right.
         steps_text = "\n\n".join(
             f"Step {s.step!r} ({s.worker}, {s.status}; {_calls_summary(s)}):"
-            + _tool_data(s)
+            + tool_data(s)
             + f"\nThe step's summary: {clip(s.output, 3000)}"
             + "".join(f"\nfile: {a.path}" for a in s.artifacts)
             for s in result.steps
@@ -193,7 +191,8 @@ class Manager:
                 Message(
                     role="user",
                     content=f"User request: {context.request or '(not given)'}\nPhase: {phase.name}\n"
-                    f"Goals: {phase.goals}\nNotes: {phase.notes}\n\nStep results:\n{steps_text}",
+                    f"Goals: {phase.goals}\nNotes: {phase.notes}\n"
+                    f"Context from earlier phases:\n{context.render(limit=1500)}\n\nStep results:\n{steps_text}",
                 )
             ],
             max_tokens=1024,
@@ -230,24 +229,3 @@ def _calls_summary(step: StepResult) -> str:
     """How the step's tool calls went, so synthesis can tell data from a model's guess."""
     failed = sum(1 for r in step.provenance if r.is_error)
     return f"{len(step.provenance)} tool calls, {failed} failed"
-
-
-def _has_data(result: Any) -> bool:
-    """Whether a tool result holds anything: not empty, and not a table or search with zero rows."""
-    if not result:
-        return False
-    if isinstance(result, dict):
-        lists = [result.get(key) for key in ("rows", "results", "items", "matches")]
-        return not any(isinstance(found, list) and not found for found in lists)
-    return True
-
-
-def _tool_data(step: StepResult, last: int = 3, limit: int = 1500) -> str:
-    """The data the step's last successful, non-empty tool calls returned: synthesis works from what the tools
-    said, not only from the step model's summary of it (a small model's summary can drop or invent figures)."""
-    calls = (step.data or {}).get("calls") or []
-    shown = [c for c in calls if _has_data(c.get("result"))][-last:]
-    return "".join(
-        f"\nData returned by {c['tool']}: {clip(json.dumps(c['result'], ensure_ascii=False, default=str), limit)}"
-        for c in shown
-    )

@@ -18,6 +18,7 @@ from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_struct
 from ..core.plan import PlanNode, Step, StepPlan, StepPlanDocument
 from ..core.prompts import few_shot, load_prompt
 from ._discovery import WorkerInfo, render_catalog
+from ._grounding import ungrounded_figures
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +50,13 @@ class StepPlanner(ABC):
         self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
     ) -> PlannedSteps:
         """Plan the steps for ``phase``; an answer naming an unknown worker or tool goes back to the model."""
+        request = self._request(phase, context, workers)
+        given = request.messages[-1].content
         document, usage = await generate_structured(
             self.model,
-            self._request(phase, context, workers),
+            request,
             self.document,
-            validate=lambda doc: self.check_steps(self.to_plan(doc).steps, workers),
+            validate=lambda doc: self.check_steps(self.to_plan(doc).steps, workers, given=given),
             repair=lambda raw: self.repair(raw, workers),
         )
         return PlannedSteps(plan=self.to_plan(document), usage=usage)
@@ -86,8 +89,9 @@ class StepPlanner(ABC):
             max_tokens=1200,
         )
 
-    def check_steps(self, steps: list[Step], workers: dict[str, WorkerInfo]) -> None:
-        """Raise ValueError naming the first step that uses an unknown or unavailable worker or tool."""
+    def check_steps(self, steps: list[Step], workers: dict[str, WorkerInfo], *, given: str = "") -> None:
+        """Raise ValueError naming the first step that uses an unknown or unavailable worker or tool, or whose
+        planned call writes figures that are not in ``given`` (the phase and its context)."""
         available = {name: w for name, w in workers.items() if not w.error}
         if len(steps) > self.max_steps:
             raise ValueError(f"the plan has {len(steps)} steps; at most {self.max_steps} are allowed")
@@ -102,6 +106,13 @@ class StepPlanner(ABC):
                 raise ValueError(
                     f"step {step.name!r} names tool {step.tool!r}, which worker {step.worker!r} does not have "
                     f"(its tools: {', '.join(t.name for t in worker.tools)}); or set tool to null"
+                )
+            invented = ungrounded_figures(step.arguments, given) if step.arguments else []
+            if invented:
+                raise ValueError(
+                    f"step {step.name!r}: its arguments hold figures that are not in the phase or its context: "
+                    f"{', '.join(invented)}. Use only the figures given there (rounding is fine) and leave out "
+                    "any figure that is not known"
                 )
 
 

@@ -1,0 +1,59 @@
+"""Figures a planner writes into a tool call must come from what it was given.
+
+The router may plan the exact call for a step (a deck's bullets, say). A small model fills such text with
+plausible figures ("2024 revenue: $80M") when the context has none; this check finds every number in the call's
+text that is not in the phase or its context, so the plan goes back to the model with those numbers named.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+# A number not glued to a word (so "Q3" and "H2O" are not numbers), with optional thousands separators.
+_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
+
+
+def _decimals(text: str) -> list[Decimal]:
+    found: list[Decimal] = []
+    for token in _NUMBER.findall(text):
+        try:
+            found.append(Decimal(token.replace(",", "")))
+        except InvalidOperation:  # pragma: no cover - the pattern only matches valid numbers
+            continue
+    return found
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]  # pyright: ignore[reportUnknownVariableType]
+    return []
+
+
+def _given(number: Decimal, sources: list[Decimal]) -> bool:
+    """True when ``number`` is a source number, possibly rounded to the decimals it is written with."""
+    places = Decimal(1).scaleb(number.as_tuple().exponent)  # type: ignore[arg-type]
+    return any(
+        number in (source, source.quantize(places, ROUND_HALF_UP), source.quantize(places, ROUND_DOWN))
+        for source in sources
+    )
+
+
+def ungrounded_figures(arguments: Any, source: str) -> list[str]:
+    """Numbers in the text values of ``arguments`` that ``source`` does not contain (single digits are allowed:
+    they count slides and list items)."""
+    sources = _decimals(source)
+    missing: list[str] = []
+    for text in _strings(arguments):
+        for number in _decimals(text):
+            if number < 10 and number == number.to_integral_value():
+                continue
+            shown = format(number, "f")
+            if not _given(number, sources) and shown not in missing:
+                missing.append(shown)
+    return missing

@@ -1,0 +1,71 @@
+"""Figures in a planned tool call must come from the phase and its context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from servers.core.envelope import DelegationResult
+from servers.core.testing import ScriptedModel, tool_call
+from servers.managers._grounding import ungrounded_figures
+from tests.orchestrator._hierarchy import build_hierarchy
+
+SOURCE = "Context: Mountain West grew fastest: +32.84%, from 339,965.87 in 2024 to 451623.05 in 2025."
+
+
+def test_figures_from_the_context_pass_as_written_or_rounded() -> None:
+    bullets = ["Mountain West: +32.84%", "32.8% growth", "$451,623 in 2025", "339965.87 in 2024", "3 slides"]
+    assert ungrounded_figures({"slides": [{"bullets": bullets}]}, SOURCE) == []
+
+
+def test_figures_the_context_does_not_hold_are_named_once_each() -> None:
+    arguments = {"title": "Growth", "slides": [{"bullets": ["2024: $80M", "2025: $100M", "again $100M"]}]}
+    assert ungrounded_figures(arguments, SOURCE) == ["80", "100"]
+
+
+def test_numbers_inside_words_and_non_text_arguments_are_not_figures() -> None:
+    assert ungrounded_figures({"title": "Q3 plan for H2O", "limit": 500, "flag": True}, SOURCE) == []
+
+
+@pytest.mark.anyio
+async def test_a_routed_call_with_an_invented_figure_goes_back_to_the_router(tmp_path: Path) -> None:
+    phases = {
+        "plan": {
+            "phases": [
+                {"name": "Compute", "worker": "numbers", "goals": "Add 2 and 3"},
+                {"name": "Deck", "worker": "content", "goals": "One slide", "depends_on": ["Compute"]},
+            ],
+            "primary_worker": "numbers",
+        }
+    }
+    numbers = ScriptedModel(
+        [
+            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}},
+            tool_call("add", a=2, b=3),
+            "2 + 3 = 5",
+            {"answer": "The sum of 2 and 3 is 5.", "goal_met": True},
+        ]
+    )
+
+    def deck(bullet: str) -> dict[str, object]:
+        step = {"name": "Deck", "worker": "deck", "goals": "one slide", "tool": "make_deck"}
+        return {"step": {**step, "arguments": {"title": "Sum", "bullets": [bullet]}}}
+
+    content = ScriptedModel(
+        [
+            deck("The sum is 5, up 40% on last year"),
+            deck("The sum is 5"),
+            {"answer": "Deck written", "goal_met": True},
+        ]
+    )
+    server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([phases]), numbers=numbers, content=content)
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "add 2 and 3, one slide"})
+    result = DelegationResult.model_validate(answer.structured_content)
+    assert result.status == "ok"
+    retry = content.requests[1].messages[-1].content
+    assert "figures that are not in the phase or its context: 40." in retry
+    assert result.phases[1].provenance[0].arguments["bullets"] == ["The sum is 5"]
+    content.assert_consumed()
