@@ -6,6 +6,7 @@ cost), so each level returns these models and the level above reads fields, not 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -139,8 +140,32 @@ class PhaseContext(BaseModel):
         parts: list[str] = []
         for p in self.prior:
             files = "".join(f"\n  file: {a.path}" for a in p.artifacts)
-            parts.append(f"Result of phase {p.phase!r} ({p.manager}):\n{clip(p.output, limit)}{files}")
+            steps = (p.data or {}).get("steps") or {}
+            calls = [c for s in steps.values() if isinstance(s, dict) for c in s.get("calls") or []]
+            data = tool_results_text(calls, last=2, limit=min(limit, 1500))
+            parts.append(f"Result of phase {p.phase!r} ({p.manager}):\n{clip(p.output, limit)}{data}{files}")
         return "\n\n".join(parts)
+
+
+def has_data(result: Any) -> bool:
+    """Whether a tool result holds anything: not empty, and not a table or search with zero rows."""
+    if not result:
+        return False
+    if isinstance(result, dict):
+        lists = [result.get(key) for key in ("rows", "results", "items", "matches")]  # pyright: ignore[reportUnknownMemberType]
+        return not any(isinstance(found, list) and not found for found in lists)
+    return True
+
+
+def tool_results_text(calls: list[dict[str, Any]], *, last: int = 3, limit: int = 1500) -> str:
+    """The last successful, non-empty tool results of ``calls`` (``{"tool", "arguments", "result"}`` records) as
+    prompt lines. Whoever reads a step's outcome sees what the tools said, not only a small model's summary of it,
+    which can drop or garble figures."""
+    shown = [c for c in calls if has_data(c.get("result"))][-last:]
+    return "".join(
+        f"\nData returned by {c['tool']}: {clip(json.dumps(c['result'], ensure_ascii=False, default=str), limit)}"
+        for c in shown
+    )
 
 
 def clip(text: str, limit: int) -> str:

@@ -57,3 +57,25 @@ def ungrounded_figures(arguments: Any, source: str) -> list[str]:
             if not _given(number, sources) and shown not in missing:
                 missing.append(shown)
     return missing
+
+
+def drop_ungrounded(arguments: Any, source: str) -> tuple[Any, list[str]]:
+    """``arguments`` without the list items (bullets, rows of text) that hold figures ``source`` lacks, and the
+    items dropped. A small model asked to fix such an item tends to repeat it verbatim; leaving it out is what the
+    fix would be. Figures outside list items stay, for ``ungrounded_figures`` to report."""
+    dropped: list[str] = []
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+        if isinstance(value, list):
+            kept: list[Any] = []
+            for item in value:  # pyright: ignore[reportUnknownVariableType]
+                if isinstance(item, str) and ungrounded_figures(item, source):
+                    dropped.append(item)
+                else:
+                    kept.append(clean(item))
+            return kept
+        return value
+
+    return clean(arguments), dropped

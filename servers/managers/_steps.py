@@ -11,7 +11,15 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..core.envelope import Artifact, ErrorInfo, PhaseContext, StepResult, ToolCallRecord, clip
+from ..core.envelope import (
+    Artifact,
+    ErrorInfo,
+    PhaseContext,
+    StepResult,
+    ToolCallRecord,
+    clip,
+    tool_results_text,
+)
 from ..core.llm import Message, Model, ModelRequest, ToolCall, ToolDefinition
 from ..core.plan import PlanNode, Step
 from ..core.pool import ConnectionPool, result_text
@@ -194,26 +202,9 @@ class StepRunner:
                 )
 
 
-def _has_data(result: Any) -> bool:
-    """Whether a tool result holds anything: not empty, and not a table or search with zero rows."""
-    if not result:
-        return False
-    if isinstance(result, dict):
-        lists = [result.get(key) for key in ("rows", "results", "items", "matches")]
-        return not any(isinstance(found, list) and not found for found in lists)
-    return True
-
-
-def tool_data(step: StepResult, last: int = 3, limit: int = 1500) -> str:
-    """The data the step's last successful, non-empty tool calls returned. Later steps and synthesis work from
-    what the tools said, not only from the step model's summary of it (a small model's summary can drop or
-    garble figures)."""
-    calls = (step.data or {}).get("calls") or []
-    shown = [c for c in calls if _has_data(c.get("result"))][-last:]
-    return "".join(
-        f"\nData returned by {c['tool']}: {clip(json.dumps(c['result'], ensure_ascii=False, default=str), limit)}"
-        for c in shown
-    )
+def tool_data(step: StepResult) -> str:
+    """The data the step's last successful, non-empty tool calls returned, as prompt lines."""
+    return tool_results_text((step.data or {}).get("calls") or [])
 
 
 def _looks_like_tool_call(text: str) -> bool:

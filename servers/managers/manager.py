@@ -138,7 +138,7 @@ class Manager:
             result.provenance.extend(step.provenance)
             result.artifacts.extend(step.artifacts)
             result.errors.extend(step.errors)
-        await self._synthesize(phase, context, result)
+        await self._synthesize(phase, context, result, {s.name: s.notes for s in planned[0].steps})
         result.data = {"steps": {s.step: s.data for s in result.steps if s.data}}
         result.usage.wall_seconds = time.perf_counter() - started
         return result
@@ -176,10 +176,13 @@ class Manager:
         )
         return await run_dag(plan.steps, callbacks)
 
-    async def _synthesize(self, phase: PlanNode, context: PhaseContext, result: PhaseResult) -> None:
+    async def _synthesize(
+        self, phase: PlanNode, context: PhaseContext, result: PhaseResult, notes: Mapping[str, str]
+    ) -> None:
         # The tools' own data comes first: a small model's step summary can garble figures the data has right.
         steps_text = "\n\n".join(
             f"Step {s.step!r} ({s.worker}, {s.status}; {_calls_summary(s)}):"
+            + (f"\nIts notes: {notes[s.step]}" if notes.get(s.step) else "")
             + tool_data(s)
             + f"\nThe step's summary: {clip(s.output, 3000)}"
             + "".join(f"\nfile: {a.path}" for a in s.artifacts)

@@ -18,7 +18,7 @@ from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_struct
 from ..core.plan import PlanNode, Step, StepPlan, StepPlanDocument
 from ..core.prompts import few_shot, load_prompt
 from ._discovery import WorkerInfo, render_catalog
-from ._grounding import ungrounded_figures
+from ._grounding import drop_ungrounded, ungrounded_figures
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +57,22 @@ class StepPlanner(ABC):
             request,
             self.document,
             validate=lambda doc: self.check_steps(self.to_plan(doc).steps, workers, given=given),
-            repair=lambda raw: self.repair(raw, workers),
+            repair=lambda raw: self.repair(raw, workers, given=given),
         )
         return PlannedSteps(plan=self.to_plan(document), usage=usage)
 
-    def repair(self, raw: Any, workers: dict[str, WorkerInfo]) -> Any:
-        """Fix a known, unambiguous slip in the parsed JSON before validation; by default nothing."""
+    def repair(self, raw: Any, workers: dict[str, WorkerInfo], *, given: str = "") -> Any:
+        """Fix known, unambiguous slips in the parsed JSON before validation: list items of a planned call that
+        hold figures not in ``given`` (the phase and its context) are left out, and the step's notes say so."""
+        for step in _step_dicts(raw):
+            if isinstance(step.get("arguments"), dict):
+                step["arguments"], dropped = drop_ungrounded(step["arguments"], given)
+                if dropped:
+                    logger.info(
+                        "step %r: left out items with figures not given: %s", step.get("name"), dropped
+                    )
+                    note = f"Left out, as their figures were not given: {'; '.join(dropped)}"
+                    step["notes"] = f"{step.get('notes') or ''} ({note})".strip()
         return raw
 
     def _request(
@@ -116,6 +126,17 @@ class StepPlanner(ABC):
                 )
 
 
+def _step_dicts(raw: Any) -> list[dict[str, Any]]:
+    """The step objects of a planner's parsed JSON: ``{"step": {...}}`` or ``{"plan": {"steps": [...]}}``."""
+    if not isinstance(raw, dict):
+        return []
+    if isinstance(raw.get("step"), dict):
+        return [raw["step"]]
+    plan = raw.get("plan")
+    steps = plan.get("steps") if isinstance(plan, dict) else None
+    return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+
+
 class StrategicDecomposerPlanner(StepPlanner):
     """Phase -> several steps over the manager's workers, as a DAG."""
 
@@ -126,16 +147,15 @@ class StrategicDecomposerPlanner(StepPlanner):
         assert isinstance(document, StepPlanDocument)
         return document.plan
 
-    def repair(self, raw: Any, workers: dict[str, WorkerInfo]) -> Any:
+    def repair(self, raw: Any, workers: dict[str, WorkerInfo], *, given: str = "") -> Any:
         """Drop tool and worker names from ``depends_on``: small models list the tools a step uses there. They are
         never steps, so dropping them keeps the model's meaning; any other unknown name is still sent back."""
-        steps = raw.get("plan", {}).get("steps") if isinstance(raw, dict) else None
-        if not isinstance(steps, list):
-            return raw
-        step_names = {s.get("name") for s in steps if isinstance(s, dict)}
+        raw = super().repair(raw, workers, given=given)
+        steps = _step_dicts(raw)
+        step_names = {s.get("name") for s in steps}
         not_steps = {t.name for w in workers.values() for t in w.tools} | set(workers)
         for step in steps:
-            deps = step.get("depends_on") if isinstance(step, dict) else None
+            deps = step.get("depends_on")
             if isinstance(deps, list):
                 kept = [d for d in deps if d in step_names or d not in not_steps]
                 if len(kept) != len(deps):

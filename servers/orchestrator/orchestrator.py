@@ -138,7 +138,7 @@ class Orchestrator:
         async def run_phase(phase: PlanNode, inputs: Mapping[str, PhaseResult]) -> PhaseResult:
             prior = [
                 PriorResult(
-                    phase=r.phase, manager=r.manager, output=r.output, data=None, artifacts=r.artifacts
+                    phase=r.phase, manager=r.manager, output=r.output, data=r.data, artifacts=r.artifacts
                 )
                 for r in inputs.values()
             ]

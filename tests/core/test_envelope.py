@@ -41,3 +41,23 @@ def test_real_answers_pass(text: str) -> None:
 def test_an_empty_answer_is_rejected() -> None:
     with pytest.raises(ValidationError):
         Answer(answer="")
+
+
+def test_a_later_phase_sees_an_earlier_phases_tool_data_not_only_its_summary() -> None:
+    from servers.core.envelope import PhaseContext, PriorResult
+
+    calls = [
+        {"tool": "run_query", "arguments": {}, "result": {"columns": ["n"], "rows": []}},
+        {"tool": "compare_periods", "arguments": {}, "result": {"groups": [{"group": "North", "to": 1500}]}},
+    ]
+    prior = PriorResult(
+        phase="Growth",
+        manager="data",
+        output="North grew fastest.",
+        data={"steps": {"Query": {"calls": calls}}},
+    )
+    text = PhaseContext(request="r", prior=[prior]).render()
+    assert text == (
+        "Result of phase 'Growth' (data):\nNorth grew fastest.\n"
+        'Data returned by compare_periods: {"groups": [{"group": "North", "to": 1500}]}'
+    )

@@ -29,8 +29,12 @@ def test_numbers_inside_words_and_non_text_arguments_are_not_figures() -> None:
     assert ungrounded_figures({"title": "Q3 plan for H2O", "limit": 500, "flag": True}, SOURCE) == []
 
 
-@pytest.mark.anyio
-async def test_a_routed_call_with_an_invented_figure_goes_back_to_the_router(tmp_path: Path) -> None:
+def deck(title: str, *bullets: str) -> dict[str, object]:
+    step = {"name": "Deck", "worker": "deck", "goals": "one slide", "tool": "make_deck"}
+    return {"step": {**step, "arguments": {"title": title, "bullets": list(bullets)}}}
+
+
+async def run_with_content(tmp_path: Path, content: ScriptedModel) -> DelegationResult:
     phases = {
         "plan": {
             "phases": [
@@ -48,24 +52,41 @@ async def test_a_routed_call_with_an_invented_figure_goes_back_to_the_router(tmp
             {"answer": "The sum of 2 and 3 is 5.", "goal_met": True},
         ]
     )
-
-    def deck(bullet: str) -> dict[str, object]:
-        step = {"name": "Deck", "worker": "deck", "goals": "one slide", "tool": "make_deck"}
-        return {"step": {**step, "arguments": {"title": "Sum", "bullets": [bullet]}}}
-
-    content = ScriptedModel(
-        [
-            deck("The sum is 5, up 40% on last year"),
-            deck("The sum is 5"),
-            {"answer": "Deck written", "goal_met": True},
-        ]
-    )
     server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([phases]), numbers=numbers, content=content)
     async with Client(server) as client:
         answer = await client.call_tool("delegate", {"request": "add 2 and 3, one slide"})
-    result = DelegationResult.model_validate(answer.structured_content)
+    return DelegationResult.model_validate(answer.structured_content)
+
+
+@pytest.mark.anyio
+async def test_a_planned_bullet_with_an_invented_figure_is_left_out_and_the_step_says_so(
+    tmp_path: Path,
+) -> None:
+    content = ScriptedModel(
+        [deck("Sum", "The sum is 5", "Up 40% on last year"), {"answer": "Deck written", "goal_met": True}]
+    )
+    result = await run_with_content(tmp_path, content)
+    assert result.status == "ok"
+    assert result.phases[1].provenance[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
+    assert (
+        "Left out, as their figures were not given: Up 40% on last year"
+        in content.requests[1].messages[-1].content
+    )
+    content.assert_consumed()
+
+
+@pytest.mark.anyio
+async def test_an_invented_figure_outside_a_list_goes_back_to_the_router(tmp_path: Path) -> None:
+    content = ScriptedModel(
+        [
+            deck("Sum up 40%", "The sum is 5"),
+            deck("Sum", "The sum is 5"),
+            {"answer": "Deck written", "goal_met": True},
+        ]
+    )
+    result = await run_with_content(tmp_path, content)
     assert result.status == "ok"
     retry = content.requests[1].messages[-1].content
     assert "figures that are not in the phase or its context: 40." in retry
-    assert result.phases[1].provenance[0].arguments["bullets"] == ["The sum is 5"]
+    assert result.phases[1].provenance[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
     content.assert_consumed()
