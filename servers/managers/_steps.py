@@ -27,6 +27,7 @@ from ..core.prompts import load_prompt
 from ._discovery import WorkerInfo
 
 TOOL_RESULT_LIMIT = 6000
+DONE_HINT = "\n(The call succeeded. If this result meets the step's goals, reply now with the answer.)"
 
 
 def find_artifacts(value: Any) -> list[Artifact]:
@@ -156,6 +157,7 @@ class StepRunner:
             system += f"\n\nHow to use {step.worker} (from its own instructions): {worker.instructions}"
         used = 0
         failed_calls: dict[str, str] = {}
+        repeats: dict[str, int] = {}
         while True:
             allow_tools = used < self.max_tool_calls
             if not allow_tools:
@@ -182,8 +184,12 @@ class StepRunner:
                     text, is_error = "Not run: the tool budget for this step is spent.", True
                 elif key in failed_calls:
                     # Small models repeat a failing call verbatim; point at the error instead of re-running it.
-                    # It still spends the budget, or a model that keeps repeating it would never stop.
+                    # It still spends the budget, and a second repeat ends the tool calls: a model that has not
+                    # changed the call after seeing the error twice will not, and the answer is due.
                     used += 1
+                    repeats[key] = repeats.get(key, 0) + 1
+                    if repeats[key] >= 2:
+                        used = self.max_tool_calls
                     text = f"Not run: this exact call already failed with: {failed_calls[key]} Change the arguments."
                     is_error = True
                 else:
@@ -192,11 +198,14 @@ class StepRunner:
                     is_error = result.provenance[-1].is_error
                     if is_error:
                         failed_calls[key] = clip(text, 500)
+                    else:
+                        # Small models keep calling tools after they have what the goals ask for.
+                        text = clip(text, TOOL_RESULT_LIMIT) + DONE_HINT
                 messages.append(
                     Message(
                         role="tool",
                         tool_call_id=call.id,
-                        content=clip(text, TOOL_RESULT_LIMIT),
+                        content=clip(text, TOOL_RESULT_LIMIT + len(DONE_HINT)),
                         is_error=is_error,
                     )
                 )

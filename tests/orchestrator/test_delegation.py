@@ -251,13 +251,13 @@ async def test_single_worker_manager_runs_the_phase_as_one_step_when_no_plan_val
     numbers.assert_consumed()
 
 
-async def test_a_model_repeating_a_failed_call_is_stopped_by_the_step_budget(tmp_path: Path) -> None:
+async def test_a_model_repeating_a_failed_call_twice_is_made_to_answer(tmp_path: Path) -> None:
     steps = {"plan": {"steps": [{"name": "Divide", "worker": "calc", "goals": "divide 1 by 0"}]}}
-    # The model repeats the failing call forever; the step must end when max_tool_calls (6) is spent.
+    # The model would repeat the failing call forever; after two verbatim repeats it must answer instead.
     numbers = ScriptedModel(
         [
             steps,
-            *[tool_call("divide", a=1, b=0)] * 6,
+            *[tool_call("divide", a=1, b=0)] * 3,
             "Division by zero is undefined.",
             {"answer": "undefined", "goal_met": False, "missing": "a result"},
         ]
@@ -270,14 +270,28 @@ async def test_a_model_repeating_a_failed_call_is_stopped_by_the_step_budget(tmp
     phase = DelegationResult.model_validate(answer.structured_content).phases[0]
     step = phase.steps[0]
     assert len(step.provenance) == 1  # only the first call reached the worker
-    repeats = [m for m in numbers.requests[-2].messages if m.role == "tool"]
-    assert len(repeats) == 6
+    final_request = numbers.requests[-2]
+    repeats = [m for m in final_request.messages if m.role == "tool"]
+    assert len(repeats) == 3 and not final_request.tools  # no tools offered for the answer
     assert all(
         "Not run: this exact call already failed with: Error: Error executing tool divide: b is zero"
         in m.content
         for m in repeats[1:]
     )
+    assert step.output == "Division by zero is undefined."
     assert phase.goal_met is False and phase.status in ("partial", "failed")
+    numbers.assert_consumed()
+
+
+async def test_a_successful_result_tells_the_model_it_may_answer_now(tmp_path: Path) -> None:
+    numbers = numbers_script()
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        await client.call_tool("delegate", {"request": "add"})
+    (result,) = [m for m in numbers.requests[2].messages if m.role == "tool"]
+    assert result.content.endswith("If this result meets the step's goals, reply now with the answer.)")
     numbers.assert_consumed()
 
 
