@@ -41,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--request", default=DEMO_REQUEST)
     demo.add_argument("--json", action="store_true", help="Print the whole DelegationResult as JSON")
-    demo.add_argument("--trace", metavar="FILE", help="Append every model call of every level to FILE (JSONL)")
+    demo.add_argument(
+        "--trace", metavar="FILE", help="Append every model call of every level to FILE (JSONL)"
+    )
 
     serve = sub.add_parser("serve", help="Serve one level: orchestrator | manager NAME | worker NAME")
     serve.add_argument("level", choices=["orchestrator", "manager", "worker"])
