@@ -48,7 +48,8 @@ def _answer(request: ModelRequest) -> Answer:
         }
     if "carrying out one step" in system:
         if request.messages[-1].role == "tool":
-            value = json.loads(request.messages[-1].content)["value"]
+            # The result is the tool's JSON, then the step runner's hint that the model may answer now.
+            value = json.JSONDecoder().raw_decode(request.messages[-1].content)[0]["value"]
             return f"The sum is {value:g}."
         return tool_call("add", a=20, b=22)
     if '"goal_met"' in system:

@@ -1,8 +1,9 @@
 """Figures a planner writes into a tool call must come from what it was given.
 
 The router may plan the exact call for a step (a deck's bullets, say). A small model fills such text with
-plausible figures ("2024 revenue: $80M") when the context has none; this check finds every number in the call's
-text that is not in the phase or its context, so the plan goes back to the model with those numbers named.
+plausible figures ("2024 revenue: $80M") when the context has none, or labels a real figure with the wrong unit
+(a difference written as a percent); this check finds such numbers in the call's text, so the plan goes back to
+the model with them named, or (for list items) leaves them out.
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ from typing import Any
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
 
 
-def _decimals(text: str) -> list[Decimal]:
-    found: list[Decimal] = []
-    for token in _NUMBER.findall(text):
+# A percent in the source: written with "%", or the value of a field named like one ("percent_change": 32.84).
+_PERCENT_KEY = re.compile(r"(?:percent|pct|rate|growth|change|share)[\w ]*[\"']?\s*[:=]\s*$", re.IGNORECASE)
+
+
+def _figures(text: str) -> list[tuple[Decimal, bool]]:
+    """Each number in ``text`` with whether it is a percent there."""
+    found: list[tuple[Decimal, bool]] = []
+    for match in _NUMBER.finditer(text):
         try:
-            found.append(Decimal(token.replace(",", "")))
+            number = Decimal(match.group(0).replace(",", ""))
         except InvalidOperation:  # pragma: no cover - the pattern only matches valid numbers
             continue
+        after = text[match.end() : match.end() + 2].lstrip()
+        before = text[max(0, match.start() - 40) : match.start()]
+        if before.endswith("-") or before.endswith("+"):
+            before = before[:-1]
+        found.append((number, after.startswith("%") or bool(_PERCENT_KEY.search(before))))
     return found
 
 
@@ -45,16 +56,19 @@ def _given(number: Decimal, sources: list[Decimal]) -> bool:
 
 
 def ungrounded_figures(arguments: Any, source: str) -> list[str]:
-    """Numbers in the text values of ``arguments`` that ``source`` does not contain (single digits are allowed:
-    they count slides and list items)."""
-    sources = _decimals(source)
+    """Numbers in the text values of ``arguments`` that ``source`` does not contain, and percents that are not a
+    percent there (a difference of 29347.51 written as "29347.51%"). Single digits are allowed: they count
+    slides and list items."""
+    figures = _figures(source)
+    numbers = [number for number, _percent in figures]
+    percents = [number for number, percent in figures if percent]
     missing: list[str] = []
     for text in _strings(arguments):
-        for number in _decimals(text):
-            if number < 10 and number == number.to_integral_value():
+        for number, percent in _figures(text):
+            if number < 10 and number == number.to_integral_value() and not percent:
                 continue
-            shown = format(number, "f")
-            if not _given(number, sources) and shown not in missing:
+            shown = format(number, "f") + ("%" if percent else "")
+            if not _given(number, percents if percent else numbers) and shown not in missing:
                 missing.append(shown)
     return missing
 

@@ -25,6 +25,12 @@ def test_figures_the_context_does_not_hold_are_named_once_each() -> None:
     assert ungrounded_figures(arguments, SOURCE) == ["80", "100"]
 
 
+def test_a_number_written_as_a_percent_must_be_a_percent_in_the_context() -> None:
+    source = '{"group": "North", "difference": 29347.51, "percent_change": 4.43} and +12.0% overall'
+    bullets = ["North: 4.43% growth", "12% overall", "29,347.51 more revenue", "North: 29347.51% growth"]
+    assert ungrounded_figures(bullets, source) == ["29347.51%"]
+
+
 def test_numbers_inside_words_and_non_text_arguments_are_not_figures() -> None:
     assert ungrounded_figures({"title": "Q3 plan for H2O", "limit": 500, "flag": True}, SOURCE) == []
 
@@ -87,6 +93,6 @@ async def test_an_invented_figure_outside_a_list_goes_back_to_the_router(tmp_pat
     result = await run_with_content(tmp_path, content)
     assert result.status == "ok"
     retry = content.requests[1].messages[-1].content
-    assert "figures that are not in the phase or its context: 40." in retry
+    assert "figures that are not in the phase or its context: 40%." in retry
     assert result.phases[1].provenance[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
     content.assert_consumed()
