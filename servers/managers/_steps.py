@@ -27,7 +27,10 @@ from ..core.prompts import load_prompt
 from ._discovery import WorkerInfo
 
 TOOL_RESULT_LIMIT = 6000
-DONE_HINT = "\n(The call succeeded. If this result meets the step's goals, reply now with the answer.)"
+DONE_HINT = (
+    "\n(The call succeeded. If the results so far answer the step's goals, reply now with the answer; "
+    "if not, make the next call.)"
+)
 
 
 def find_artifacts(value: Any) -> list[Artifact]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from ..core.config import ManagerConfig
 from ..core.envelope import AnswerText, ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
+from ..core.grounding import check_grounded
 from ..core.llm import Message, Model, ModelError, ModelRequest, StructuredOutputError, generate_structured
 from ..core.plan import PlanNode, Step, StepPlan
 from ..core.pool import ConnectionPool
@@ -201,7 +202,12 @@ class Manager:
             max_tokens=1024,
         )
         try:
-            synthesis, tokens = await generate_structured(self.model, request, Synthesis)
+            synthesis, tokens = await generate_structured(
+                self.model,
+                request,
+                Synthesis,
+                validate=lambda s: check_grounded(s.answer, request.messages[-1].content),
+            )
         except ModelError as exc:
             if isinstance(exc, StructuredOutputError):
                 result.usage.add_tokens(exc.usage, self.model.name)

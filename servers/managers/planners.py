@@ -14,11 +14,11 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from ..core.envelope import PhaseContext
+from ..core.grounding import drop_ungrounded, ungrounded_figures
 from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_structured, schema_with_choices
 from ..core.plan import PlanNode, Step, StepPlan, StepPlanDocument
 from ..core.prompts import few_shot, load_prompt
 from ._discovery import WorkerInfo, render_catalog
-from ._grounding import drop_ungrounded, ungrounded_figures
 
 logger = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from ..core.envelope import (
     clip,
 )
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
+from ..core.grounding import check_grounded
 from ..core.llm import Message, Model, ModelError, ModelRequest, generate_structured
 from ..core.plan import Plan, PlanNode
 from ..core.pool import ConnectionPool, result_text
@@ -209,7 +210,12 @@ class Orchestrator:
             max_tokens=1024,
         )
         try:
-            final, tokens = await generate_structured(self.model, model_request, FinalAnswer)
+            final, tokens = await generate_structured(
+                self.model,
+                model_request,
+                FinalAnswer,
+                validate=lambda a: check_grounded(a.answer, model_request.messages[-1].content),
+            )
         except ModelError as exc:
             result.errors.append(
                 ErrorInfo(where="orchestrator.synthesis", message=str(exc), kind="synthesis")

@@ -291,7 +291,7 @@ async def test_a_successful_result_tells_the_model_it_may_answer_now(tmp_path: P
     async with Client(server) as client:
         await client.call_tool("delegate", {"request": "add"})
     (result,) = [m for m in numbers.requests[2].messages if m.role == "tool"]
-    assert result.content.endswith("If this result meets the step's goals, reply now with the answer.)")
+    assert result.content.endswith("reply now with the answer; if not, make the next call.)")
     numbers.assert_consumed()
 
 
@@ -333,4 +333,26 @@ async def test_a_synthesis_with_a_placeholder_is_sent_back_until_it_states_the_f
     assert (phase.status, phase.output) == ("ok", "The sum is 5.")
     retry = numbers.requests[-1].messages[-1].content
     assert "placeholder '[insert figure]'" in retry
+    numbers.assert_consumed()
+
+
+async def test_a_synthesis_stating_a_figure_no_tool_returned_is_sent_back(tmp_path: Path) -> None:
+    numbers = ScriptedModel(
+        [
+            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}},
+            tool_call("add", a=2, b=3),
+            "The sum is 5.",
+            {"answer": "The sum is 5, up 25.0% on last year.", "goal_met": True},
+            {"answer": "The sum is 5.", "goal_met": True},
+        ]
+    )
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "add"})
+    phase = DelegationResult.model_validate(answer.structured_content).phases[0]
+    assert (phase.status, phase.output) == ("ok", "The sum is 5.")
+    retry = numbers.requests[-1].messages[-1].content
+    assert "figures that are not in the results: 25.0%" in retry
     numbers.assert_consumed()

@@ -513,6 +513,25 @@ async def test_compare_periods_ranks_groups_by_growth_with_names_behind_a_foreig
     assert result["group_by"] == "customer_id"
 
 
+async def test_compare_periods_groups_by_a_column_of_the_table_a_foreign_key_points_to(
+    database: Path,
+) -> None:
+    add_2025_orders(database)
+    server = build_server(database)
+    base = {"table": "orders", "date_column": "created", "from_period": "2024", "to_period": "2025"}
+    result = await call(server, "compare_periods", **base, value_column="total", group_by="region")
+    assert result["group_by"] == "customers.region"
+    assert [(g["group"], g["from_value"], g["to_value"]) for g in result["groups"]] == [
+        ("north", 880.0, 900.0),
+        ("east", 1200.0, 700.0),
+        ("south", 1040.0, 100.0),
+    ]
+    wrong_table = await call_error(
+        server, "compare_periods", **{**base, "table": "customers"}, value_column="total"
+    )
+    assert "('total' is a column of: big_orders, orders)" in wrong_table
+
+
 async def test_compare_periods_takes_quarters_months_date_ranges_and_counts(database: Path) -> None:
     server = build_server(database)
     base = {"table": "orders", "value_column": "total", "date_column": "created"}

@@ -88,11 +88,54 @@ def _change(group: Cell, before: Cell, after: Cell) -> GroupChange:
     )
 
 
-def _column(name: str, columns: list[str], table: str, role: str) -> str:
-    for column in columns:
-        if column.lower() == name.strip().lower():
-            return column
-    raise ValueError(f"{role} {name!r} is not a column of {table}; its columns are: {', '.join(columns)}")
+def _find(name: str, columns: list[str]) -> str | None:
+    return next((c for c in columns if c.lower() == name.strip().lower()), None)
+
+
+def _column(
+    name: str,
+    columns: list[str],
+    table: str,
+    role: str,
+    db: ReadOnlyDatabase | None = None,
+    conn: sqlite3.Connection | None = None,
+) -> str:
+    found = _find(name, columns)
+    if found is not None:
+        return found
+    hint = ""
+    if db is not None and conn is not None:
+        holders = [
+            o.name for o in db.objects(conn) if _find(name, [str(r[1]) for r in db.columns_of(conn, o.name)])
+        ]
+        hint = f" ({name!r} is a column of: {', '.join(holders)})" if holders else ""
+    raise ValueError(
+        f"{role} {name!r} is not a column of {table}; its columns are: {', '.join(columns)}{hint}"
+    )
+
+
+def _group_key(
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, group_by: str, columns: list[str]
+) -> tuple[str, str, str]:
+    """SQL for the group: the column itself, the name behind a foreign key column, or a column of a table a
+    foreign key points to (``category`` of products, for sales.product_id). Returns (expression, join, label)."""
+    keys = db.foreign_keys_of(conn, table)
+    own = _find(group_by, columns)
+    for _id, _seq, ref_table, from_col, to_col, *_ in keys:
+        if not to_col:
+            continue
+        ref_columns = [str(r[1]) for r in db.columns_of(conn, ref_table)]
+        join = f" LEFT JOIN {quote_identifier(ref_table)} AS g ON g.{quote_identifier(to_col)} = t.{quote_identifier(from_col)}"
+        if own is not None and str(from_col).lower() == own.lower():
+            name = next((c for c in ref_columns if c.lower() in LABEL_COLUMNS), None)
+            if name:
+                return f"g.{quote_identifier(name)}", join, own
+        elif own is None and (found := _find(group_by, ref_columns)):
+            return f"g.{quote_identifier(found)}", join, f"{ref_table}.{found}"
+    if own is None:
+        _column(group_by, columns, table, "group_by", db, conn)
+    assert own is not None
+    return f"t.{quote_identifier(own)}", "", own
 
 
 def compare(
@@ -111,8 +154,8 @@ def compare(
 ) -> PeriodComparison:
     """Run the comparison on ``table`` (already checked to exist). Bad columns or periods raise ValueError."""
     columns = [str(row[1]) for row in db.columns_of(conn, table)]
-    value = _column(value_column, columns, table, "value_column")
-    date = _column(date_column, columns, table, "date_column")
+    value = _column(value_column, columns, table, "value_column", db, conn)
+    date = _column(date_column, columns, table, "date_column", db, conn)
     first, second = parse_period(from_period), parse_period(to_period)
     col = f"t.{quote_identifier(date)}"
     in_first, in_second = first.condition.format(col=col), second.condition.format(col=col)
@@ -127,17 +170,7 @@ def compare(
     params = (*first.params, *second.params)
     grouped_sql, label = "", None
     if group_by is not None:
-        label = _column(group_by, columns, table, "group_by")
-        key, join = f"t.{quote_identifier(label)}", ""
-        for _id, _seq, ref_table, from_col, to_col, *_ in db.foreign_keys_of(conn, table):
-            ref_columns = [str(r[1]).lower() for r in db.columns_of(conn, ref_table)]
-            name = next((c for c in LABEL_COLUMNS if c in ref_columns), None)
-            if str(from_col).lower() == label.lower() and name and to_col:
-                join = (
-                    f" LEFT JOIN {quote_identifier(ref_table)} AS g ON g.{quote_identifier(to_col)} = {key}"
-                )
-                key = f"g.{quote_identifier(name)}"
-                break
+        key, join, label = _group_key(db, conn, table, group_by.strip(), columns)
         grouped_sql = f"SELECT {key} AS grp, {select} FROM {source}{join} {where} GROUP BY grp"
     total_sql = f"SELECT {select} FROM {source} {where}"
     total = db.fetch(conn, total_sql, params * 2, 1, deadline).rows[0]

@@ -202,7 +202,10 @@ def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds:
         to_period: Annotated[str, Field(description="The later period, in the same forms")],
         group_by: Annotated[
             str | None,
-            Field(description="Column to compare by (a foreign key is shown by the name it points to)"),
+            Field(
+                description="Column to compare by: of the table, or of a table its foreign keys point to "
+                "(a foreign key column itself is shown by the name it points to)"
+            ),
         ] = None,
         aggregate: Annotated[
             Literal["sum", "count", "avg"], Field(description="sum (default), count of rows, or avg")

@@ -1,4 +1,4 @@
-"""Figures a planner writes into a tool call must come from what it was given.
+"""Figures a model writes (into a planned tool call, or into a synthesized answer) must come from what it was given.
 
 The router may plan the exact call for a step (a deck's bullets, say). A small model fills such text with
 plausible figures ("2024 revenue: $80M") when the context has none, or labels a real figure with the wrong unit
@@ -93,3 +93,14 @@ def drop_ungrounded(arguments: Any, source: str) -> tuple[Any, list[str]]:
         return value
 
     return clean(arguments), dropped
+
+
+def check_grounded(answer: str, source: str) -> None:
+    """Raise ValueError naming the figures of ``answer`` that ``source`` does not hold (for structured output
+    validation, which sends the answer back with the message)."""
+    invented = ungrounded_figures(answer, source)
+    if invented:
+        raise ValueError(
+            f"the answer states figures that are not in the results: {', '.join(invented)}. Use only figures "
+            "from the results (rounding is fine), or say that a figure is not known"
+        )

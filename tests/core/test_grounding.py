@@ -8,8 +8,8 @@ import pytest
 from mcp import Client
 
 from servers.core.envelope import DelegationResult
+from servers.core.grounding import ungrounded_figures
 from servers.core.testing import ScriptedModel, tool_call
-from servers.managers._grounding import ungrounded_figures
 from tests.orchestrator._hierarchy import build_hierarchy
 
 SOURCE = "Context: Mountain West grew fastest: +32.84%, from 339,965.87 in 2024 to 451623.05 in 2025."
