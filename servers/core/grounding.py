@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from .envelope import AnswerText
+from .llm import Model, ModelRequest, TokenUsage, generate_structured
 
 # A number not glued to a word (so "Q3" and "H2O" are not numbers), with optional thousands separators.
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
@@ -55,52 +60,80 @@ def _given(number: Decimal, sources: list[Decimal]) -> bool:
     )
 
 
+class Grounding:
+    """The figures of one source text, read once, against which any number of answers or calls are checked."""
+
+    def __init__(self, source: str) -> None:
+        figures = _figures(source)
+        self.numbers = [number for number, _percent in figures]
+        self.percents = [number for number, percent in figures if percent]
+
+    def missing(self, arguments: Any) -> list[str]:
+        """Numbers in the text values of ``arguments`` the source does not contain, and percents that are not a
+        percent there (a difference of 29347.51 written as "29347.51%"). Single digits are allowed: they count
+        slides and list items."""
+        missing: list[str] = []
+        for text in _strings(arguments):
+            for number, percent in _figures(text):
+                if number < 10 and number == number.to_integral_value() and not percent:
+                    continue
+                shown = format(number, "f") + ("%" if percent else "")
+                if not _given(number, self.percents if percent else self.numbers) and shown not in missing:
+                    missing.append(shown)
+        return missing
+
+    def drop_missing(self, arguments: Any) -> tuple[Any, list[str]]:
+        """``arguments`` without the list items (bullets, rows of text) that hold figures the source lacks, and
+        the items dropped. A small model asked to fix such an item tends to repeat it verbatim; leaving it out is
+        what the fix would be. Figures outside list items stay, for ``missing`` to report."""
+        dropped: list[str] = []
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+            if isinstance(value, list):
+                kept: list[Any] = []
+                for item in value:  # pyright: ignore[reportUnknownVariableType]
+                    if isinstance(item, str) and self.missing(item):
+                        dropped.append(item)
+                    else:
+                        kept.append(clean(item))
+                return kept
+            return value
+
+        return clean(arguments), dropped
+
+    def check_answer(self, answer: str) -> None:
+        """Raise ValueError naming the figures of ``answer`` the source does not hold (for structured output
+        validation, which sends the answer back with the message)."""
+        invented = self.missing(answer)
+        if invented:
+            raise ValueError(
+                f"the answer states figures that are not in the results: {', '.join(invented)}. Use only figures "
+                "from the results (rounding is fine), or say that a figure is not known"
+            )
+
+
 def ungrounded_figures(arguments: Any, source: str) -> list[str]:
-    """Numbers in the text values of ``arguments`` that ``source`` does not contain, and percents that are not a
-    percent there (a difference of 29347.51 written as "29347.51%"). Single digits are allowed: they count
-    slides and list items."""
-    figures = _figures(source)
-    numbers = [number for number, _percent in figures]
-    percents = [number for number, percent in figures if percent]
-    missing: list[str] = []
-    for text in _strings(arguments):
-        for number, percent in _figures(text):
-            if number < 10 and number == number.to_integral_value() and not percent:
-                continue
-            shown = format(number, "f") + ("%" if percent else "")
-            if not _given(number, percents if percent else numbers) and shown not in missing:
-                missing.append(shown)
-    return missing
+    """``Grounding(source).missing(arguments)``, for a single check."""
+    return Grounding(source).missing(arguments)
 
 
-def drop_ungrounded(arguments: Any, source: str) -> tuple[Any, list[str]]:
-    """``arguments`` without the list items (bullets, rows of text) that hold figures ``source`` lacks, and the
-    items dropped. A small model asked to fix such an item tends to repeat it verbatim; leaving it out is what the
-    fix would be. Figures outside list items stay, for ``ungrounded_figures`` to report."""
-    dropped: list[str] = []
+class GroundedAnswer(BaseModel):
+    """A synthesized answer: real text (no placeholders) whose figures come from the results it synthesizes."""
 
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
-        if isinstance(value, list):
-            kept: list[Any] = []
-            for item in value:  # pyright: ignore[reportUnknownVariableType]
-                if isinstance(item, str) and ungrounded_figures(item, source):
-                    dropped.append(item)
-                else:
-                    kept.append(clean(item))
-            return kept
-        return value
-
-    return clean(arguments), dropped
+    answer: AnswerText
 
 
-def check_grounded(answer: str, source: str) -> None:
-    """Raise ValueError naming the figures of ``answer`` that ``source`` does not hold (for structured output
-    validation, which sends the answer back with the message)."""
-    invented = ungrounded_figures(answer, source)
-    if invented:
-        raise ValueError(
-            f"the answer states figures that are not in the results: {', '.join(invented)}. Use only figures "
-            "from the results (rounding is fine), or say that a figure is not known"
-        )
+A = TypeVar("A", bound=GroundedAnswer)
+
+
+async def generate_grounded_answer(
+    model: Model, request: ModelRequest, output_type: type[A]
+) -> tuple[A, TokenUsage]:
+    """Structured output whose ``answer`` may state only figures found in the request's last message (the results
+    it was asked to synthesize); an answer with other figures goes back to the model."""
+    grounding = Grounding(request.messages[-1].content)
+    return await generate_structured(
+        model, request, output_type, validate=lambda value: grounding.check_answer(value.answer)
+    )

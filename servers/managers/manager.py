@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from pydantic import BaseModel, Field
 
 from ..core.config import ManagerConfig
-from ..core.envelope import AnswerText, ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
+from ..core.envelope import ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
-from ..core.grounding import check_grounded
-from ..core.llm import Message, Model, ModelError, ModelRequest, StructuredOutputError, generate_structured
+from ..core.grounding import GroundedAnswer, generate_grounded_answer
+from ..core.llm import Message, Model, ModelError, ModelRequest, StructuredOutputError
 from ..core.plan import PlanNode, Step, StepPlan
 from ..core.pool import ConnectionPool
 from ..core.prompts import load_prompt
@@ -23,10 +23,9 @@ from .planners import PLANNERS, StepPlanner, WorkerRouterPlanner
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
-class Synthesis(BaseModel):
+class Synthesis(GroundedAnswer):
     """A manager's synthesized answer for a phase."""
 
-    answer: AnswerText
     goal_met: bool
     missing: str = ""
 
@@ -202,12 +201,7 @@ class Manager:
             max_tokens=1024,
         )
         try:
-            synthesis, tokens = await generate_structured(
-                self.model,
-                request,
-                Synthesis,
-                validate=lambda s: check_grounded(s.answer, request.messages[-1].content),
-            )
+            synthesis, tokens = await generate_grounded_answer(self.model, request, Synthesis)
         except ModelError as exc:
             if isinstance(exc, StructuredOutputError):
                 result.usage.add_tokens(exc.usage, self.model.name)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from ..core.envelope import PhaseContext
-from ..core.grounding import drop_ungrounded, ungrounded_figures
+from ..core.grounding import Grounding
 from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_structured, schema_with_choices
 from ..core.plan import PlanNode, Step, StepPlan, StepPlanDocument
 from ..core.prompts import few_shot, load_prompt
@@ -51,7 +51,7 @@ class StepPlanner(ABC):
     ) -> PlannedSteps:
         """Plan the steps for ``phase``; an answer naming an unknown worker or tool goes back to the model."""
         request = self._request(phase, context, workers)
-        given = request.messages[-1].content
+        given = Grounding(request.messages[-1].content)
         document, usage = await generate_structured(
             self.model,
             request,
@@ -61,12 +61,12 @@ class StepPlanner(ABC):
         )
         return PlannedSteps(plan=self.to_plan(document), usage=usage)
 
-    def repair(self, raw: Any, workers: dict[str, WorkerInfo], *, given: str = "") -> Any:
+    def repair(self, raw: Any, workers: dict[str, WorkerInfo], *, given: Grounding) -> Any:
         """Fix known, unambiguous slips in the parsed JSON before validation: list items of a planned call that
         hold figures not in ``given`` (the phase and its context) are left out, and the step's notes say so."""
         for step in _step_dicts(raw):
             if isinstance(step.get("arguments"), dict):
-                step["arguments"], dropped = drop_ungrounded(step["arguments"], given)
+                step["arguments"], dropped = given.drop_missing(step["arguments"])
                 if dropped:
                     logger.info(
                         "step %r: left out items with figures not given: %s", step.get("name"), dropped
@@ -99,7 +99,9 @@ class StepPlanner(ABC):
             max_tokens=1200,
         )
 
-    def check_steps(self, steps: list[Step], workers: dict[str, WorkerInfo], *, given: str = "") -> None:
+    def check_steps(
+        self, steps: list[Step], workers: dict[str, WorkerInfo], *, given: Grounding | None = None
+    ) -> None:
         """Raise ValueError naming the first step that uses an unknown or unavailable worker or tool, or whose
         planned call writes figures that are not in ``given`` (the phase and its context)."""
         available = {name: w for name, w in workers.items() if not w.error}
@@ -117,7 +119,7 @@ class StepPlanner(ABC):
                     f"step {step.name!r} names tool {step.tool!r}, which worker {step.worker!r} does not have "
                     f"(its tools: {', '.join(t.name for t in worker.tools)}); or set tool to null"
                 )
-            invented = ungrounded_figures(step.arguments, given) if step.arguments else []
+            invented = given.missing(step.arguments) if given is not None and step.arguments else []
             if invented:
                 raise ValueError(
                     f"step {step.name!r}: its arguments hold figures that are not in the phase or its context: "
@@ -147,7 +149,7 @@ class StrategicDecomposerPlanner(StepPlanner):
         assert isinstance(document, StepPlanDocument)
         return document.plan
 
-    def repair(self, raw: Any, workers: dict[str, WorkerInfo], *, given: str = "") -> Any:
+    def repair(self, raw: Any, workers: dict[str, WorkerInfo], *, given: Grounding) -> Any:
         """Drop tool and worker names from ``depends_on``: small models list the tools a step uses there. They are
         never steps, so dropping them keeps the model's meaning; any other unknown name is still sent back."""
         raw = super().repair(raw, workers, given=given)

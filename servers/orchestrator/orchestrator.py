@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 
 from ..core.config import HierarchyConfig
 from ..core.envelope import (
-    AnswerText,
     DelegationResult,
     ErrorInfo,
     PhaseContext,
@@ -23,8 +22,8 @@ from ..core.envelope import (
     clip,
 )
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
-from ..core.grounding import check_grounded
-from ..core.llm import Message, Model, ModelError, ModelRequest, generate_structured
+from ..core.grounding import GroundedAnswer, generate_grounded_answer
+from ..core.llm import Message, Model, ModelError, ModelRequest
 from ..core.plan import Plan, PlanNode
 from ..core.pool import ConnectionPool, result_text
 from ..core.prompts import load_prompt
@@ -33,10 +32,8 @@ from .planner import PhasePlanner, StrategicPlanner
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
-class FinalAnswer(BaseModel):
+class FinalAnswer(GroundedAnswer):
     """The orchestrator's synthesized answer."""
-
-    answer: AnswerText
 
 
 class PhasePreview(BaseModel):
@@ -210,12 +207,7 @@ class Orchestrator:
             max_tokens=1024,
         )
         try:
-            final, tokens = await generate_structured(
-                self.model,
-                model_request,
-                FinalAnswer,
-                validate=lambda a: check_grounded(a.answer, model_request.messages[-1].content),
-            )
+            final, tokens = await generate_grounded_answer(self.model, model_request, FinalAnswer)
         except ModelError as exc:
             result.errors.append(
                 ErrorInfo(where="orchestrator.synthesis", message=str(exc), kind="synthesis")
