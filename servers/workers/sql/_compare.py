@@ -93,22 +93,14 @@ def _find(name: str, columns: list[str]) -> str | None:
 
 
 def _column(
-    name: str,
-    columns: list[str],
-    table: str,
-    role: str,
-    db: ReadOnlyDatabase | None = None,
-    conn: sqlite3.Connection | None = None,
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, columns: list[str], name: str, role: str
 ) -> str:
+    """The column of ``table`` called ``name`` (any case); else a ValueError naming the tables that have one."""
     found = _find(name, columns)
     if found is not None:
         return found
-    hint = ""
-    if db is not None and conn is not None:
-        holders = [
-            o.name for o in db.objects(conn) if _find(name, [str(r[1]) for r in db.columns_of(conn, o.name)])
-        ]
-        hint = f" ({name!r} is a column of: {', '.join(holders)})" if holders else ""
+    holders = [o.name for o in db.objects(conn) if _find(name, db.column_names(conn, o.name))]
+    hint = f" ({name!r} is a column of: {', '.join(holders)})" if holders else ""
     raise ValueError(
         f"{role} {name!r} is not a column of {table}; its columns are: {', '.join(columns)}{hint}"
     )
@@ -124,7 +116,7 @@ def _group_key(
     for _id, _seq, ref_table, from_col, to_col, *_ in keys:
         if not to_col:
             continue
-        ref_columns = [str(r[1]) for r in db.columns_of(conn, ref_table)]
+        ref_columns = db.column_names(conn, ref_table)
         join = f" LEFT JOIN {quote_identifier(ref_table)} AS g ON g.{quote_identifier(to_col)} = t.{quote_identifier(from_col)}"
         if own is not None and str(from_col).lower() == own.lower():
             name = next((c for c in ref_columns if c.lower() in LABEL_COLUMNS), None)
@@ -132,10 +124,8 @@ def _group_key(
                 return f"g.{quote_identifier(name)}", join, own
         elif own is None and (found := _find(group_by, ref_columns)):
             return f"g.{quote_identifier(found)}", join, f"{ref_table}.{found}"
-    if own is None:
-        _column(group_by, columns, table, "group_by", db, conn)
-    assert own is not None
-    return f"t.{quote_identifier(own)}", "", own
+    label = own or _column(db, conn, table, columns, group_by, "group_by")  # no such column anywhere: raises
+    return f"t.{quote_identifier(label)}", "", label
 
 
 def compare(
@@ -153,9 +143,9 @@ def compare(
     deadline: Deadline,
 ) -> PeriodComparison:
     """Run the comparison on ``table`` (already checked to exist). Bad columns or periods raise ValueError."""
-    columns = [str(row[1]) for row in db.columns_of(conn, table)]
-    value = _column(value_column, columns, table, "value_column", db, conn)
-    date = _column(date_column, columns, table, "date_column", db, conn)
+    columns = db.column_names(conn, table)
+    value = _column(db, conn, table, columns, value_column, "value_column")
+    date = _column(db, conn, table, columns, date_column, "date_column")
     first, second = parse_period(from_period), parse_period(to_period)
     col = f"t.{quote_identifier(date)}"
     in_first, in_second = first.condition.format(col=col), second.condition.format(col=col)

@@ -149,6 +149,10 @@ class ReadOnlyDatabase:
         """``pragma_table_info`` rows: (cid, name, type, notnull, dflt_value, pk)."""
         return conn.execute("SELECT * FROM pragma_table_info(?)", (name,)).fetchall()
 
+    def column_names(self, conn: sqlite3.Connection, name: str) -> list[str]:
+        """The column names of a table or view, in order."""
+        return [str(row[1]) for row in self.columns_of(conn, name)]
+
     def foreign_keys_of(self, conn: sqlite3.Connection, name: str) -> list[tuple[Any, ...]]:
         """``pragma_foreign_key_list`` rows: (id, seq, table, from, to, on_update, on_delete, match)."""
         return conn.execute("SELECT * FROM pragma_foreign_key_list(?) ORDER BY id, seq", (name,)).fetchall()

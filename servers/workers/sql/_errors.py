@@ -48,7 +48,7 @@ def unknown_table(db: ReadOnlyDatabase, conn: sqlite3.Connection, name: str) -> 
 
 def unknown_column(db: ReadOnlyDatabase, conn: sqlite3.Connection, name: str, sql: str) -> str:
     tables = _referenced_tables(sql, [o.name for o in db.objects(conn)])
-    columns = {t: [str(row[1]) for row in db.columns_of(conn, t)] for t in tables}
+    columns = {t: db.column_names(conn, t) for t in tables}
     every = [c for cols in columns.values() for c in cols]
     listing = "; ".join(f"{t}({', '.join(cols)})" for t, cols in columns.items())
     return f"no such column: {name}.{_close(name.split('.')[-1], every)} Columns: {listing}"

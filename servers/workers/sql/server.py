@@ -283,7 +283,7 @@ def _schema_summary(db: ReadOnlyDatabase, limit: int = 3000) -> str:
     try:
         with db.connect() as conn:
             parts = [
-                f"{o.name}{' (view)' if o.kind == 'view' else ''}({', '.join(c[1] for c in db.columns_of(conn, o.name))})"
+                f"{o.name}{' (view)' if o.kind == 'view' else ''}({', '.join(db.column_names(conn, o.name))})"
                 for o in db.objects(conn)
             ]
     except sqlite3.Error:
