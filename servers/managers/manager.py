@@ -179,15 +179,7 @@ class Manager:
     async def _synthesize(
         self, phase: PlanNode, context: PhaseContext, result: PhaseResult, notes: Mapping[str, str]
     ) -> None:
-        # The tools' own data comes first: a small model's step summary can garble figures the data has right.
-        steps_text = "\n\n".join(
-            f"Step {s.step!r} ({s.worker}, {s.status}; {_calls_summary(s)}):"
-            + (f"\nIts notes: {notes[s.step]}" if notes.get(s.step) else "")
-            + tool_data(s)
-            + f"\nThe step's summary: {clip(s.output, 3000)}"
-            + "".join(f"\nfile: {a.path}" for a in s.artifacts)
-            for s in result.steps
-        )
+        steps_text = "\n\n".join(_step_text(s, notes.get(s.step, "")) for s in result.steps)
         request = ModelRequest(
             system=load_prompt("manager_synthesis", manager=self.key),
             messages=[
@@ -226,6 +218,19 @@ class Manager:
             result.status = "partial"
         else:
             result.status = "failed"
+
+
+def _step_text(step: StepResult, notes: str) -> str:
+    """One step's results for synthesis: the tools' own data first, as a small model's summary can garble it."""
+    data = tool_data(step)
+    label = "The step's summary (the data above is right where they differ)" if data else "The step's summary"
+    return (
+        f"Step {step.step!r} ({step.worker}, {step.status}; {_calls_summary(step)}):"
+        + (f"\nIts notes: {notes}" if notes else "")
+        + data
+        + f"\n{label}: {clip(step.output, 3000)}"
+        + "".join(f"\nfile: {a.path}" for a in step.artifacts)
+    )
 
 
 def _calls_summary(step: StepResult) -> str:

@@ -291,7 +291,7 @@ async def test_a_successful_result_tells_the_model_it_may_answer_now(tmp_path: P
     async with Client(server) as client:
         await client.call_tool("delegate", {"request": "add"})
     (result,) = [m for m in numbers.requests[2].messages if m.role == "tool"]
-    assert result.content.endswith("reply now with the answer; if not, make the next call.)")
+    assert result.content.endswith("reply now with the answer.)")
     numbers.assert_consumed()
 
 

@@ -485,7 +485,7 @@ def add_2025_orders(database: Path) -> None:
     conn.close()
 
 
-async def test_compare_periods_ranks_groups_by_growth_with_names_behind_a_foreign_key(database: Path) -> None:
+async def test_compare_periods_ranks_groups_names_foreign_keys_and_states_the_result(database: Path) -> None:
     add_2025_orders(database)
     result = await call(
         build_server(database),
@@ -511,6 +511,12 @@ async def test_compare_periods_ranks_groups_by_growth_with_names_behind_a_foreig
         "percent_change": -45.51,
     }
     assert result["group_by"] == "customer_id"
+    # Stated in words too, so a small model need not rank the groups itself.
+    assert result["summary"] == (
+        "The customer_id with the largest growth from 2024 to 2025: Ada, +2.27% (880 in 2024, 900 in 2025). "
+        "The customer_id with the lowest change: Bob, -90.38% (1040 in 2024, 100 in 2025). "
+        "All rows together: -45.51% (3120 in 2024, 1700 in 2025)."
+    )
 
 
 async def test_compare_periods_groups_by_a_column_of_the_table_a_foreign_key_points_to(

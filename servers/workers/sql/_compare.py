@@ -38,6 +38,7 @@ class GroupChange(BaseModel):
 
 
 class PeriodComparison(BaseModel):
+    summary: str = Field(description="The result in a sentence or two: which group changed most and least")
     table: str
     aggregate: Aggregate
     value_column: str
@@ -171,7 +172,9 @@ def compare(
         truncated = fetched.truncated
         groups = [_change(row[0], row[1], row[2]) for row in fetched.rows]
         groups.sort(key=lambda g: (g.percent_change is None, -(g.percent_change or 0.0)))
+    overall = _change("(all)", total[0], total[1])
     return PeriodComparison(
+        summary=_summary(groups, overall, label, first.text, second.text),
         table=table,
         aggregate=aggregate,
         value_column=value,
@@ -179,6 +182,37 @@ def compare(
         to_period=second.text,
         group_by=label,
         groups=groups,
-        total=_change("(all)", total[0], total[1]),
+        total=overall,
         truncated=truncated,
     )
+
+
+def _summary(
+    groups: list[GroupChange], total: GroupChange, label: str | None, first: str, second: str
+) -> str:
+    """The comparison's answer in words, so a caller (often a small model) need not rank the groups itself."""
+    ranked = [g for g in groups if g.percent_change is not None]
+    overall = f"All rows together: {_described(total, first, second)}."
+    if not ranked:
+        return overall if not groups else f"No {label} has values in both periods. {overall}"
+    top, bottom = ranked[0], ranked[-1]
+    kind = "largest growth" if (top.percent_change or 0.0) > 0 else "smallest decline"
+    text = f"The {label} with the {kind} from {first} to {second}: {top.group}, {_described(top, first, second)}."
+    if len(ranked) > 1:
+        text += f" The {label} with the lowest change: {bottom.group}, {_described(bottom, first, second)}."
+    return f"{text} {overall}"
+
+
+def _described(change: GroupChange, first: str, second: str) -> str:
+    if change.percent_change is None:
+        return f"{_number(change.from_value)} in {first}, {_number(change.to_value)} in {second}"
+    return (
+        f"{change.percent_change:+.2f}% ({_number(change.from_value)} in {first}, "
+        f"{_number(change.to_value)} in {second})"
+    )
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "no rows"
+    return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
