@@ -37,7 +37,7 @@ MANAGERS = """Managers:
 - research: Research: internal documents and the current date.
 - content: Content: slide decks and outlines."""
 REQUESTS = [
-    "Which product category grew fastest in 2025?",
+    "Which product category grew fastest last year?",
     "Summarize our refund policy document and list its three key rules.",
     "Compute the average order value per region for Q3 and make a 3-slide deck of the results.",
     "What is today's date, and how many orders did we ship this month so far?",

@@ -1,4 +1,4 @@
-"""``python -m examples``: generate the demo data if missing and print where it is."""
+"""``python -m examples``: generate the demo data if missing or stale and print where it is."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
 """A deterministic demo SQLite database for a fictional outdoor-gear company, Aurora Trail Gear.
 
-The data is generated from a fixed seed (no wall clock), so every run produces the same rows and a test can
-pin its content hash. It tells a story a data manager can find: in 2025 Mountain West grows about 30% over
-2024, Southwest shrinks about 10%, the other regions sit in between, and every region peaks in early summer
-with a smaller holiday bump.
+The data covers two full calendar years. Only which years comes from the wall clock: by default the two years
+before today (``demo_years()``), so a question about "last year" always finds data. Everything else comes from
+a fixed seed: every run for the same years produces the same rows (a test can pin its content hash), and other
+years produce the same figures with only the dates moved. It tells a story a data manager can find: in the
+second year Mountain West grows about 30% over the first, Southwest shrinks about 10%, the other regions sit
+in between, and every region peaks in early summer with a smaller holiday bump.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import random
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 COMPANY_NAME = "Aurora Trail Gear"
 SEED = 20240917
-YEARS = (2024, 2025)
 
 # Relative order volume per calendar month (Jan..Dec): a summer peak and a smaller holiday bump.
 SEASONALITY = (0.62, 0.66, 0.84, 1.00, 1.22, 1.38, 1.42, 1.28, 1.02, 0.90, 1.08, 1.30)
@@ -26,7 +28,8 @@ SEASONALITY = (0.62, 0.66, 0.84, 1.00, 1.22, 1.38, 1.42, 1.28, 1.02, 0.90, 1.08,
 
 @dataclass(frozen=True)
 class Region:
-    """A sales region: ``base_revenue`` a month at seasonality 1.0 in 2024; ``growth``: 2025 over 2024."""
+    """A sales region: ``base_revenue`` a month at seasonality 1.0 in the first year; ``growth``: the second
+    year over the first."""
 
     region_id: int
     code: str
@@ -71,6 +74,7 @@ class Sale:
 
 @dataclass(frozen=True)
 class _Order:
+    position: float  # where in the month the order falls, in [0, 1): orders are sorted by it
     sale_date: str
     region_id: int
     customer_id: int
@@ -81,6 +85,7 @@ class _Order:
 class Dataset:
     regions: tuple[Region, ...]
     products: tuple[Product, ...]
+    years: tuple[int, int]  # (first year, last year): two consecutive calendar years
     customers: list[Customer] = field(default_factory=list[Customer])
     sales: list[Sale] = field(default_factory=list[Sale])
 
@@ -219,6 +224,12 @@ _KIND = {
 CUSTOMERS_PER_1000_REVENUE = 1.6  # customers per 1,000 of a region's base monthly revenue
 
 
+def demo_years(today: date | None = None) -> tuple[int, int]:
+    """The two full calendar years before ``today`` (default: the current date), oldest first."""
+    today = today if today is not None else date.today()
+    return (today.year - 2, today.year - 1)
+
+
 def build_products() -> tuple[Product, ...]:
     """The fixed catalog, with stable ids and SKUs."""
     products: list[Product] = []
@@ -259,6 +270,7 @@ def _region_month(
     rng: random.Random,
     year: int,
     month: int,
+    grown: bool,
     region: Region,
     customers: list[Customer],
     products: tuple[Product, ...],
@@ -267,9 +279,10 @@ def _region_month(
     """Orders for one region and month, drawn until the month's revenue target is met.
 
     Drawing to a revenue target (rather than a fixed order count) keeps each region's year-over-year growth
-    close to its designed rate despite the heavy tail of large outfitter and corporate orders.
+    close to its designed rate despite the heavy tail of large outfitter and corporate orders. The random
+    draws do not depend on ``year`` (not even on the length of February), so all years get the same figures.
     """
-    growth = region.growth if year == 2025 else 1.0
+    growth = region.growth if grown else 1.0
     target = region.base_revenue * SEASONALITY[month - 1] * growth * rng.uniform(0.95, 1.05)
     days = calendar.monthrange(year, month)[1]
     orders: list[_Order] = []
@@ -283,35 +296,47 @@ def _region_month(
         for product in _distinct_products(rng, products, weights, line_count):
             unit_price = round(product.unit_price * (1.0 - discount), 2)
             lines.append((product, rng.randint(q_lo, q_hi), unit_price))
-        day = rng.randint(1, days)
+        position = rng.random()  # exactly one draw whatever the month's length
+        day = 1 + int(position * days)
         revenue = sum(quantity * price for _p, quantity, price in lines)
         if total + revenue > target and total + revenue - target > target - total:
             return orders  # stopping here lands closer to the target than taking this order
         total += revenue
         orders.append(
-            _Order(f"{year:04d}-{month:02d}-{day:02d}", region.region_id, customer.customer_id, lines)
+            _Order(
+                position, f"{year:04d}-{month:02d}-{day:02d}", region.region_id, customer.customer_id, lines
+            )
         )
 
 
-def build_dataset(seed: int = SEED) -> Dataset:
-    """Every row of the demo database, computed in memory from ``seed`` (pure and deterministic)."""
+def build_dataset(seed: int = SEED, years: tuple[int, int] | None = None) -> Dataset:
+    """Every row of the demo database, computed in memory from ``seed`` (pure and deterministic).
+
+    ``years`` (default ``demo_years()``) are two consecutive years; growth applies in the second. Other years
+    give the same rows in the same order, with only ``sale_date`` moved.
+    """
+    first, last = years if years is not None else demo_years()
+    if last != first + 1:
+        raise ValueError(f"years must be two consecutive years, got {(first, last)}")
     rng = random.Random(seed)
     products = build_products()
     customers = _build_customers(rng)
     by_region: dict[int, list[Customer]] = {r.region_id: [] for r in REGIONS}
     for customer in customers:
         by_region[customer.region_id].append(customer)
-    data = Dataset(regions=REGIONS, products=products, customers=customers)
+    data = Dataset(regions=REGIONS, products=products, years=(first, last), customers=customers)
     order_id = 0
-    for year in YEARS:
+    for year in (first, last):
         for month in range(1, 13):
             weights = _month_product_weights(products, month)
             orders: list[_Order] = []
             for region in REGIONS:
                 orders += _region_month(
-                    rng, year, month, region, by_region[region.region_id], products, weights
+                    rng, year, month, year == last, region, by_region[region.region_id], products, weights
                 )
-            orders.sort(key=lambda o: (o.sale_date, o.region_id))  # stable: ties keep generation order
+            # Chronological (the day grows with the position), and the same order in every year pair: sorting
+            # on the day itself would break its ties differently when February has 29 days.
+            orders.sort(key=lambda o: (o.position, o.region_id))
             for order in orders:
                 order_id += 1
                 for product, quantity, unit_price in order.lines:
@@ -423,11 +448,12 @@ def _write(conn: sqlite3.Connection, data: Dataset) -> None:
     conn.execute("ANALYZE")
 
 
-def generate_database(path: Path, seed: int = SEED) -> Path:
-    """Write the demo database to ``path`` atomically (temp file + rename) and return the path."""
+def generate_database(path: Path, seed: int = SEED, years: tuple[int, int] | None = None) -> Path:
+    """Write the demo database for ``years`` (default ``demo_years()``) to ``path`` atomically (temp file +
+    rename) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = build_dataset(seed)
+    data = build_dataset(seed, years)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)

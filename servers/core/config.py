@@ -284,7 +284,8 @@ def load_config(path: str | Path | None = None) -> HierarchyConfig:
 
 
 def prepare_demo_data(config: HierarchyConfig) -> None:
-    """Generate the demo database and documents if ``config`` is the demo hierarchy and they are missing."""
+    """Generate the demo database and documents if ``config`` is the demo hierarchy and they are missing or
+    cover other years than the two before today (see ``examples.ensure_demo_data``)."""
     if config.source is not None and config.source == demo_config_path():
         from examples import ensure_demo_data
 

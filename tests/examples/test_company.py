@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from examples import DATABASE_NAME, demo_dir, ensure_demo_data
-from examples.company import COMPANY_NAME, canonical_dump, generate_database
+from examples import DATABASE_NAME, MARKER_NAME, demo_dir, ensure_demo_data
+from examples._figures import compute_figures
+from examples.company import COMPANY_NAME, build_dataset, canonical_dump, demo_years, generate_database
 from examples.documents import generate_documents
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,14 +28,21 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _growth_by_region(db: Path) -> dict[str, float]:
+    last_year_starts = f"{demo_years()[1]}-01-01"
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT r.name,"
-            " SUM(CASE WHEN s.sale_date < '2025-01-01' THEN s.revenue END),"
-            " SUM(CASE WHEN s.sale_date >= '2025-01-01' THEN s.revenue END)"
-            " FROM sales s JOIN regions r ON r.region_id = s.region_id GROUP BY r.name"
+            " SUM(CASE WHEN s.sale_date < ? THEN s.revenue END),"
+            " SUM(CASE WHEN s.sale_date >= ? THEN s.revenue END)"
+            " FROM sales s JOIN regions r ON r.region_id = s.region_id GROUP BY r.name",
+            (last_year_starts, last_year_starts),
         ).fetchall()
-    return {name: (y2025 / y2024 - 1.0) * 100.0 for name, y2024, y2025 in rows}
+    return {name: (last / first - 1.0) * 100.0 for name, first, last in rows}
+
+
+def _last_sale_date(db: Path) -> str:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT MAX(sale_date) FROM sales").fetchone()[0]
 
 
 def _sha256(text: str | bytes) -> str:
@@ -52,14 +63,49 @@ def test_generate_database_replaces_an_existing_file_atomically(tmp_path: Path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sales.db"]  # no temp file left behind
 
 
-def test_sales_has_at_least_ten_thousand_lines_over_every_month_of_2024_and_2025(database: Path) -> None:
+def test_demo_data_covers_the_two_full_years_before_today(database: Path) -> None:
+    assert demo_years(date(2026, 11, 21)) == (2024, 2025)
+    assert demo_years(date(2027, 1, 1)) == (2025, 2026)
+    assert demo_years(date(2026, 12, 31)) == (2024, 2025)
+    today = date.today()
+    assert demo_years() == (today.year - 2, today.year - 1)
+    first_year, last_year = demo_years()
+    with sqlite3.connect(database) as conn:
+        first, last = conn.execute("SELECT MIN(sale_date), MAX(sale_date) FROM sales").fetchone()
+    assert first.startswith(f"{first_year}-01-") and last.startswith(f"{last_year}-12-")
+
+
+def test_sales_has_at_least_ten_thousand_lines_over_every_month_of_the_two_years(database: Path) -> None:
     with sqlite3.connect(database) as conn:
         (rows,) = conn.execute("SELECT COUNT(*) FROM sales").fetchone()
         months = [m for (m,) in conn.execute("SELECT DISTINCT substr(sale_date, 1, 7) FROM sales ORDER BY 1")]
-        first, last = conn.execute("SELECT MIN(sale_date), MAX(sale_date) FROM sales").fetchone()
+        dates = [d for (d,) in conn.execute("SELECT sale_date FROM sales ORDER BY sale_id")]
     assert rows >= 10_000
-    assert months == [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
-    assert first.startswith("2024-01-") and last.startswith("2025-12-")
+    assert months == [f"{y}-{m:02d}" for y in demo_years() for m in range(1, 13)]
+    assert dates == sorted(dates)  # sale ids are chronological
+
+
+def test_demo_figures_are_the_same_whichever_years_are_chosen() -> None:
+    # 2024 is a leap year: February has a day more, which must not change a single draw.
+    base, leap_first, leap_last = (
+        build_dataset(years=years) for years in ((2021, 2022), (2024, 2025), (2023, 2024))
+    )
+    for other, shift in ((leap_first, 3), (leap_last, 2)):
+        assert other.customers == base.customers and len(other.sales) == len(base.sales)
+        for a, b in zip(base.sales, other.sales, strict=True):
+            assert replace(b, sale_date=a.sale_date) == a  # same order line: only the date moves
+            assert (
+                int(b.sale_date[:4]) == int(a.sale_date[:4]) + shift and b.sale_date[5:7] == a.sale_date[5:7]
+            )
+            if a.sale_date[5:7] != "02":
+                assert b.sale_date[8:] == a.sale_date[8:]
+            else:  # the same point of the month, on a 28- or 29-day February
+                assert abs(int(b.sale_date[8:]) - int(a.sale_date[8:])) <= 1
+        figures, other_figures = compute_figures(base), compute_figures(other)
+        assert [r.growth_pct for r in other_figures.regions] == [r.growth_pct for r in figures.regions]
+        assert other_figures.category_revenue == figures.category_revenue
+    with pytest.raises(ValueError, match="consecutive"):
+        build_dataset(years=(2024, 2026))
 
 
 def test_mountain_west_grows_fastest_and_southwest_declines(database: Path) -> None:
@@ -116,13 +162,16 @@ def test_documents_are_deterministic_and_mix_markdown_text_and_html(tmp_path: Pa
 
 
 def test_annual_review_quotes_the_figures_in_the_database(tmp_path: Path, database: Path) -> None:
-    (review,) = [p for p in generate_documents(tmp_path) if p.name == "annual-review-2025.md"]
+    first_year, last_year = demo_years()
+    (review,) = [p for p in generate_documents(tmp_path) if p.name == f"annual-review-{last_year}.md"]
     text = review.read_text(encoding="utf-8")
+    assert text.startswith(f"# {last_year} Annual Review\n")
     with sqlite3.connect(database) as conn:
-        (total_2025,) = conn.execute(
-            "SELECT SUM(revenue) FROM sales WHERE sale_date >= '2025-01-01'"
+        (total_last_year,) = conn.execute(
+            "SELECT SUM(revenue) FROM sales WHERE sale_date >= ?", (f"{last_year}-01-01",)
         ).fetchone()
-    assert f"${total_2025:,.0f}" in text
+    assert f"${total_last_year:,.0f} in {last_year}" in text
+    assert f"## Priorities for {last_year + 1}" in text and f"in {first_year}, on" in text
     growth = _growth_by_region(database)
     assert f"**Mountain West** was\nthe fastest-growing region at {growth['Mountain West']:+.1f}%" in text
 
@@ -141,6 +190,68 @@ def test_ensure_demo_data_generates_only_what_is_missing(tmp_path: Path) -> None
     data.database.unlink()
     ensure_demo_data(tmp_path / "demo")
     assert data.database.is_file()
+    assert json.loads((tmp_path / "demo" / MARKER_NAME).read_text(encoding="utf-8")) == {
+        "years": list(demo_years())
+    }
+
+
+def test_documents_are_named_and_dated_after_the_years_they_cover(tmp_path: Path) -> None:
+    names = [p.name for p in generate_documents(tmp_path, years=(2030, 2031))]
+    assert "annual-review-2031.md" in names and "meeting-notes-2031-10-14.txt" in names
+    notes = (tmp_path / "meeting-notes-2031-10-14.txt").read_text(encoding="utf-8")
+    assert "14 October 2031" in notes and "ahead of 2030" in notes and "spring 2032" in notes
+    every_text = "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir())
+    assert not any(str(year) in every_text for year in range(2020, 2030))  # no year is hard-wired
+
+
+def test_stale_demo_data_is_regenerated_and_old_documents_are_kept(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    data = ensure_demo_data(root, today=date(2026, 11, 21))
+    assert _last_sale_date(data.database).startswith("2025-12-")
+    assert (data.documents / "annual-review-2025.md").is_file()
+    (data.documents / "company-overview.md").write_text("my own notes", encoding="utf-8")
+
+    assert ensure_demo_data(root, today=date(2027, 1, 1)) == data  # a new year: the data moves on
+    assert _last_sale_date(data.database).startswith("2026-12-")
+    assert (data.documents / "annual-review-2026.md").is_file()
+    assert not (data.documents / "annual-review-2025.md").exists()
+    assert "my own notes" not in (data.documents / "company-overview.md").read_text(encoding="utf-8")
+    old = root / "documents-2024-2025"  # the old documents, edits included, are kept aside
+    assert (old / "company-overview.md").read_text(encoding="utf-8") == "my own notes"
+    assert (old / "annual-review-2025.md").is_file()
+    assert json.loads((root / MARKER_NAME).read_text(encoding="utf-8")) == {"years": [2025, 2026]}
+
+    db_mtime = data.database.stat().st_mtime_ns
+    ensure_demo_data(root, today=date(2027, 6, 30))  # same years: left alone
+    assert data.database.stat().st_mtime_ns == db_mtime
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith("documents")) == [
+        "documents",
+        "documents-2024-2025",
+    ]
+
+    ensure_demo_data(root, today=date(2026, 3, 1))  # back again: nothing kept aside is overwritten
+    ensure_demo_data(root, today=date(2027, 3, 1))
+    assert (old / "company-overview.md").read_text(encoding="utf-8") == "my own notes"
+    assert (root / "documents-2024-2025-2" / "annual-review-2025.md").is_file()
+    assert (root / "documents-2025-2026" / "annual-review-2026.md").is_file()
+
+
+def test_demo_data_made_before_the_marker_is_dated_by_its_last_sale(tmp_path: Path) -> None:
+    current, stale = tmp_path / "current", tmp_path / "stale"
+    for root, years in ((current, demo_years()), (stale, (2022, 2023))):
+        generate_database(root / DATABASE_NAME, years=years)
+        generate_documents(root / "documents", years=years)
+    db_mtime = (current / DATABASE_NAME).stat().st_mtime_ns
+
+    ensure_demo_data(current)  # up to date: left alone, and now marked
+    assert (current / DATABASE_NAME).stat().st_mtime_ns == db_mtime
+    assert sorted(p.name for p in current.iterdir()) == [DATABASE_NAME, MARKER_NAME, "documents", "output"]
+    assert json.loads((current / MARKER_NAME).read_text(encoding="utf-8")) == {"years": list(demo_years())}
+
+    ensure_demo_data(stale)
+    assert _last_sale_date(stale / DATABASE_NAME).startswith(f"{demo_years()[1]}-12-")
+    assert (stale / "documents-2022-2023" / "annual-review-2023.md").is_file()
+    assert (stale / "documents" / f"annual-review-{demo_years()[1]}.md").is_file()
 
 
 def test_demo_dir_follows_the_environment_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
