@@ -513,8 +513,8 @@ async def test_compare_periods_ranks_groups_names_foreign_keys_and_states_the_re
     assert result["group_by"] == "customer_id"
     # Stated in words too, so a small model need not rank the groups itself.
     assert result["summary"] == (
-        "The customer_id with the largest growth from 2024 to 2025: Ada, +2.27% (880 in 2024, 900 in 2025). "
-        "The customer_id with the lowest change: Bob, -90.38% (1040 in 2024, 100 in 2025). "
+        "The customer with the largest growth from 2024 to 2025: Ada, +2.27% (880 in 2024, 900 in 2025). "
+        "The customer with the lowest change: Bob, -90.38% (1040 in 2024, 100 in 2025). "
         "All rows together: -45.51% (3120 in 2024, 1700 in 2025)."
     )
 
@@ -532,8 +532,21 @@ async def test_compare_periods_groups_by_a_column_of_the_table_a_foreign_key_poi
         ("east", 1200.0, 700.0),
         ("south", 1040.0, 100.0),
     ]
+    # Asked of the table the groups live in, it compares the one table that refers to it and says so.
+    by_customer = await call(
+        server, "compare_periods", **{**base, "table": "customers"}, value_column="total", group_by="region"
+    )
+    assert (by_customer["table"], by_customer["group_by"]) == ("orders", "customers.region")
+    assert by_customer["groups"] == result["groups"]
+    assert (
+        by_customer["note"] == "customers has no total by created; compared orders, which refers to customers"
+    )
+    assert by_customer["summary"].startswith("The region with the largest growth from 2024 to 2025: north")
     wrong_table = await call_error(
-        server, "compare_periods", **{**base, "table": "customers"}, value_column="total"
+        server,
+        "compare_periods",
+        **{**base, "table": "customers", "date_column": "placed"},
+        value_column="total",
     )
     assert "('total' is a column of: big_orders, orders)" in wrong_table
 

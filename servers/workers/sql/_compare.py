@@ -39,6 +39,9 @@ class GroupChange(BaseModel):
 
 class PeriodComparison(BaseModel):
     summary: str = Field(description="The result in a sentence or two: which group changed most and least")
+    note: str | None = Field(
+        default=None, description="Set when another table than the one asked for was used"
+    )
     table: str
     aggregate: Aggregate
     value_column: str
@@ -107,6 +110,22 @@ def _column(
     )
 
 
+def _fact_table(
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, value_column: str, date_column: str
+) -> str | None:
+    """The one table with both columns whose foreign keys point to ``table``: a caller asking for revenue by
+    category of ``products`` means the sales that refer to products. ``None`` when there is not exactly one."""
+    found = [
+        o.name
+        for o in db.objects(conn)
+        if o.name != table
+        and _find(value_column, names := db.column_names(conn, o.name))
+        and _find(date_column, names)
+        and any(str(key[2]).lower() == table.lower() for key in db.foreign_keys_of(conn, o.name))
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def _group_key(
     db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, group_by: str, columns: list[str]
 ) -> tuple[str, str, str]:
@@ -145,6 +164,12 @@ def compare(
 ) -> PeriodComparison:
     """Run the comparison on ``table`` (already checked to exist). Bad columns or periods raise ValueError."""
     columns = db.column_names(conn, table)
+    note = None
+    if not (_find(value_column, columns) and _find(date_column, columns)):
+        fact = _fact_table(db, conn, table, value_column, date_column)
+        if fact is not None:
+            note = f"{table} has no {value_column} by {date_column}; compared {fact}, which refers to {table}"
+            table, columns = fact, db.column_names(conn, fact)
     value = _column(db, conn, table, columns, value_column, "value_column")
     date = _column(db, conn, table, columns, date_column, "date_column")
     first, second = parse_period(from_period), parse_period(to_period)
@@ -175,6 +200,7 @@ def compare(
     overall = _change("(all)", total[0], total[1])
     return PeriodComparison(
         summary=_summary(groups, overall, label, first.text, second.text),
+        note=note,
         table=table,
         aggregate=aggregate,
         value_column=value,
@@ -192,6 +218,7 @@ def _summary(
 ) -> str:
     """The comparison's answer in words, so a caller (often a small model) need not rank the groups itself."""
     ranked = [g for g in groups if g.percent_change is not None]
+    label = (label or "group").rsplit(".", 1)[-1].removesuffix("_id")  # products.category -> category
     overall = f"All rows together: {_described(total, first, second)}."
     if not ranked:
         return overall if not groups else f"No {label} has values in both periods. {overall}"
