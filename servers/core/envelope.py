@@ -125,6 +125,9 @@ class PriorResult(BaseModel):
     output: str
     data: dict[str, Any] | None = None
     artifacts: list[Artifact] = Field(default_factory=list)
+    missing: str = Field(
+        default="", description="What the phase could not find; empty when its goals were met"
+    )
 
 
 class PhaseContext(BaseModel):
@@ -143,7 +146,11 @@ class PhaseContext(BaseModel):
             steps = (p.data or {}).get("steps") or {}
             calls = [c for s in steps.values() if isinstance(s, dict) for c in s.get("calls") or []]
             data = tool_results_text(calls, last=2, limit=min(limit, 1500))
-            parts.append(f"Result of phase {p.phase!r} ({p.manager}):\n{clip(p.output, limit)}{data}{files}")
+            # Said outright, so a later phase reports the gap instead of filling it with figures of its own.
+            gap = f"\nIts goals were NOT met; missing: {p.missing}" if p.missing else ""
+            parts.append(
+                f"Result of phase {p.phase!r} ({p.manager}):\n{clip(p.output, limit)}{gap}{data}{files}"
+            )
         return "\n\n".join(parts)
 
 

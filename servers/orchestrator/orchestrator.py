@@ -136,7 +136,12 @@ class Orchestrator:
         async def run_phase(phase: PlanNode, inputs: Mapping[str, PhaseResult]) -> PhaseResult:
             prior = [
                 PriorResult(
-                    phase=r.phase, manager=r.manager, output=r.output, data=r.data, artifacts=r.artifacts
+                    phase=r.phase,
+                    manager=r.manager,
+                    output=r.output,
+                    data=r.data,
+                    artifacts=r.artifacts,
+                    missing="" if r.goal_met else (r.missing or "not stated"),
                 )
                 for r in inputs.values()
             ]

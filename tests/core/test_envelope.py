@@ -61,3 +61,12 @@ def test_a_later_phase_sees_an_earlier_phases_tool_data_not_only_its_summary() -
         "Result of phase 'Growth' (data):\nNorth grew fastest.\n"
         'Data returned by compare_periods: {"groups": [{"group": "North", "to": 1500}]}'
     )
+
+
+def test_a_later_phase_is_told_plainly_what_an_earlier_phase_could_not_find() -> None:
+    from servers.core.envelope import PhaseContext, PriorResult
+
+    prior = PriorResult(phase="Growth", manager="data", output="No data.", missing="revenue per category")
+    assert PhaseContext(prior=[prior]).render() == (
+        "Result of phase 'Growth' (data):\nNo data.\nIts goals were NOT met; missing: revenue per category"
+    )

@@ -101,6 +101,18 @@ async def test_phase_one_result_reaches_the_phase_two_manager(tmp_path: Path) ->
     assert "Result of phase 'Compute' (numbers):\n2 + 3 = 5" in router_prompt
 
 
+async def test_a_later_phase_is_told_what_an_earlier_phase_could_not_find(tmp_path: Path) -> None:
+    numbers, content = numbers_script(), content_script()
+    numbers.steps[-1] = {"answer": "The sum is not known.", "goal_met": False, "missing": "the sum"}
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([TWO_PHASES]), numbers=numbers, content=content
+    )
+    async with Client(server) as client:
+        await client.call_tool("delegate", {"request": "Add 2 and 3 and make a slide"})
+    router_prompt = content.requests[0].messages[-1].content
+    assert "The sum is not known.\nIts goals were NOT met; missing: the sum" in router_prompt
+
+
 async def test_router_path_makes_one_step_with_one_direct_tool_call(tmp_path: Path) -> None:
     content = content_script()
     server = build_hierarchy(
