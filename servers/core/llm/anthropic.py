@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import ProviderErrors, sdk_errors, snippet
 from ._guard import check_allowed
+from ._tool_names import from_wire, to_wire
 from .base import Message, Model, ModelError, ModelRequest, ModelResponse, StopReason, TokenUsage, ToolCall
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class AnthropicModel(Model):
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         check_allowed(self.name)
+        request, names = to_wire(request)
         client, errors = self._connect()
         import anthropic
         from anthropic import omit
@@ -108,7 +110,7 @@ class AnthropicModel(Model):
                 tools=tools or omit,
                 tool_choice=tool_choice or omit,
             )
-        return self._to_response(message, request, errors)
+        return from_wire(self._to_response(message, request, errors), names)
 
     def _to_response(self, message: object, request: ModelRequest, errors: ProviderErrors) -> ModelResponse:
         from anthropic.types import Message as WireMessage

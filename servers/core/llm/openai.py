@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import ProviderErrors, sdk_errors, snippet
 from ._guard import check_allowed
+from ._tool_names import from_wire, to_wire
 from .base import Message, Model, ModelError, ModelRequest, ModelResponse, StopReason, TokenUsage, ToolCall
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class OpenAIModel(Model):
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         check_allowed(self.name)
+        request, names = to_wire(request)
         client, errors = self._connect()
         import openai
 
@@ -105,7 +107,7 @@ class OpenAIModel(Model):
                     raise
                 self.json_schema_supported = False
                 completion = await self._create(client, request)
-        return self._to_response(completion, request, errors)
+        return from_wire(self._to_response(completion, request, errors), names)
 
     async def _create(self, client: AsyncOpenAI, request: ModelRequest) -> object:
         from openai import omit

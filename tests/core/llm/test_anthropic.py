@@ -286,3 +286,14 @@ async def test_guard_blocks_real_requests_unless_a_test_opts_in(monkeypatch: pyt
         await model.aclose()
     assert response.text == "allowed"
     assert len(fake.requests) == 1
+
+
+async def test_tool_names_the_api_would_reject_are_sent_renamed_and_come_back_as_they_were() -> None:
+    tool = ToolDefinition(name="db.run_query", description="Run SQL", parameters={"type": "object"})
+    async with claude() as (fake, model):
+        fake.reply(message(tool_use("db_run_query", {"sql": "SELECT 1"}), stop_reason="tool_use"))
+        response = await model.request(
+            ModelRequest(messages=[Message(role="user", content="Count")], tools=[tool])
+        )
+    assert fake.bodies[0]["tools"][0]["name"] == "db_run_query"
+    assert [c.name for c in response.tool_calls] == ["db.run_query"]

@@ -316,3 +316,14 @@ async def test_guard_blocks_real_requests_unless_a_test_opts_in(monkeypatch: pyt
         await model.aclose()
     assert response.text == "allowed"
     assert len(fake.requests) == 1
+
+
+async def test_tool_names_the_api_would_reject_are_sent_renamed_and_come_back_as_they_were() -> None:
+    dotted = QUERY_TOOL.model_copy(update={"name": "db.run_query"})
+    async with gpt() as (fake, model):
+        fake.reply(completion(tool_calls=[function_call("db_run_query", {"sql": "SELECT 1"}, id="call_a")]))
+        response = await model.request(
+            ModelRequest(messages=[Message(role="user", content="Count")], tools=[dotted])
+        )
+    assert fake.bodies[0]["tools"][0]["function"]["name"] == "db_run_query"
+    assert [c.name for c in response.tool_calls] == ["db.run_query"]
