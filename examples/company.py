@@ -477,3 +477,19 @@ def canonical_dump(path: Path) -> str:
         return "\n".join(conn.iterdump())
     finally:
         conn.close()
+
+
+def fastest_region(database: Path) -> tuple[str, float]:
+    """The region whose revenue grew most last year, and by how many percent: the demo question's true answer,
+    read from the database (so tests and benchmarks check answers against data, not a remembered figure)."""
+    first, last = (str(year) for year in demo_years())
+    conn = sqlite3.connect(f"{Path(database).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT region, SUM(CASE WHEN month LIKE ? || '%' THEN revenue END),"
+            " SUM(CASE WHEN month LIKE ? || '%' THEN revenue END) FROM monthly_region_revenue GROUP BY region",
+            (first, last),
+        ).fetchall()
+    finally:
+        conn.close()
+    return max(((name, (after / before - 1.0) * 100.0) for name, before, after in rows), key=lambda r: r[1])

@@ -7,7 +7,6 @@ dir and is stopped at the end.
 
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from pptx import Presentation
 
 from examples import DATABASE_NAME
-from examples.company import demo_years
+from examples.company import fastest_region
 from servers.core.llm._local_runtime import stop_local_server
 from servers.core.llm._model_files import KNOWN_MODELS, ensure_model
 
@@ -73,16 +72,3 @@ async def test_echelon_demo_delegates_through_three_levels_on_the_local_model(
     for artifact in result["artifacts"]:  # a real PowerPoint file in the demo's output folder
         assert Path(artifact["path"]).is_relative_to(demo)
         assert len(Presentation(artifact["path"]).slides) >= 2
-
-
-def fastest_region(database: Path) -> tuple[str, float]:
-    """The region whose revenue grew most, in percent, last year over the year before."""
-    first, last = (str(year) for year in demo_years())
-    with sqlite3.connect(database) as conn:
-        rows = conn.execute(
-            "SELECT region, SUM(CASE WHEN month LIKE ? || '%' THEN revenue END),"
-            " SUM(CASE WHEN month LIKE ? || '%' THEN revenue END) FROM monthly_region_revenue GROUP BY region",
-            (first, last),
-        ).fetchall()
-    conn.close()
-    return max(((name, (after / before - 1.0) * 100.0) for name, before, after in rows), key=lambda r: r[1])
