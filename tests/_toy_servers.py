@@ -11,6 +11,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
 from pydantic import BaseModel
 
 
@@ -41,6 +42,13 @@ def build_calc_server() -> MCPServer[Any]:
         if b == 0:
             raise ToolError("b is zero: division by zero is undefined; pass a non-zero b")
         return Sum(value=a / b)
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def evaluate(expression: str) -> Sum:
+        """Evaluate 'a op b' with op one of + - * /."""
+        a, op, b = expression.split()
+        x, y = float(a), float(b)
+        return Sum(value={"+": x + y, "-": x - y, "*": x * y, "/": x / y}[op])
 
     @server.tool()
     def pid() -> Pid:

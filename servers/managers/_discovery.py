@@ -19,6 +19,11 @@ class ToolInfo(BaseModel):
     description: str = ""
     signature: str = Field(description="name(arg: type, optional?: type)")
     input_schema: dict[str, Any] = Field(default_factory=dict)
+    read_only: bool = Field(
+        default=False,
+        description="The server marks it read-only (readOnlyHint): its arguments are queries or expressions, "
+        "not content, so they are not checked for figures",
+    )
 
 
 class WorkerInfo(BaseModel):
@@ -32,6 +37,13 @@ class WorkerInfo(BaseModel):
 
     def tool(self, name: str) -> ToolInfo | None:
         return next((t for t in self.tools if t.name == name), None)
+
+    def writes_content(self, tool: str | None) -> bool:
+        """Whether a call of ``tool`` puts its arguments into something a user will read (a deck, a message, a
+        file), so figures in them must come from the data. Queries and expressions of read-only tools are not
+        checked: their constants (``LIMIT 10``, ``* 100``) are no claims."""
+        info = self.tool(tool) if tool else None
+        return info is not None and not info.read_only
 
 
 def _type_name(schema: dict[str, Any]) -> str:
@@ -63,6 +75,7 @@ def to_info(tool: Tool) -> ToolInfo:
         description=" ".join((tool.description or "").split()),
         signature=signature(tool),
         input_schema=dict(tool.input_schema),
+        read_only=bool(tool.annotations and tool.annotations.read_only_hint),
     )
 
 

@@ -20,6 +20,7 @@ from ..core.envelope import (
     clip,
     tool_results_text,
 )
+from ..core.grounding import Grounding
 from ..core.llm import Message, Model, ModelRequest, ToolCall, ToolDefinition
 from ..core.plan import PlanNode, Step
 from ..core.pool import ConnectionPool, result_text
@@ -96,6 +97,36 @@ class StepRunner:
                 {"tool": call.name, "arguments": call.arguments, "result": answer.structured_content}
             )
         return f"Error: {text}" if answer.is_error else text
+
+    async def _grounded_call(
+        self, step: Step, call: ToolCall, result: StepResult, calls: list[dict[str, Any]], *, given: str
+    ) -> tuple[str, bool]:
+        """Make a call the model chose; one that writes content may state only figures from ``given`` (the step's
+        prompt) or the results so far. List items with other figures are left out; any other such figure sends
+        the call back unmade. Returns the text for the model and whether it is an error."""
+        dropped: list[str] = []
+        if self.workers[step.worker].writes_content(call.name):
+            grounding = Grounding(given + "".join(json.dumps(c["result"], default=str) for c in calls))
+            arguments, dropped = grounding.drop_missing(call.arguments)
+            invented = grounding.missing(arguments)
+            if invented:
+                message = (
+                    f"its arguments hold figures that are not in the context or the results so far: "
+                    f"{', '.join(invented)}"
+                )
+                result.errors.append(
+                    ErrorInfo(where=f"{step.worker}.{call.name}", message=message, kind="grounding")
+                )
+                return (
+                    f"Not run: {message}. Use only those figures (rounding is fine) and leave out any that is "
+                    "not known.",
+                    True,
+                )
+            call = call.model_copy(update={"arguments": arguments})
+        text = await self._call(step, call, result, calls)
+        if dropped:
+            text += f"\n(Left out, as their figures were not given: {'; '.join(dropped)})"
+        return text, result.provenance[-1].is_error
 
     async def run(
         self, step: Step, phase: PlanNode, context: PhaseContext, inputs: Mapping[str, StepResult]
@@ -196,8 +227,7 @@ class StepRunner:
                     is_error = True
                 else:
                     used += 1
-                    text = await self._call(step, call, result, calls)
-                    is_error = result.provenance[-1].is_error
+                    text, is_error = await self._grounded_call(step, call, result, calls, given=user)
                     if is_error:
                         failed_calls[key] = clip(text, 500)
                     else:

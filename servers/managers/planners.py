@@ -63,8 +63,12 @@ class StepPlanner(ABC):
 
     def repair(self, raw: Any, workers: dict[str, WorkerInfo], *, given: Grounding) -> Any:
         """Fix known, unambiguous slips in the parsed JSON before validation: list items of a planned call that
-        hold figures not in ``given`` (the phase and its context) are left out, and the step's notes say so."""
+        writes content and hold figures not in ``given`` (the phase and its context) are left out, and the step's
+        notes say so."""
         for step in _step_dicts(raw):
+            worker = workers.get(str(step.get("worker")))
+            if worker is None or not worker.writes_content(step.get("tool")):
+                continue
             if isinstance(step.get("arguments"), dict):
                 step["arguments"], dropped = given.drop_missing(step["arguments"])
                 if dropped:
@@ -119,7 +123,8 @@ class StepPlanner(ABC):
                     f"step {step.name!r} names tool {step.tool!r}, which worker {step.worker!r} does not have "
                     f"(its tools: {', '.join(t.name for t in worker.tools)}); or set tool to null"
                 )
-            invented = given.missing(step.arguments) if given is not None and step.arguments else []
+            checked = step.arguments and worker.writes_content(step.tool)
+            invented = given.missing(step.arguments) if given is not None and checked else []
             if invented:
                 raise ValueError(
                     f"step {step.name!r}: its arguments hold figures that are not in the phase or its context: "

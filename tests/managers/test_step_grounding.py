@@ -1,0 +1,116 @@
+"""Figures in a call a step's model makes must come from the data when the call writes content (a deck, a file):
+a small model fills bullets with plausible numbers. Queries and expressions of read-only tools are not checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from servers.core.config import parse_config
+from servers.core.envelope import PhaseResult
+from servers.core.target import Target
+from servers.core.testing import ScriptedModel, tool_call
+from servers.managers.server import build_server
+from tests._toy_servers import build_calc_server, build_deck_server
+
+pytestmark = pytest.mark.anyio
+
+CONTEXT = {
+    "request": "Slide the sum",
+    "prior": [{"phase": "Sum", "manager": "numbers", "output": "2 + 3 = 5"}],
+}
+
+
+async def run_phase(tmp_path: Path, model: ScriptedModel, planner: str = "decomposer") -> PhaseResult:
+    config = parse_config(
+        {
+            "managers": {
+                "office": {"description": "Sums and decks", "workers": ["calc", "deck"], "planner": planner}
+            },
+            "workers": {"calc": {"command": "calc-server"}, "deck": {"command": "deck-server"}},
+        },
+        file="toy.toml",
+    )
+    targets = {
+        "calc": Target.in_process(build_calc_server()),
+        "deck": Target.in_process(build_deck_server(str(tmp_path))),
+    }
+    server = build_server(config, "office", model=model, worker_targets=targets)
+    phase = {"name": "Work", "worker": "office", "goals": "Present the sum"}
+    async with Client(server) as client:
+        answer = await client.call_tool("execute_phase", {"phase": phase, "context": CONTEXT})
+    assert not answer.is_error, answer.content
+    return PhaseResult.model_validate(answer.structured_content)
+
+
+def one_step(worker: str) -> dict[str, object]:
+    return {"plan": {"steps": [{"name": "Do", "worker": worker, "goals": "present the sum"}]}}
+
+
+async def test_a_deck_call_with_an_invented_figure_is_sent_back_unmade(tmp_path: Path) -> None:
+    model = ScriptedModel(
+        [
+            one_step("deck"),
+            tool_call("make_deck", title="Sum up 40%", bullets=["The sum is 5"]),
+            tool_call("make_deck", title="Sum", bullets=["The sum is 5"]),
+            "Deck written.",
+            {"answer": "Deck written.", "goal_met": True},
+        ]
+    )
+    result = await run_phase(tmp_path, model)
+    refusal = model.requests[2].messages[-1]
+    assert refusal.role == "tool" and refusal.content.startswith(
+        "Not run: its arguments hold figures that are not in the context or the results so far: 40%."
+    )
+    assert [r.arguments["title"] for r in result.provenance] == ["Sum"]  # only the grounded call was made
+    assert [e.kind for e in result.steps[0].errors] == ["grounding"]
+    assert (tmp_path / "Sum.txt").read_text() == "Sum\nThe sum is 5"
+    model.assert_consumed()
+
+
+async def test_a_bullet_with_an_invented_figure_is_left_out_and_the_model_told(tmp_path: Path) -> None:
+    model = ScriptedModel(
+        [
+            one_step("deck"),
+            tool_call("make_deck", title="Sum", bullets=["The sum is 5", "Up 40% on last year"]),
+            "Deck written.",
+            {"answer": "Deck written.", "goal_met": True},
+        ]
+    )
+    result = await run_phase(tmp_path, model)
+    assert result.provenance[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
+    assert (
+        "Left out, as their figures were not given: Up 40% on last year"
+        in model.requests[2].messages[-1].content
+    )
+    model.assert_consumed()
+
+
+async def test_an_expression_for_a_read_only_tool_may_hold_its_own_constants(tmp_path: Path) -> None:
+    model = ScriptedModel(
+        [
+            one_step("calc"),
+            tool_call("evaluate", expression="5 * 100"),
+            "5 is 500 in hundredths.",
+            {"answer": "5 is 500 in hundredths.", "goal_met": True},
+        ]
+    )
+    result = await run_phase(tmp_path, model)
+    assert [(r.tool, r.is_error) for r in result.provenance] == [("evaluate", False)]
+    assert '"value": 500.0' in model.requests[2].messages[-1].content
+    model.assert_consumed()
+
+
+async def test_the_router_may_plan_a_read_only_call_with_its_own_constants(tmp_path: Path) -> None:
+    step = {"name": "Do", "worker": "calc", "goals": "scale", "tool": "evaluate"}
+    model = ScriptedModel(
+        [
+            {"step": {**step, "arguments": {"expression": "5 * 100"}}},
+            {"answer": "5 is 500 in hundredths.", "goal_met": True},
+        ]
+    )
+    result = await run_phase(tmp_path, model, planner="router")
+    assert [(r.tool, r.is_error) for r in result.provenance] == [("evaluate", False)]
+    model.assert_consumed()
