@@ -542,6 +542,11 @@ async def test_compare_periods_groups_by_a_column_of_the_table_a_foreign_key_poi
         by_customer["note"] == "customers has no total by created; compared orders, which refers to customers"
     )
     assert by_customer["summary"].startswith("The region with the largest growth from 2024 to 2025: north")
+    # A foreign key named by what it points to ("customer" for customer_id) groups by that row's name.
+    named = await call(server, "compare_periods", **base, value_column="total", group_by="customer")
+    assert named["group_by"] == "customers.name"
+    assert [g["group"] for g in named["groups"]] == ["Ada", "Cy", "Bob"]
+    assert named["summary"].startswith("The customer with the largest growth from 2024 to 2025: Ada")
     wrong_table = await call_error(
         server,
         "compare_periods",

@@ -126,6 +126,12 @@ def _fact_table(
     return found[0] if len(found) == 1 else None
 
 
+def _names_the_key(group_by: str, column: str, table: str) -> bool:
+    """Whether ``group_by`` names a foreign key by what it points to: "region" for region_id or regions."""
+    word = group_by.strip().lower()
+    return word in (column.lower().removesuffix("_id"), table.lower(), table.lower().removesuffix("s"))
+
+
 def _group_key(
     db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, group_by: str, columns: list[str]
 ) -> tuple[str, str, str]:
@@ -144,6 +150,11 @@ def _group_key(
                 return f"g.{quote_identifier(name)}", join, own
         elif own is None and (found := _find(group_by, ref_columns)):
             return f"g.{quote_identifier(found)}", join, f"{ref_table}.{found}"
+        elif own is None and _names_the_key(group_by, str(from_col), str(ref_table)):
+            # "region" for sales.region_id -> regions: the region's name.
+            name = next((c for c in ref_columns if c.lower() in LABEL_COLUMNS), None)
+            if name:
+                return f"g.{quote_identifier(name)}", join, f"{ref_table}.{name}"
     label = own or _column(db, conn, table, columns, group_by, "group_by")  # no such column anywhere: raises
     return f"t.{quote_identifier(label)}", "", label
 
@@ -218,7 +229,7 @@ def _summary(
 ) -> str:
     """The comparison's answer in words, so a caller (often a small model) need not rank the groups itself."""
     ranked = [g for g in groups if g.percent_change is not None]
-    label = (label or "group").rsplit(".", 1)[-1].removesuffix("_id")  # products.category -> category
+    label = _group_word(label)
     overall = f"All rows together: {_described(total, first, second)}."
     if not ranked:
         return overall if not groups else f"No {label} has values in both periods. {overall}"
@@ -228,6 +239,14 @@ def _summary(
     if len(ranked) > 1:
         text += f" The {label} with the lowest change: {bottom.group}, {_described(bottom, first, second)}."
     return f"{text} {overall}"
+
+
+def _group_word(label: str | None) -> str:
+    """What one group is, for the summary: products.category -> category, regions.name -> region."""
+    table, _, column = (label or "group").rpartition(".")
+    if column in LABEL_COLUMNS and table:
+        return table.removesuffix("s")
+    return column.removesuffix("_id")
 
 
 def _described(change: GroupChange, first: str, second: str) -> str:
