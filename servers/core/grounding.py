@@ -22,7 +22,8 @@ _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.
 
 
 # A percent in the source: written with "%", or the value of a field named like one ("percent_change": 32.84).
-_PERCENT_KEY = re.compile(r"(?:percent|pct|rate|growth|change|share)[\w ]*[\"']?\s*[:=]\s*$", re.IGNORECASE)
+# The key must end with the word: "growth_value" holds an amount, "growth_rate" a percent.
+_PERCENT_KEY = re.compile(r"(?:percent|pct|rate|growth|change|share)[\"']?\s*[:=]\s*$", re.IGNORECASE)
 
 
 def _figures(text: str) -> list[tuple[Decimal, bool]]:

@@ -31,6 +31,13 @@ def test_a_number_written_as_a_percent_must_be_a_percent_in_the_context() -> Non
     assert ungrounded_figures(bullets, source) == ["29347.51%"]
 
 
+def test_a_value_is_a_percent_by_its_key_only_when_the_key_ends_with_a_percent_word() -> None:
+    source = '{"growth_value": 437409.72, "growth_rate": 29.73}'
+    answer = '{"growth_value": 437409.72, "growth_rate": 29.73, "percent_change": 29.73}'
+    assert ungrounded_figures(answer, source) == []
+    assert ungrounded_figures('{"growth_rate": 437409.72}', source) == ["437409.72%"]
+
+
 def test_numbers_inside_words_and_non_text_arguments_are_not_figures() -> None:
     assert ungrounded_figures({"title": "Q3 plan for H2O", "limit": 500, "flag": True}, SOURCE) == []
 
