@@ -331,8 +331,9 @@ async def test_a_goal_is_not_met_when_every_tool_call_failed_whatever_the_model_
     [
         ("The sum is [insert figure].", "placeholder '[insert figure]'"),
         ("The sum is 5, up 25.0% on last year.", "figures that are not in the results: 25.0%"),
+        ('{"value": 5.0}', "the answer is JSON: write it as sentences"),
     ],
-    ids=["placeholder", "figure-no-tool-returned"],
+    ids=["placeholder", "figure-no-tool-returned", "json"],
 )
 async def test_a_synthesis_is_sent_back_until_it_states_only_the_real_figure(
     tmp_path: Path, bad_answer: str, why: str
