@@ -129,12 +129,46 @@ class GroundedAnswer(BaseModel):
 A = TypeVar("A", bound=GroundedAnswer)
 
 
+# Goals that ask for figures: an answer meeting them states at least one.
+_ASKS_FOR_FIGURES = re.compile(
+    r"\b(?:rates?|growth|grew|grow|revenue|totals?|percent\w*|change|how (?:much|many)|count|number of|average"
+    r"|sum|figures?|amounts?|prices?|costs?)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_figures(goals: str) -> bool:
+    """Whether ``goals`` ask for figures (a growth rate, a total), so an answer that states none has not met them."""
+    return bool(_ASKS_FOR_FIGURES.search(goals))
+
+
+def states_a_figure(text: str) -> bool:
+    """Whether ``text`` states a figure: a percent, a decimal or a number of two digits or more."""
+    return any(
+        percent or number >= 10 or number != number.to_integral_value() for number, percent in _figures(text)
+    )
+
+
+def _check_states_figures(value: GroundedAnswer) -> None:
+    if getattr(value, "goal_met", True) and not states_a_figure(value.answer):
+        raise ValueError(
+            "the goals ask for figures and the answer states none: copy them from the data, each with what it is "
+            "(or set goal_met to false and say what is missing)"
+        )
+
+
 async def generate_grounded_answer(
-    model: Model, request: ModelRequest, output_type: type[A]
+    model: Model, request: ModelRequest, output_type: type[A], *, needs_figures: bool = False
 ) -> tuple[A, TokenUsage]:
     """Structured output whose ``answer`` may state only figures found in the request's last message (the results
-    it was asked to synthesize); an answer with other figures goes back to the model."""
+    it was asked to synthesize); an answer with other figures goes back to the model. With ``needs_figures``, an
+    answer that claims the goals met must state at least one figure (a small model answers "which region grew
+    fastest" with the name alone, and later phases then have no figure to present)."""
     grounding = Grounding(request.messages[-1].content)
-    return await generate_structured(
-        model, request, output_type, validate=lambda value: grounding.check_answer(value.answer)
-    )
+
+    def validate(value: A) -> None:
+        grounding.check_answer(value.answer)
+        if needs_figures:
+            _check_states_figures(value)
+
+    return await generate_structured(model, request, output_type, validate=validate)

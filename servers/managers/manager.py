@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from ..core.config import ManagerConfig
 from ..core.envelope import ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
-from ..core.grounding import GroundedAnswer, generate_grounded_answer
+from ..core.grounding import GroundedAnswer, asks_for_figures, generate_grounded_answer
 from ..core.llm import Message, Model, ModelError, ModelRequest, StructuredOutputError
 from ..core.plan import PlanNode, Step, StepPlan
 from ..core.pool import ConnectionPool
@@ -193,7 +193,12 @@ class Manager:
             max_tokens=1024,
         )
         try:
-            synthesis, tokens = await generate_grounded_answer(self.model, request, Synthesis)
+            synthesis, tokens = await generate_grounded_answer(
+                self.model,
+                request,
+                Synthesis,
+                needs_figures=_needs_figures(phase, result),
+            )
         except ModelError as exc:
             if isinstance(exc, StructuredOutputError):
                 result.usage.add_tokens(exc.usage, self.model.name)
@@ -218,6 +223,12 @@ class Manager:
             result.status = "partial"
         else:
             result.status = "failed"
+
+
+def _needs_figures(phase: PlanNode, result: PhaseResult) -> bool:
+    """Whether the phase's answer must state figures: its goals ask for them and its tools returned data. A phase
+    that made a file (a deck) answers with the file; its figures are in it."""
+    return asks_for_figures(phase.goals) and not result.artifacts and any(tool_data(s) for s in result.steps)
 
 
 def _step_text(step: StepResult, notes: str) -> str:

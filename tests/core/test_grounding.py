@@ -8,7 +8,7 @@ import pytest
 from mcp import Client
 
 from servers.core.envelope import DelegationResult
-from servers.core.grounding import ungrounded_figures
+from servers.core.grounding import asks_for_figures, states_a_figure, ungrounded_figures
 from servers.core.testing import ScriptedModel, tool_call
 from tests.orchestrator._hierarchy import build_hierarchy
 
@@ -103,3 +103,22 @@ async def test_an_invented_figure_outside_a_list_goes_back_to_the_router(tmp_pat
     assert "figures that are not in the phase or its context: 40%." in retry
     assert result.phases[1].provenance[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
     content.assert_consumed()
+
+
+@pytest.mark.parametrize(
+    ("goals", "asks"),
+    [
+        ("Compute each region's revenue growth rate and the fastest-growing region", True),
+        ("How many orders were placed last year?", True),
+        ("Summarize what the strategy memo says about support", False),
+    ],
+)
+def test_goals_ask_for_figures_when_they_name_a_measure(goals: str, asks: bool) -> None:
+    assert asks_for_figures(goals) is asks
+
+
+def test_an_answer_states_a_figure_with_a_percent_a_decimal_or_two_digits() -> None:
+    assert (
+        states_a_figure("Mountain West, +29.73%") and states_a_figure("50 orders") and states_a_figure("2.5")
+    )
+    assert not states_a_figure("Mountain West grew fastest, in 3 steps")

@@ -357,3 +357,28 @@ async def test_a_synthesis_is_sent_back_until_it_states_only_the_real_figure(
     retry = numbers.requests[-1].messages[-1].content
     assert why in retry
     numbers.assert_consumed()
+
+
+async def test_a_synthesis_that_states_no_figure_for_goals_asking_for_one_is_sent_back(
+    tmp_path: Path,
+) -> None:
+    phase_one = {"name": "P", "worker": "numbers", "goals": "The total of 20 and 30"}
+    phases = {"plan": {"phases": [phase_one], "primary_worker": "numbers"}}
+    numbers = ScriptedModel(
+        [
+            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 20 and 30"}]}},
+            tool_call("add", a=20, b=30),
+            "The total is 50.",
+            {"answer": "The numbers were added.", "goal_met": True},
+            {"answer": "The total of 20 and 30 is 50.", "goal_met": True},
+        ]
+    )
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([phases]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "total of 20 and 30"})
+    phase = DelegationResult.model_validate(answer.structured_content).phases[0]
+    assert (phase.status, phase.output) == ("ok", "The total of 20 and 30 is 50.")
+    assert "the goals ask for figures and the answer states none" in numbers.requests[-1].messages[-1].content
+    numbers.assert_consumed()
