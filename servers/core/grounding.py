@@ -152,8 +152,8 @@ def states_a_figure(text: str) -> bool:
 def _check_states_figures(value: GroundedAnswer) -> None:
     if getattr(value, "goal_met", True) and not states_a_figure(value.answer):
         raise ValueError(
-            "the goals ask for figures and the answer states none: copy them from the data, each with what it is "
-            "(or set goal_met to false and say what is missing)"
+            "the goals ask for figures and the answer states none: copy them from the data above, each with what "
+            "it is"
         )
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from ..core.config import ManagerConfig
 from ..core.envelope import ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
-from ..core.grounding import GroundedAnswer, asks_for_figures, generate_grounded_answer
+from ..core.grounding import GroundedAnswer, asks_for_figures, generate_grounded_answer, states_a_figure
 from ..core.llm import Message, Model, ModelError, ModelRequest, StructuredOutputError
 from ..core.plan import PlanNode, Step, StepPlan
 from ..core.pool import ConnectionPool
@@ -235,11 +235,13 @@ def _step_text(step: StepResult, notes: str) -> str:
     """One step's results for synthesis: the tools' own data first, as a small model's summary can garble it."""
     data = tool_data(step)
     label = "The step's summary (the data above is right where they differ)" if data else "The step's summary"
+    # Next to data, a summary without figures ("Mountain West") only tempts synthesis to answer as tersely.
+    summary = "" if data and not states_a_figure(step.output) else f"\n{label}: {clip(step.output, 3000)}"
     return (
         f"Step {step.step!r} ({step.worker}, {step.status}; {_calls_summary(step)}):"
         + (f"\nIts notes: {notes}" if notes else "")
         + data
-        + f"\n{label}: {clip(step.output, 3000)}"
+        + summary
         + "".join(f"\nfile: {a.path}" for a in step.artifacts)
     )
 

@@ -227,7 +227,8 @@ def compare(
 def _summary(
     groups: list[GroupChange], total: GroupChange, label: str | None, first: str, second: str
 ) -> str:
-    """The comparison's answer in words, so a caller (often a small model) need not rank the groups itself."""
+    """The comparison's answer in words, so a caller (often a small model) need not rank the groups itself; the
+    overall change when there are no groups."""
     ranked = [g for g in groups if g.percent_change is not None]
     label = _group_word(label)
     overall = f"All rows together: {_described(total, first, second)}."
@@ -238,7 +239,8 @@ def _summary(
     text = f"The {label} with the {kind} from {first} to {second}: {top.group}, {_described(top, first, second)}."
     if len(ranked) > 1:
         text += f" The {label} with the lowest change: {bottom.group}, {_described(bottom, first, second)}."
-    return f"{text} {overall}"
+    # The overall total stays in ``total``: next to the ranking in words, small models took it for the top group's.
+    return text
 
 
 def _group_word(label: str | None) -> str:
