@@ -9,8 +9,8 @@ from mcp import Client
 
 from servers.core.envelope import DelegationResult
 from servers.core.grounding import asks_for_figures, states_a_figure, ungrounded_figures
-from servers.core.testing import ScriptedModel, tool_call
-from tests.orchestrator._hierarchy import build_hierarchy
+from servers.core.testing import ScriptedModel
+from tests.orchestrator._hierarchy import adding_model, build_hierarchy
 
 SOURCE = "Context: Mountain West grew fastest: +32.84%, from 339,965.87 in 2024 to 451623.05 in 2025."
 
@@ -57,14 +57,7 @@ async def run_with_content(tmp_path: Path, content: ScriptedModel) -> Delegation
             "primary_worker": "numbers",
         }
     }
-    numbers = ScriptedModel(
-        [
-            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}},
-            tool_call("add", a=2, b=3),
-            "2 + 3 = 5",
-            {"answer": "The sum of 2 and 3 is 5.", "goal_met": True},
-        ]
-    )
+    numbers = adding_model(2, 3, "2 + 3 = 5", {"answer": "The sum of 2 and 3 is 5.", "goal_met": True})
     server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([phases]), numbers=numbers, content=content)
     async with Client(server) as client:
         answer = await client.call_tool("delegate", {"request": "add 2 and 3, one slide"})

@@ -10,9 +10,26 @@ from mcp.server.mcpserver import MCPServer
 from servers.core.config import HierarchyConfig, parse_config
 from servers.core.llm import Model
 from servers.core.target import Target
+from servers.core.testing import ScriptedModel, tool_call
 from servers.managers.server import build_server as build_manager
 from servers.orchestrator.server import build_server as build_orchestrator
 from tests._toy_servers import build_calc_server, build_deck_server
+
+
+def adding_model(
+    a: float,
+    b: float,
+    summary: str,
+    *answers: dict[str, Any],
+    goals: str | None = None,
+    name: str = "test:numbers",
+) -> ScriptedModel:
+    """The numbers manager's model for one phase: plan one ``add`` step, call ``add(a, b)``, summarize the step,
+    then give ``answers`` in turn as the phase's synthesis (more than one when validation sends one back)."""
+    step = {"name": "Add", "worker": "calc", "goals": goals or f"add {a:g} and {b:g}"}
+    return ScriptedModel(
+        [{"plan": {"steps": [step]}}, tool_call("add", a=a, b=b), summary, *answers], name=name
+    )
 
 
 def toy_config(*, synthesis: bool = False) -> HierarchyConfig:

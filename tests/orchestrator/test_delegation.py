@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from servers.core.envelope import DelegationResult
+from servers.core.envelope import DelegationResult, PhaseResult
 from servers.core.testing import ScriptedModel, tool_call
-from tests.orchestrator._hierarchy import build_hierarchy
+from tests.orchestrator._hierarchy import adding_model, build_hierarchy
 
 pytestmark = pytest.mark.anyio
 
@@ -27,19 +27,8 @@ TWO_PHASES = {
 
 
 def numbers_script() -> ScriptedModel:
-    return ScriptedModel(
-        [
-            {
-                "plan": {
-                    "steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}],
-                    "rationale": "one",
-                }
-            },
-            tool_call("add", a=2, b=3),
-            "The sum of 2 and 3 is 5.",
-            {"answer": "2 + 3 = 5", "goal_met": True, "missing": ""},
-        ],
-        name="test:numbers",
+    return adding_model(
+        2, 3, "The sum of 2 and 3 is 5.", {"answer": "2 + 3 = 5", "goal_met": True, "missing": ""}
     )
 
 
@@ -338,21 +327,14 @@ async def test_a_goal_is_not_met_when_every_tool_call_failed_whatever_the_model_
 async def test_a_synthesis_is_sent_back_until_it_states_only_the_real_figure(
     tmp_path: Path, bad_answer: str, why: str
 ) -> None:
-    numbers = ScriptedModel(
-        [
-            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}},
-            tool_call("add", a=2, b=3),
-            "The sum is 5.",
-            {"answer": bad_answer, "goal_met": True},
-            {"answer": "The sum is 5.", "goal_met": True},
-        ]
+    numbers = adding_model(
+        2,
+        3,
+        "The sum is 5.",
+        {"answer": bad_answer, "goal_met": True},
+        {"answer": "The sum is 5.", "goal_met": True},
     )
-    server = build_hierarchy(
-        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
-    )
-    async with Client(server) as client:
-        answer = await client.call_tool("delegate", {"request": "add"})
-    phase = DelegationResult.model_validate(answer.structured_content).phases[0]
+    phase = await run_one_phase(tmp_path, ONE_PHASE, numbers)
     assert (phase.status, phase.output) == ("ok", "The sum is 5.")
     retry = numbers.requests[-1].messages[-1].content
     assert why in retry
@@ -364,21 +346,24 @@ async def test_a_synthesis_that_states_no_figure_for_goals_asking_for_one_is_sen
 ) -> None:
     phase_one = {"name": "P", "worker": "numbers", "goals": "The total of 20 and 30"}
     phases = {"plan": {"phases": [phase_one], "primary_worker": "numbers"}}
-    numbers = ScriptedModel(
-        [
-            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 20 and 30"}]}},
-            tool_call("add", a=20, b=30),
-            "The total is 50.",
-            {"answer": "The numbers were added.", "goal_met": True},
-            {"answer": "The total of 20 and 30 is 50.", "goal_met": True},
-        ]
+    numbers = adding_model(
+        20,
+        30,
+        "The total is 50.",
+        {"answer": "The numbers were added.", "goal_met": True},
+        {"answer": "The total of 20 and 30 is 50.", "goal_met": True},
     )
-    server = build_hierarchy(
-        tmp_path, orchestrator=ScriptedModel([phases]), numbers=numbers, content=ScriptedModel([])
-    )
-    async with Client(server) as client:
-        answer = await client.call_tool("delegate", {"request": "total of 20 and 30"})
-    phase = DelegationResult.model_validate(answer.structured_content).phases[0]
+    phase = await run_one_phase(tmp_path, phases, numbers)
     assert (phase.status, phase.output) == ("ok", "The total of 20 and 30 is 50.")
     assert "the goals ask for figures and the answer states none" in numbers.requests[-1].messages[-1].content
     numbers.assert_consumed()
+
+
+async def run_one_phase(tmp_path: Path, plan: dict[str, object], numbers: ScriptedModel) -> PhaseResult:
+    """Delegate a one-phase ``plan`` to the numbers manager (running on ``numbers``) and return that phase."""
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([plan]), numbers=numbers, content=ScriptedModel([])
+    )
+    async with Client(server) as client:
+        answer = await client.call_tool("delegate", {"request": "add"})
+    return DelegationResult.model_validate(answer.structured_content).phases[0]

@@ -6,9 +6,9 @@ from mcp import Client
 from servers.core.envelope import DelegationResult
 from servers.core.llm import ModelError, ModelRequest
 from servers.core.target import Target
-from servers.core.testing import FunctionModel, ScriptedModel, tool_call
+from servers.core.testing import FunctionModel, ScriptedModel
 from servers.orchestrator.server import build_server
-from tests.orchestrator._hierarchy import build_hierarchy, toy_config
+from tests.orchestrator._hierarchy import adding_model, build_hierarchy, toy_config
 
 pytestmark = pytest.mark.anyio
 
@@ -67,14 +67,7 @@ async def test_progress_notifications_reach_the_host_during_delegate(tmp_path: P
             "primary_worker": "numbers",
         }
     }
-    numbers = ScriptedModel(
-        [
-            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add"}]}},
-            tool_call("add", a=1, b=2),
-            "3",
-            {"answer": "1 + 2 = 3", "goal_met": True},
-        ]
-    )
+    numbers = adding_model(1, 2, "3", {"answer": "1 + 2 = 3", "goal_met": True}, goals="add")
     messages: list[str] = []
     progress_values: list[float] = []
 
@@ -103,14 +96,7 @@ async def test_a_failing_phase_is_reported_and_independent_phases_keep_their_res
             "primary_worker": "numbers",
         }
     }
-    numbers = ScriptedModel(
-        [
-            {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add"}]}},
-            tool_call("add", a=1, b=2),
-            "3",
-            {"answer": "1 + 2 = 3", "goal_met": True},
-        ]
-    )
+    numbers = adding_model(1, 2, "3", {"answer": "1 + 2 = 3", "goal_met": True}, goals="add")
 
     # The content manager's model service is down: its phase fails, the other one stands.
     def service_down(request: ModelRequest) -> str:

@@ -23,6 +23,16 @@ from servers.workers.math._stats import percent_change, summarize
 from tests.workers._calls import call, call_error
 
 pytestmark = pytest.mark.anyio
+MATH_TOOLS = {
+    "evaluate",
+    "solve",
+    "simplify",
+    "differentiate",
+    "integrate",
+    "statistics",
+    "percent_change",
+    "growth_rate",
+}
 
 
 @pytest.fixture
@@ -33,16 +43,7 @@ def server() -> MCPServer:
 async def test_every_tool_has_a_description_and_described_arguments(server: MCPServer) -> None:
     async with Client(server) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {
-        "evaluate",
-        "solve",
-        "simplify",
-        "differentiate",
-        "integrate",
-        "statistics",
-        "percent_change",
-        "growth_rate",
-    }
+    assert set(tools) == MATH_TOOLS
     for tool in tools.values():
         assert tool.description, tool.name
         assert tool.output_schema is not None, tool.name

@@ -17,6 +17,14 @@ from tests.workers._calls import call, call_error
 from tests.workers._shop_db import make_database
 
 pytestmark = pytest.mark.anyio
+SQL_TOOLS = {
+    "list_tables",
+    "describe_table",
+    "run_query",
+    "compare_periods",
+    "analyze_query",
+    "translate_query",
+}
 
 INFINITE_CTE = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
 
@@ -65,14 +73,7 @@ def test_main_exits_with_the_missing_path_in_the_message(
 async def test_every_tool_has_a_description_and_described_arguments(server: MCPServer) -> None:
     async with Client(server) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {
-        "list_tables",
-        "describe_table",
-        "run_query",
-        "compare_periods",
-        "analyze_query",
-        "translate_query",
-    }
+    assert set(tools) == SQL_TOOLS
     for tool in tools.values():
         assert tool.description, tool.name
         assert tool.output_schema is not None, tool.name

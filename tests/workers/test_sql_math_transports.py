@@ -12,27 +12,10 @@ from mcp import Client
 
 from tests._servers import REPO, http_server, stdio_params
 from tests.workers._shop_db import make_database
+from tests.workers.test_math import MATH_TOOLS
+from tests.workers.test_sql import SQL_TOOLS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-
-SQL_TOOLS = {
-    "list_tables",
-    "describe_table",
-    "run_query",
-    "compare_periods",
-    "analyze_query",
-    "translate_query",
-}
-MATH_TOOLS = {
-    "evaluate",
-    "solve",
-    "simplify",
-    "differentiate",
-    "integrate",
-    "statistics",
-    "percent_change",
-    "growth_rate",
-}
 
 
 async def test_sql_worker_over_stdio(tmp_path: Path) -> None:
