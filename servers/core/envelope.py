@@ -189,7 +189,7 @@ _PLACEHOLDER = re.compile(
 )
 
 
-def _no_placeholders(text: str) -> str:
+def _prose_without_placeholders(text: str) -> str:
     if text.lstrip().startswith(("{", "[{")):
         # Small models echo a tool's JSON as the answer; people read this text.
         raise ValueError("the answer is JSON: write it as sentences, stating the figures with what they are")
@@ -202,6 +202,6 @@ def _no_placeholders(text: str) -> str:
     return text
 
 
-AnswerText = Annotated[str, Field(min_length=1), AfterValidator(_no_placeholders)]
+AnswerText = Annotated[str, Field(min_length=1), AfterValidator(_prose_without_placeholders)]
 """A synthesized answer: non-empty sentences, never JSON or a template such as "[insert region name]" (small models
 write those instead of an answer or of admitting a figure is missing; the validation error sends it back)."""

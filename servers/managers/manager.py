@@ -179,7 +179,8 @@ class Manager:
     async def _synthesize(
         self, phase: PlanNode, context: PhaseContext, result: PhaseResult, notes: Mapping[str, str]
     ) -> None:
-        steps_text = "\n\n".join(_step_text(s, notes.get(s.step, "")) for s in result.steps)
+        data = {s.step: tool_data(s) for s in result.steps}
+        steps_text = "\n\n".join(_step_text(s, notes.get(s.step, ""), data[s.step]) for s in result.steps)
         request = ModelRequest(
             system=load_prompt("manager_synthesis", manager=self.key),
             messages=[
@@ -197,7 +198,7 @@ class Manager:
                 self.model,
                 request,
                 Synthesis,
-                needs_figures=_needs_figures(phase, result),
+                needs_figures=_needs_figures(phase, result, any(data.values())),
             )
         except ModelError as exc:
             if isinstance(exc, StructuredOutputError):
@@ -225,15 +226,14 @@ class Manager:
             result.status = "failed"
 
 
-def _needs_figures(phase: PlanNode, result: PhaseResult) -> bool:
+def _needs_figures(phase: PlanNode, result: PhaseResult, has_data: bool) -> bool:
     """Whether the phase's answer must state figures: its goals ask for them and its tools returned data. A phase
     that made a file (a deck) answers with the file; its figures are in it."""
-    return asks_for_figures(phase.goals) and not result.artifacts and any(tool_data(s) for s in result.steps)
+    return has_data and asks_for_figures(phase.goals) and not result.artifacts
 
 
-def _step_text(step: StepResult, notes: str) -> str:
-    """One step's results for synthesis: the tools' own data first, as a small model's summary can garble it."""
-    data = tool_data(step)
+def _step_text(step: StepResult, notes: str, data: str) -> str:
+    """One step's results for synthesis: the tools' own ``data`` first, as a small model's summary can garble it."""
     label = "The step's summary (the data above is right where they differ)" if data else "The step's summary"
     # Next to data, a summary without figures ("Mountain West") only tempts synthesis to answer as tersely.
     summary = "" if data and not states_a_figure(step.output) else f"\n{label}: {clip(step.output, 3000)}"

@@ -144,17 +144,15 @@ def _group_key(
             continue
         ref_columns = db.column_names(conn, ref_table)
         join = f" LEFT JOIN {quote_identifier(ref_table)} AS g ON g.{quote_identifier(to_col)} = t.{quote_identifier(from_col)}"
+        name = next((c for c in ref_columns if c.lower() in LABEL_COLUMNS), None)
         if own is not None and str(from_col).lower() == own.lower():
-            name = next((c for c in ref_columns if c.lower() in LABEL_COLUMNS), None)
             if name:
                 return f"g.{quote_identifier(name)}", join, own
         elif own is None and (found := _find(group_by, ref_columns)):
             return f"g.{quote_identifier(found)}", join, f"{ref_table}.{found}"
-        elif own is None and _names_the_key(group_by, str(from_col), str(ref_table)):
+        elif own is None and name and _names_the_key(group_by, str(from_col), str(ref_table)):
             # "region" for sales.region_id -> regions: the region's name.
-            name = next((c for c in ref_columns if c.lower() in LABEL_COLUMNS), None)
-            if name:
-                return f"g.{quote_identifier(name)}", join, f"{ref_table}.{name}"
+            return f"g.{quote_identifier(name)}", join, f"{ref_table}.{name}"
     label = own or _column(db, conn, table, columns, group_by, "group_by")  # no such column anywhere: raises
     return f"t.{quote_identifier(label)}", "", label
 
