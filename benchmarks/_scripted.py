@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from servers.core.llm import Model, ModelRequest
-from servers.core.testing import Answer, FunctionModel
+from echelon.servers.core.llm import Model, ModelRequest
+from echelon.servers.core.testing import Answer, FunctionModel
 
 PLAN = {
     "plan": {"phases": [{"name": "Add", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}

@@ -15,9 +15,9 @@ import sys
 import time
 from typing import Any
 
-from clients.cli import DEMO_REQUEST
-from examples import DATABASE_NAME, demo_dir
-from examples.company import fastest_region
+from echelon.clients.cli import DEMO_REQUEST
+from echelon.examples import DATABASE_NAME, demo_dir
+from echelon.examples.company import fastest_region
 
 
 def main() -> None:
@@ -56,7 +56,17 @@ def main() -> None:
 
 def run_once(model: str, request: str) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
-    command = [sys.executable, "-m", "clients.cli", "demo", "--json", "--model", model, "--request", request]
+    command = [
+        sys.executable,
+        "-m",
+        "echelon.clients.cli",
+        "demo",
+        "--json",
+        "--model",
+        model,
+        "--request",
+        request,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if not done.stdout.strip().startswith("{"):
         sys.exit(f"demo failed ({done.returncode}):\n{done.stderr[-3000:]}")

@@ -19,8 +19,8 @@ from pathlib import Path
 import anyio
 from mcp import Client, StdioServerParameters
 
-from servers.core.config import load_config
-from servers.core.pool import OWN_ENV_PREFIXES, inherited_env
+from echelon.servers.core.config import load_config
+from echelon.servers.core.pool import OWN_ENV_PREFIXES, inherited_env
 
 ROOT = Path(__file__).resolve().parents[1]
 BARE = "from mcp.server.mcpserver import MCPServer\ns = MCPServer('bare')\n@s.tool()\ndef ping() -> str:\n    '''ping'''\n    return 'pong'\ns.run()"
@@ -43,12 +43,12 @@ async def readiness(runs: int) -> tuple[float, float]:
     bare, orch = [], []
     for _ in range(runs):  # interleaved, so machine noise hits both alike
         bare.append(await _ready_seconds(_params(["-c", BARE])))
-        orch.append(await _ready_seconds(_params(["-m", "servers.orchestrator"])))
+        orch.append(await _ready_seconds(_params(["-m", "echelon.servers.orchestrator"])))
     return statistics.median(bare), statistics.median(orch)
 
 
 async def tools_bytes() -> tuple[int, int]:
-    async with Client(_params(["-m", "servers.orchestrator"])) as client:
+    async with Client(_params(["-m", "echelon.servers.orchestrator"])) as client:
         orchestrator = len(json.dumps([t.model_dump(mode="json") for t in (await client.list_tools()).tools]))
     config = load_config(None)
     total = 0
@@ -84,7 +84,7 @@ async def delegation_overhead(calls: int, tmp: Path) -> tuple[float, float]:
             raw.append(time.perf_counter() - started)
     env = {"ECHELON_MODEL": "python:benchmarks._scripted:build"}
     nested: list[float] = []
-    params = _params(["-m", "servers.orchestrator", "--config", str(_toy_config(tmp))], env)
+    params = _params(["-m", "echelon.servers.orchestrator", "--config", str(_toy_config(tmp))], env)
     async with Client(params) as client:
         await client.call_tool("delegate", {"request": "add 1 and 2"})  # warm: managers and workers started
         for _ in range(calls):

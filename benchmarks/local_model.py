@@ -25,11 +25,11 @@ import anyio
 import httpx
 import psutil
 
-from servers.core.llm import Message, ModelRequest, allow_model_requests, generate_structured
-from servers.core.llm._model_files import KNOWN_MODELS, ensure_model
-from servers.core.llm.local import LocalModel
-from servers.core.plan import PlanDocument
-from servers.core.prompts import few_shot, load_prompt
+from echelon.servers.core.llm import Message, ModelRequest, allow_model_requests, generate_structured
+from echelon.servers.core.llm._model_files import KNOWN_MODELS, ensure_model
+from echelon.servers.core.llm.local import LocalModel
+from echelon.servers.core.plan import PlanDocument
+from echelon.servers.core.prompts import few_shot, load_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 MANAGERS = """Managers:
@@ -65,7 +65,7 @@ def start_server(model: Path, variant: str, state: Path) -> tuple[subprocess.Pop
     started = time.perf_counter()
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "servers.core.llm._local_server"),
+            *(sys.executable, "-m", "echelon.servers.core.llm._local_server"),
             *("--model", str(model), "--model-id", variant),
             *("--state-file", str(state), "--idle-timeout", "600"),
         ],

@@ -10,8 +10,8 @@ import json
 import re
 from typing import Any
 
-from servers.core.llm import Model, ModelRequest
-from servers.core.testing import Answer, FunctionModel, tool_call
+from echelon.servers.core.llm import Model, ModelRequest
+from echelon.servers.core.testing import Answer, FunctionModel, tool_call
 
 
 def _answer(request: ModelRequest) -> Answer:

@@ -1,9 +1,9 @@
 """Run one of our server modules as a real subprocess, over stdio or Streamable HTTP, for end-to-end tests.
 
-    async with http_server(["-m", "servers.workers.math"]) as url:
+    async with http_server(["-m", "echelon.servers.workers.math"]) as url:
         async with Client(url) as client: ...
 
-    async with Client(stdio_params(["-m", "servers.workers.math"])) as client: ...
+    async with Client(stdio_params(["-m", "echelon.servers.workers.math"])) as client: ...
 
 The HTTP helper picks a free port, waits until the server accepts connections, and always stops the process.
 """

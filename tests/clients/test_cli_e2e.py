@@ -51,7 +51,16 @@ async def test_echelon_ask_runs_a_delegation_through_three_levels_of_real_stdio_
 ) -> None:
     config = write_config(tmp_path)
     env = os.environ | {"ECHELON_MODEL": "python:tests._e2e_model:build", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "clients.cli", "--config", str(config), "ask", "Add 20 and 22", "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "echelon.clients.cli",
+        "--config",
+        str(config),
+        "ask",
+        "Add 20 and 22",
+        "--json",
+    ]
     with anyio.fail_after(120):
         done = await anyio.run_process(command, env=env, cwd=ROOT, check=False)
     stderr = done.stderr.decode()
@@ -88,7 +97,7 @@ url = "http://localhost:1/mcp"
 """
     )
     done = subprocess.run(
-        [sys.executable, "-m", "clients.cli", "config", "check", str(bad)],
+        [sys.executable, "-m", "echelon.clients.cli", "config", "check", str(bad)],
         capture_output=True,
         text=True,
         cwd=ROOT,

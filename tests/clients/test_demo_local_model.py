@@ -15,10 +15,10 @@ import anyio
 import pytest
 from pptx import Presentation
 
-from examples import DATABASE_NAME
-from examples.company import fastest_region
-from servers.core.llm._local_runtime import stop_local_server
-from servers.core.llm._model_files import KNOWN_MODELS, ensure_model
+from echelon.examples import DATABASE_NAME
+from echelon.examples.company import fastest_region
+from echelon.servers.core.llm._local_runtime import stop_local_server
+from echelon.servers.core.llm._model_files import KNOWN_MODELS, ensure_model
 
 pytestmark = [pytest.mark.local_model, pytest.mark.e2e, pytest.mark.anyio, pytest.mark.timeout(2400)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ async def test_echelon_demo_delegates_through_three_levels_on_the_local_model(
     env = os.environ | {"ECHELON_BLOCK_MODEL_REQUESTS": "0", "ECHELON_DEMO_DIR": str(demo)}
     with anyio.fail_after(2200):
         done = await anyio.run_process(
-            [sys.executable, "-m", "clients.cli", "demo", "--json"], env=env, cwd=ROOT, check=False
+            [sys.executable, "-m", "echelon.clients.cli", "demo", "--json"], env=env, cwd=ROOT, check=False
         )
     stderr = done.stderr.decode()
     assert done.returncode == 0, stderr[-4000:]

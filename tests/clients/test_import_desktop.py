@@ -9,10 +9,15 @@ from typing import Any
 
 import pytest
 
-from clients._import_desktop import import_workers, is_orchestrator_entry, read_workers, to_toml_workers
-from clients.install import ConfigFileError, install, orchestrator_entry
-from servers.core.config import parse_config
-from servers.core.target import Target
+from echelon.clients._import_desktop import (
+    import_workers,
+    is_orchestrator_entry,
+    read_workers,
+    to_toml_workers,
+)
+from echelon.clients.install import ConfigFileError, install, orchestrator_entry
+from echelon.servers.core.config import parse_config
+from echelon.servers.core.target import Target
 
 ECHELON = orchestrator_entry(python="/Users/ana/echelon/.venv/bin/python", model="local")
 
@@ -75,10 +80,15 @@ def test_read_workers_flags_the_orchestrator_entry_with_the_reason(tmp_path: Pat
 
 def test_the_orchestrator_is_recognised_under_any_name_and_spelling() -> None:
     assert is_orchestrator_entry(ECHELON)
-    assert is_orchestrator_entry({"command": "uv", "args": ["run", "python", "-m", "servers.orchestrator"]})
-    assert is_orchestrator_entry({"command": "python", "args": ["-mservers.orchestrator"]})
-    assert not is_orchestrator_entry({"command": "python", "args": ["-m", "servers.workers.sql"]})
-    assert not is_orchestrator_entry({"command": "python", "args": ["servers.orchestrator"]})
+    assert is_orchestrator_entry(
+        {"command": "uv", "args": ["run", "python", "-m", "echelon.servers.orchestrator"]}
+    )
+    assert is_orchestrator_entry({"command": "python", "args": ["-mechelon.servers.orchestrator"]})
+    assert is_orchestrator_entry(
+        {"command": "python", "args": ["-m", "servers.orchestrator"]}
+    )  # older installs
+    assert not is_orchestrator_entry({"command": "python", "args": ["-m", "echelon.servers.workers.sql"]})
+    assert not is_orchestrator_entry({"command": "python", "args": ["echelon.servers.orchestrator"]})
     assert not is_orchestrator_entry({"url": "https://x.example/mcp"})
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from clients.install import (
+from echelon.clients.install import (
     HOSTS,
     ConfigFileError,
     Host,
@@ -22,7 +22,11 @@ from clients.install import (
     uninstall,
 )
 
-ENTRY = {"command": "/opt/echelon/.venv/bin/python", "args": ["-m", "servers.orchestrator"], "env": {}}
+ENTRY = {
+    "command": "/opt/echelon/.venv/bin/python",
+    "args": ["-m", "echelon.servers.orchestrator"],
+    "env": {},
+}
 
 # A Claude Desktop config as users have them: app settings next to the servers.
 DESKTOP_CONFIG: dict[str, Any] = {
@@ -172,7 +176,7 @@ def test_reinstall_replaces_only_the_echelon_entry_in_place(tmp_path: Path, host
     assert list(after[key]) == ["filesystem", "echelon", "git"]
     assert after[key]["echelon"]["args"] == [
         "-m",
-        "servers.orchestrator",
+        "echelon.servers.orchestrator",
         "--model",
         "anthropic:claude-sonnet-4-5",
     ]
@@ -193,7 +197,7 @@ def test_changing_an_existing_file_first_writes_a_timestamped_backup_of_it(tmp_p
     assert result.backup.read_bytes() == original
     # A second change in the same second gets its own backup instead of overwriting the first.
     second = install(
-        "claude-desktop", entry={**ENTRY, "args": ["-m", "servers.orchestrator", "-v"]}, path=path
+        "claude-desktop", entry={**ENTRY, "args": ["-m", "echelon.servers.orchestrator", "-v"]}, path=path
     )
     assert second.backup is not None and second.backup != result.backup
     assert second.backup.read_text() == result.text
@@ -335,21 +339,21 @@ def test_orchestrator_entry_uses_this_environments_absolute_python_and_absolute_
     assert entry["command"] == os.path.abspath(sys.executable)
     assert entry["args"] == [
         "-m",
-        "servers.orchestrator",
+        "echelon.servers.orchestrator",
         "--config",
         str(tmp_path / "echelon.toml"),
         "--model",
         "local",
     ]
     assert entry["env"] == {}
-    assert orchestrator_entry()["args"] == ["-m", "servers.orchestrator"]
+    assert orchestrator_entry()["args"] == ["-m", "echelon.servers.orchestrator"]
 
 
 def test_the_entrys_python_finds_echelon_from_any_directory_with_an_empty_environment(tmp_path: Path) -> None:
     # Desktop hosts start servers with a minimal environment and an unknown cwd.
     entry = orchestrator_entry()
     done = subprocess.run(
-        [entry["command"], "-c", "import servers.core.target, clients.install; print('ok')"],
+        [entry["command"], "-c", "import echelon.servers.core.target, echelon.clients.install; print('ok')"],
         cwd=tmp_path,
         env={},
         capture_output=True,

@@ -22,7 +22,10 @@ async def test_installed_claude_desktop_entry_starts_the_orchestrator(tmp_path: 
     env = {k: v for k, v in os.environ.items() if k != "XDG_CONFIG_HOME"} | {"HOME": str(tmp_path)}
     with anyio.fail_after(60):
         done = await anyio.run_process(
-            [sys.executable, "-m", "clients.cli", "install", "claude-desktop"], cwd=ROOT, env=env, check=False
+            [sys.executable, "-m", "echelon.clients.cli", "install", "claude-desktop"],
+            cwd=ROOT,
+            env=env,
+            check=False,
         )
     assert done.returncode == 0, done.stderr.decode()
     assert "added 'echelon'" in done.stdout.decode()

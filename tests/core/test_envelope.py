@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from servers.core.envelope import AnswerText
+from echelon.servers.core.envelope import AnswerText
 
 
 class Answer(BaseModel):
@@ -44,7 +44,7 @@ def test_an_empty_answer_is_rejected() -> None:
 
 
 def test_a_later_phase_sees_an_earlier_phases_tool_data_not_only_its_summary() -> None:
-    from servers.core.envelope import PhaseContext, PriorResult
+    from echelon.servers.core.envelope import PhaseContext, PriorResult
 
     calls = [
         {"tool": "run_query", "arguments": {}, "result": {"columns": ["n"], "rows": []}},
@@ -64,7 +64,7 @@ def test_a_later_phase_sees_an_earlier_phases_tool_data_not_only_its_summary() -
 
 
 def test_a_later_phase_is_told_plainly_what_an_earlier_phase_could_not_find() -> None:
-    from servers.core.envelope import PhaseContext, PriorResult
+    from echelon.servers.core.envelope import PhaseContext, PriorResult
 
     prior = PriorResult(phase="Growth", manager="data", output="No data.", missing="revenue per category")
     assert PhaseContext(prior=[prior]).render() == (

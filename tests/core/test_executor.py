@@ -3,8 +3,8 @@ from collections.abc import Mapping
 import anyio
 import pytest
 
-from servers.core.executor import DagCallbacks, NodeEvent, run_dag
-from servers.core.plan import PlanNode
+from echelon.servers.core.executor import DagCallbacks, NodeEvent, run_dag
+from echelon.servers.core.plan import PlanNode
 
 pytestmark = pytest.mark.anyio
 

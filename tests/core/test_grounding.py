@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from servers.core.envelope import DelegationResult
-from servers.core.grounding import asks_for_figures, states_a_figure, ungrounded_figures
-from servers.core.testing import ScriptedModel
+from echelon.servers.core.envelope import DelegationResult
+from echelon.servers.core.grounding import asks_for_figures, states_a_figure, ungrounded_figures
+from echelon.servers.core.testing import ScriptedModel
 from tests.orchestrator._hierarchy import adding_model, build_hierarchy
 
 SOURCE = "Context: Mountain West grew fastest: +32.84%, from 339,965.87 in 2024 to 451623.05 in 2025."

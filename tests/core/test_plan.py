@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from servers.core.plan import Plan, PlanDocument, PlanNode, topological_order
+from echelon.servers.core.plan import Plan, PlanDocument, PlanNode, topological_order
 
 
 def node(name: str, *deps: str) -> dict[str, object]:

@@ -6,8 +6,8 @@ import anyio
 import psutil
 import pytest
 
-from servers.core.pool import ConnectionFailed, ConnectionPool
-from servers.core.target import Target
+from echelon.servers.core.pool import ConnectionFailed, ConnectionPool
+from echelon.servers.core.target import Target
 from tests._toy_servers import build_calc_server
 
 pytestmark = pytest.mark.anyio

@@ -10,9 +10,9 @@ from importlib import resources
 import pytest
 from pydantic import BaseModel
 
-from servers.core.plan import PlanDocument, StepPlanDocument
-from servers.core.prompts import date_values, few_shot, load_prompt
-from servers.managers.planners import RoutedStep
+from echelon.servers.core.plan import PlanDocument, StepPlanDocument
+from echelon.servers.core.prompts import date_values, few_shot, load_prompt
+from echelon.servers.managers.planners import RoutedStep
 
 EXAMPLE_DOCUMENTS: dict[str, type[BaseModel]] = {
     "strategic_planner": PlanDocument,
@@ -21,7 +21,7 @@ EXAMPLE_DOCUMENTS: dict[str, type[BaseModel]] = {
 }
 PROMPTS = sorted(
     p.name.removesuffix(".md")
-    for p in resources.files("servers.core.prompts").iterdir()
+    for p in resources.files("echelon.servers.core.prompts").iterdir()
     if p.name.endswith(".md")
 )
 

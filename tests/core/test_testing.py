@@ -7,8 +7,8 @@ import json
 import pytest
 from pydantic import BaseModel
 
-from servers.core.llm import Message, ModelRequest, ModelResponse, ToolCall, generate_structured
-from servers.core.testing import FunctionModel, ScriptedModel, tool_call
+from echelon.servers.core.llm import Message, ModelRequest, ModelResponse, ToolCall, generate_structured
+from echelon.servers.core.testing import FunctionModel, ScriptedModel, tool_call
 
 pytestmark = pytest.mark.anyio
 

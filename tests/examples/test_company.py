@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from examples import DATABASE_NAME, MARKER_NAME, demo_dir, ensure_demo_data
-from examples._figures import compute_figures
-from examples.company import (
+from echelon.examples import DATABASE_NAME, MARKER_NAME, demo_dir, ensure_demo_data
+from echelon.examples._figures import compute_figures
+from echelon.examples.company import (
     COMPANY_NAME,
     build_dataset,
     canonical_dump,
@@ -24,7 +24,7 @@ from examples.company import (
     fastest_region,
     generate_database,
 )
-from examples.documents import generate_documents
+from echelon.examples.documents import generate_documents
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -271,10 +271,15 @@ def test_demo_dir_follows_the_environment_override(tmp_path: Path, monkeypatch: 
     assert demo_dir().parts[-2:] == ("echelon", "demo")
 
 
-def test_python_m_examples_generates_and_prints_the_paths(tmp_path: Path) -> None:
+def test_python_m_echelon_examples_generates_and_prints_the_paths(tmp_path: Path) -> None:
     env = {**os.environ, "ECHELON_DEMO_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "examples"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "echelon.examples"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert f"database:  {tmp_path / DATABASE_NAME}" in done.stdout

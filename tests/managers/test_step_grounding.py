@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from servers.core.config import parse_config
-from servers.core.envelope import PhaseResult
-from servers.core.target import Target
-from servers.core.testing import ScriptedModel, tool_call
-from servers.managers.server import build_server
+from echelon.servers.core.config import parse_config
+from echelon.servers.core.envelope import PhaseResult
+from echelon.servers.core.target import Target
+from echelon.servers.core.testing import ScriptedModel, tool_call
+from echelon.servers.managers.server import build_server
 from tests._toy_servers import build_calc_server, build_deck_server
 
 pytestmark = pytest.mark.anyio

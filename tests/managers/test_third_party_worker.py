@@ -6,10 +6,10 @@ import anyio
 import pytest
 from mcp import Client
 
-from servers.core.config import parse_config
-from servers.core.envelope import PhaseResult
-from servers.core.testing import ScriptedModel, tool_call
-from servers.managers.server import build_server
+from echelon.servers.core.config import parse_config
+from echelon.servers.core.envelope import PhaseResult
+from echelon.servers.core.testing import ScriptedModel, tool_call
+from echelon.servers.managers.server import build_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 

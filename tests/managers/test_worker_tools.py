@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
-from servers.core.config import parse_config
-from servers.core.target import Target
-from servers.core.testing import ScriptedModel
-from servers.managers.server import build_server
+from echelon.servers.core.config import parse_config
+from echelon.servers.core.target import Target
+from echelon.servers.core.testing import ScriptedModel
+from echelon.servers.managers.server import build_server
 from tests._toy_servers import build_calc_server
 
 pytestmark = pytest.mark.anyio

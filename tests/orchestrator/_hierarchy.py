@@ -7,12 +7,12 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from servers.core.config import HierarchyConfig, parse_config
-from servers.core.llm import Model
-from servers.core.target import Target
-from servers.core.testing import ScriptedModel, tool_call
-from servers.managers.server import build_server as build_manager
-from servers.orchestrator.server import build_server as build_orchestrator
+from echelon.servers.core.config import HierarchyConfig, parse_config
+from echelon.servers.core.llm import Model
+from echelon.servers.core.target import Target
+from echelon.servers.core.testing import ScriptedModel, tool_call
+from echelon.servers.managers.server import build_server as build_manager
+from echelon.servers.orchestrator.server import build_server as build_orchestrator
 from tests._toy_servers import build_calc_server, build_deck_server
 
 

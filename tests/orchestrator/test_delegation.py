@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from servers.core.envelope import DelegationResult, PhaseResult
-from servers.core.testing import ScriptedModel, tool_call
+from echelon.servers.core.envelope import DelegationResult, PhaseResult
+from echelon.servers.core.testing import ScriptedModel, tool_call
 from tests.orchestrator._hierarchy import adding_model, build_hierarchy
 
 pytestmark = pytest.mark.anyio

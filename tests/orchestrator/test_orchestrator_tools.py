@@ -3,11 +3,11 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from servers.core.envelope import DelegationResult
-from servers.core.llm import ModelError, ModelRequest
-from servers.core.target import Target
-from servers.core.testing import FunctionModel, ScriptedModel
-from servers.orchestrator.server import build_server
+from echelon.servers.core.envelope import DelegationResult
+from echelon.servers.core.llm import ModelError, ModelRequest
+from echelon.servers.core.target import Target
+from echelon.servers.core.testing import FunctionModel, ScriptedModel
+from echelon.servers.orchestrator.server import build_server
 from tests.orchestrator._hierarchy import adding_model, build_hierarchy, toy_config
 
 pytestmark = pytest.mark.anyio

@@ -10,9 +10,9 @@ import anyio
 import pytest
 from mcp import Client
 
-from examples.documents import generate_documents
-from servers.workers.docs._index import DocumentIndex, fts_query
-from servers.workers.docs.server import build_server, default_index_path, main, server_for_index
+from echelon.examples.documents import generate_documents
+from echelon.servers.workers.docs._index import DocumentIndex, fts_query
+from echelon.servers.workers.docs.server import build_server, default_index_path, main, server_for_index
 from tests.workers._calls import call, call_error
 
 pytestmark = pytest.mark.anyio

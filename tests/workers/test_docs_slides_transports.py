@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 from pptx import Presentation
 
-from examples.documents import generate_documents
+from echelon.examples.documents import generate_documents
 from tests._servers import REPO, http_server, stdio_params
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -31,7 +31,7 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def docs_args(documents: Path, index: Path) -> list[str]:
-    return ["-m", "servers.workers.docs", "--folder", str(documents), "--index", str(index)]
+    return ["-m", "echelon.servers.workers.docs", "--folder", str(documents), "--index", str(index)]
 
 
 async def check_docs_worker(client: Client) -> None:
@@ -74,7 +74,9 @@ async def test_docs_worker_over_streamable_http(documents: Path, tmp_path: Path)
 async def test_slides_worker_over_stdio(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with anyio.fail_after(60):
-        async with Client(stdio_params(["-m", "servers.workers.slides", "--output-dir", str(out)])) as client:
+        async with Client(
+            stdio_params(["-m", "echelon.servers.workers.slides", "--output-dir", str(out)])
+        ) as client:
             await check_slides_worker(client, out)
 
 
@@ -82,7 +84,7 @@ async def test_slides_worker_over_streamable_http(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with anyio.fail_after(60):
         async with (
-            http_server(["-m", "servers.workers.slides", "--output-dir", str(out)]) as url,
+            http_server(["-m", "echelon.servers.workers.slides", "--output-dir", str(out)]) as url,
             Client(url) as client,
         ):
             await check_slides_worker(client, out)

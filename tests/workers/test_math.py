@@ -16,10 +16,10 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from servers.workers.math import build_server
-from servers.workers.math._limit import run_limited
-from servers.workers.math._parse import MAX_LENGTH, parse_equation, parse_expression, parse_symbol
-from servers.workers.math._stats import percent_change, summarize
+from echelon.servers.workers.math import build_server
+from echelon.servers.workers.math._limit import run_limited
+from echelon.servers.workers.math._parse import MAX_LENGTH, parse_equation, parse_expression, parse_symbol
+from echelon.servers.workers.math._stats import percent_change, summarize
 from tests.workers._calls import call, call_error
 
 pytestmark = pytest.mark.anyio

@@ -13,8 +13,8 @@ from pptx.shapes.autoshape import Shape
 from pptx.slide import Slide
 from pptx.util import Pt
 
-from servers.core.envelope import Artifact
-from servers.workers.slides.server import MAX_SLIDES, PPTX_MIME, build_server, main
+from echelon.servers.core.envelope import Artifact
+from echelon.servers.workers.slides.server import MAX_SLIDES, PPTX_MIME, build_server, main
 from tests.workers._calls import call, call_error
 
 pytestmark = pytest.mark.anyio

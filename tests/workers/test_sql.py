@@ -11,8 +11,8 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from servers.workers.sql import build_server
-from servers.workers.sql.server import main
+from echelon.servers.workers.sql import build_server
+from echelon.servers.workers.sql.server import main
 from tests.workers._calls import call, call_error
 from tests.workers._shop_db import make_database
 

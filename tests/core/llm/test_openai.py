@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import pytest
 from pydantic import BaseModel
 
-from servers.core.llm import (
+from echelon.servers.core.llm import (
     Message,
     ModelError,
     ModelRequest,
@@ -18,7 +18,7 @@ from servers.core.llm import (
     allow_model_requests,
     generate_structured,
 )
-from servers.core.llm.openai import OpenAIModel
+from echelon.servers.core.llm.openai import OpenAIModel
 
 from ._fake_openai import completion, error, fake_openai, function_call
 from ._fake_server import FAST_RETRY, FakeAPI

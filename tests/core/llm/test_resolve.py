@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from servers.core.llm import (
+from echelon.servers.core.llm import (
     DEFAULT_MODELS,
     Message,
     Model,
@@ -20,9 +20,9 @@ from servers.core.llm import (
     describe_auto,
     resolve_model,
 )
-from servers.core.llm.anthropic import AnthropicModel
-from servers.core.llm.openai import OpenAIModel
-from servers.core.testing import ScriptedModel
+from echelon.servers.core.llm.anthropic import AnthropicModel
+from echelon.servers.core.llm.openai import OpenAIModel
+from echelon.servers.core.testing import ScriptedModel
 
 from ._fake_anthropic import fake_anthropic, message, text
 
@@ -100,7 +100,7 @@ async def test_settings_reach_the_provider(clean_env: pytest.MonkeyPatch) -> Non
 
 def test_resolving_a_provider_does_not_import_its_sdk() -> None:
     code = (
-        "import sys; from servers.core.llm import resolve_model; "
+        "import sys; from echelon.servers.core.llm import resolve_model; "
         "resolve_model('anthropic:claude-test'); resolve_model('openai:gpt-test'); "
         "print(sorted(m for m in ('anthropic', 'openai') if m in sys.modules))"
     )

@@ -7,9 +7,9 @@ import json
 import pytest
 from pydantic import BaseModel
 
-from servers.core.llm import Message, ModelRequest, StructuredOutputError, generate_structured
-from servers.core.llm.structured import extract_json
-from servers.core.testing import ScriptedModel
+from echelon.servers.core.llm import Message, ModelRequest, StructuredOutputError, generate_structured
+from echelon.servers.core.llm.structured import extract_json
+from echelon.servers.core.testing import ScriptedModel
 
 
 class Step(BaseModel):
@@ -79,8 +79,8 @@ async def test_generate_structured_applies_extra_validation_and_gives_up_after_t
 
 
 def test_schema_with_choices_narrows_nested_and_top_level_fields_to_enums() -> None:
-    from servers.core.llm import schema_with_choices
-    from servers.core.plan import PlanDocument
+    from echelon.servers.core.llm import schema_with_choices
+    from echelon.servers.core.plan import PlanDocument
 
     schema = schema_with_choices(
         PlanDocument, {"PlanNode.worker": ["data", "content"], "Plan.primary_worker": ["data"]}

@@ -1,5 +1,5 @@
-from servers.core.llm import Message, ModelRequest, ModelResponse, ToolCall, ToolDefinition
-from servers.core.llm._tool_names import ToolNames, from_wire, to_wire
+from echelon.servers.core.llm import Message, ModelRequest, ModelResponse, ToolCall, ToolDefinition
+from echelon.servers.core.llm._tool_names import ToolNames, from_wire, to_wire
 
 
 def test_valid_names_are_kept_and_others_get_a_distinct_valid_name() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from servers.core.llm import Message, ModelRequest, resolve_model
-from servers.core.llm._trace import TracedModel, traced
-from servers.core.testing import FunctionModel
+from echelon.servers.core.llm import Message, ModelRequest, resolve_model
+from echelon.servers.core.llm._trace import TracedModel, traced
+from echelon.servers.core.testing import FunctionModel
 
 pytestmark = pytest.mark.anyio
 

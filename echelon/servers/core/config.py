@@ -1,0 +1,292 @@
+"""The hierarchy file, ``echelon.toml``: the orchestrator, its managers and their workers.
+
+Every problem is reported with the file, the key and what is wrong (``echelon.toml: managers.data.workers: unknown
+worker 'sq' (workers: sql, math)``), and all problems are reported at once, so a user fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .llm import ModelSettings
+from .target import Target
+
+PlannerName = Literal["StrategicDecomposerPlanner", "WorkerRouterPlanner"]
+_PLANNER_ALIASES: dict[str, PlannerName] = {
+    "strategicdecomposerplanner": "StrategicDecomposerPlanner",
+    "decomposer": "StrategicDecomposerPlanner",
+    "workerrouterplanner": "WorkerRouterPlanner",
+    "router": "WorkerRouterPlanner",
+}
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class WorkerConfig(Target):
+    """A worker: an ``mcpServers``-style entry, plus an optional description for the planners."""
+
+    description: str = ""
+    tools: list[str] | None = Field(
+        default=None,
+        description="Only these of the worker's tools are offered to its managers (default: all). Fewer tools "
+        "make shorter prompts and fewer wrong turns for small models.",
+    )
+
+
+class ManagerConfig(BaseModel):
+    """A domain manager: what it owns, its model and planner, its workers and limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field(min_length=1)
+    workers: list[str]
+    model: str = "auto"
+    planner: PlannerName = "StrategicDecomposerPlanner"
+    max_steps: int = Field(default=6, ge=1, le=20)
+    max_tool_calls: int = Field(default=6, ge=1, le=50, description="Tool calls allowed in one step's loop")
+    step_timeout_seconds: float = Field(default=300, gt=0)
+    # How the orchestrator reaches this manager; default: a stdio subprocess of this same config.
+    url: str | None = None
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+
+    @field_validator("workers")
+    @classmethod
+    def _has_workers(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("a manager needs at least one worker")
+        return value
+
+    @field_validator("planner", mode="before")
+    @classmethod
+    def _planner_alias(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return _PLANNER_ALIASES.get(value.lower().replace("_", "").replace("-", ""), value)
+        return value
+
+
+class OrchestratorConfig(BaseModel):
+    """The top level: its (powerful) model, whether it synthesizes across managers, and its limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "auto"
+    synthesis: bool = True
+    max_phases: int = Field(default=5, ge=1, le=20)
+    phase_timeout_seconds: float = Field(default=900, gt=0)
+    wait_seconds: float = Field(
+        default=45, gt=0, description="How long delegate waits before answering with a run id (desktop hosts)"
+    )
+
+
+class HierarchyConfig(BaseModel):
+    """The whole ``echelon.toml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    managers: dict[str, ManagerConfig] = Field(min_length=1)
+    workers: dict[str, WorkerConfig] = Field(default_factory=dict)
+    source: Path | None = Field(default=None, exclude=True)
+
+    def manager_target(self, key: str) -> Target:
+        """How the orchestrator reaches manager ``key``: its url/command, or this config run as a subprocess."""
+        manager = self.managers[key]
+        if manager.url:
+            return Target(url=manager.url)
+        if manager.command:
+            return Target(command=manager.command, args=manager.args)
+        args = ["-m", "echelon.servers.managers", "--name", key]
+        if self.source is not None:
+            args += ["--config", str(self.source)]
+        return Target(command=sys.executable, args=args)
+
+    def worker_targets(self, manager: str) -> dict[str, Target]:
+        """The targets of one manager's workers."""
+        return {name: self.workers[name] for name in self.managers[manager].workers}
+
+
+class ConfigProblem(BaseModel):
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}" if self.key else f"{self.file}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """The config has problems; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def demo_config_path() -> Path:
+    """The demo hierarchy that ships with the package (managers data, research, content)."""
+    return Path(__file__).resolve().parents[2] / "examples" / "echelon.toml"
+
+
+def _demo_dir() -> str:
+    from echelon.examples import demo_dir
+
+    return str(demo_dir())
+
+
+def builtin_variables(config_dir: Path) -> dict[str, Callable[[], str]]:
+    """Variables a config may use besides the environment's (computed only when used)."""
+    return {
+        "ECHELON_PYTHON": lambda: sys.executable,
+        "ECHELON_CONFIG_DIR": lambda: str(config_dir),
+        "ECHELON_DEMO_DIR": _demo_dir,
+    }
+
+
+def _expand(value: Any, variables: dict[str, Callable[[], str]], key: str, problems: list[str]) -> Any:
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            var = match.group(1)
+            found = os.environ.get(var)
+            if found is None and var in variables:
+                found = variables[var]()
+            if found is None:
+                problems.append(f"{key}: ${{{var}}} is not set (an environment variable or a built-in)")
+                return match.group(0)
+            return found
+
+        return _VAR.sub(sub, value)
+    if isinstance(value, list):
+        return [_expand(v, variables, f"{key}[{i}]", problems) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _expand(v, variables, f"{key}.{k}" if key else k, problems) for k, v in value.items()}
+    return value
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    # Pydantic appends validator names (e.g. 'function-after[...]') to locations; they mean nothing to users.
+    parts = [str(p) for p in loc if not str(p).startswith(("function-", "union["))]
+    return ".".join(parts)
+
+
+def parse_config(
+    data: dict[str, Any], *, file: str = "<config>", config_dir: Path | None = None
+) -> HierarchyConfig:
+    """Validate a config mapping; raise ConfigError listing every problem."""
+    config_dir = config_dir or Path.cwd()
+    expansion_problems: list[str] = []
+    data = _expand(data, builtin_variables(config_dir), "", expansion_problems)
+    problems = [
+        ConfigProblem(file=file, key=p.split(": ", 1)[0], message=p.split(": ", 1)[1])
+        for p in expansion_problems
+    ]
+    problems += _check_references(data, file)
+    try:
+        config = HierarchyConfig.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (check the spelling)"
+            problems.append(ConfigProblem(file=file, key=_loc(err["loc"]), message=message))
+        raise ConfigError(sorted(problems, key=lambda p: p.key)) from None
+    problems += _cross_check(config, file)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _check_references(data: dict[str, Any], file: str) -> list[ConfigProblem]:
+    """Manager -> worker references, checked on the raw data so they are reported even when other keys are bad."""
+    problems: list[ConfigProblem] = []
+    managers, workers = data.get("managers"), data.get("workers") or {}
+    if not isinstance(managers, dict) or not isinstance(workers, dict):
+        return problems
+    known = ", ".join(sorted(workers)) or "none defined"
+    for key, manager in managers.items():
+        names = manager.get("workers") if isinstance(manager, dict) else None
+        if not isinstance(names, list):
+            continue
+        for i, worker in enumerate(names):
+            if isinstance(worker, str) and worker not in workers:
+                problems.append(
+                    ConfigProblem(
+                        file=file,
+                        key=f"managers.{key}.workers[{i}]",
+                        message=f"unknown worker {worker!r} (workers: {known})",
+                    )
+                )
+    return problems
+
+
+def _cross_check(config: HierarchyConfig, file: str) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for key, manager in config.managers.items():
+        if manager.url and manager.command:
+            problems.append(
+                ConfigProblem(file=file, key=f"managers.{key}", message="give 'url' or 'command', not both")
+            )
+    for name, worker in config.workers.items():
+        if worker.command and "/" in worker.command and not Path(worker.command).exists():
+            problems.append(
+                ConfigProblem(
+                    file=file, key=f"workers.{name}.command", message=f"{worker.command} does not exist"
+                )
+            )
+        if worker.cwd and not Path(worker.cwd).is_dir():
+            problems.append(
+                ConfigProblem(
+                    file=file, key=f"workers.{name}.cwd", message=f"{worker.cwd} is not a directory"
+                )
+            )
+    return problems
+
+
+def unused_workers(config: HierarchyConfig) -> list[str]:
+    """Workers no manager uses (a warning, not an error)."""
+    used = {w for m in config.managers.values() for w in m.workers}
+    return sorted(set(config.workers) - used)
+
+
+def resolve_config_path(path: str | Path | None = None) -> Path:
+    """The config to use: the given path, else ``$ECHELON_CONFIG``, else the demo hierarchy."""
+    chosen = path or os.environ.get("ECHELON_CONFIG")
+    return Path(chosen).expanduser().resolve() if chosen else demo_config_path()
+
+
+def load_config(path: str | Path | None = None) -> HierarchyConfig:
+    """Read and validate the hierarchy file (see ``resolve_config_path``)."""
+    file = resolve_config_path(path)
+    if not file.is_file():
+        raise ConfigError([ConfigProblem(file=str(file), key="", message="file not found")])
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([ConfigProblem(file=str(file), key="", message=f"not valid TOML: {exc}")]) from None
+    config = parse_config(data, file=str(file), config_dir=file.parent)
+    config.source = file
+    override = os.environ.get("ECHELON_MODEL")
+    if override:
+        # `echelon ask --model X` runs every level on X; subprocesses inherit the variable.
+        config.orchestrator.model = override
+        for manager in config.managers.values():
+            manager.model = override
+    return config
+
+
+def prepare_demo_data(config: HierarchyConfig) -> None:
+    """Generate the demo database and documents if ``config`` is the demo hierarchy and they are missing or
+    cover other years than the two before today (see ``examples.ensure_demo_data``)."""
+    if config.source is not None and config.source == demo_config_path():
+        from echelon.examples import ensure_demo_data
+
+        ensure_demo_data()

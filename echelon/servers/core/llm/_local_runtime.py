@@ -1,0 +1,221 @@
+"""One embedded model server per machine, shared by every process that uses the local model.
+
+``ensure_local_server(spec)`` returns the base URL of a running server for the model: ``ECHELON_LOCAL_URL`` if
+set (how a parent hands its server to children, and how tests pass one in); else the server named by the
+model's state file (``<cache>/local-server-<key>.json``) if it answers ``/health``; else, under a file lock so
+that processes starting together start only one, it fetches the model if needed and spawns the server detached
+(it outlives its starter and exits after its idle timeout), then waits for it to come up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+import httpx
+
+from ._model_files import KnownModel, ResolvedModel, cache_dir, ensure_model, file_lock, resolve_model_spec
+from .base import ModelError
+
+ENV_URL = "ECHELON_LOCAL_URL"
+DEFAULT_IDLE_TIMEOUT = 900.0
+STARTUP_TIMEOUT = 180.0
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """What a running server wrote about itself."""
+
+    pid: int
+    url: str
+    model_path: str
+
+
+def state_file(resolved: ResolvedModel) -> Path:
+    return cache_dir() / f"local-server-{resolved.state_key}.json"
+
+
+def log_file(resolved: ResolvedModel) -> Path:
+    return cache_dir() / f"local-server-{resolved.state_key}.log"
+
+
+def read_state(path: Path) -> ServerState | None:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+        return ServerState(pid=int(data["pid"]), url=str(data["url"]), model_path=str(data["model_path"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+async def _healthy(state: ServerState, resolved: ResolvedModel) -> bool:
+    """Whether the server in ``state`` answers and serves this model (a reused port could be anything)."""
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(state.url + "/health")
+        data = response.json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return response.status_code == 200 and data.get("model_path") == str(resolved.path)
+
+
+async def running_server(spec: str | KnownModel | None = None) -> str | None:
+    """The URL of a healthy shared server for ``spec``, or None."""
+    resolved = resolve_model_spec(spec)
+    state = read_state(state_file(resolved))
+    if state is not None and await _healthy(state, resolved):
+        return state.url
+    return None
+
+
+async def ensure_local_server(
+    spec: str | KnownModel | None = None, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+) -> str:
+    """The base URL (no ``/v1``) of a server for ``spec``, starting the shared one if none is running."""
+    if url := os.environ.get(ENV_URL, "").strip():
+        return url.rstrip("/").removesuffix("/v1")
+    resolved = resolve_model_spec(spec)
+    if url := await running_server(spec):
+        return url
+    lock = cache_dir() / f"local-server-{resolved.state_key}.lock"
+    return await anyio.to_thread.run_sync(
+        _start_locked, spec, resolved, lock, idle_timeout, abandon_on_cancel=True
+    )
+
+
+def _start_locked(
+    spec: str | KnownModel | None, resolved: ResolvedModel, lock: Path, idle_timeout: float
+) -> str:
+    with file_lock(lock):
+        if url := anyio.from_thread.run(running_server, spec):  # started by another process while we waited
+            return url
+        model = ensure_model(spec)
+        return _spawn(resolved, model, idle_timeout)
+
+
+def _spawn(resolved: ResolvedModel, model: Path, idle_timeout: float) -> str:
+    state_path = state_file(resolved)
+    state_path.unlink(missing_ok=True)
+    args = [
+        sys.executable,
+        "-m",
+        "echelon.servers.core.llm._local_server",
+        "--model",
+        str(model),
+        "--model-id",
+        resolved.model_id,
+        "--port",
+        "0",
+        "--idle-timeout",
+        str(idle_timeout),
+        "--state-file",
+        str(state_path),
+    ]
+    env = dict(os.environ)
+    project_root = str(Path(__file__).resolve().parents[4])  # so `-m echelon.servers...` imports from any cwd
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (project_root, env.get("PYTHONPATH", "")) if p)
+    log_path = log_file(resolved)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    too_long = log_path.exists() and log_path.stat().st_size > 1_000_000
+    with log_path.open("wb" if too_long else "ab") as log:
+        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {resolved.model_id}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            cwd=str(log_path.parent),
+            env=env,
+            **_detached(),
+        )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            raise ModelError(
+                f"the local model server exited with code {code} while starting; its log {log_path} ends:\n"
+                + _tail(log_path)
+            )
+        state = read_state(state_path)
+        if (
+            state is not None
+            and state.pid == process.pid
+            and anyio.from_thread.run(_healthy, state, resolved)
+        ):
+            return state.url
+        time.sleep(0.1)
+    process.terminate()
+    raise ModelError(
+        f"the local model server did not come up within {STARTUP_TIMEOUT:.0f} s; see {log_path}:\n"
+        + _tail(log_path)
+    )
+
+
+def _detached() -> dict[str, Any]:
+    """Popen options that let the server outlive (and ignore the signals of) the process that started it."""
+    if sys.platform == "win32":
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
+        return {"creationflags": flags}
+    return {"start_new_session": True}
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+async def stop_local_server(spec: str | KnownModel | None = None, *, wait_seconds: float = 30.0) -> bool:
+    """Stop the shared server for ``spec``: SIGTERM, and SIGKILL if it is still there after ``wait_seconds``.
+    True if one was running."""
+    resolved = resolve_model_spec(spec)
+    path = state_file(resolved)
+    state = read_state(path)
+    if state is None or not await _healthy(state, resolved):
+        return False
+    try:
+        os.kill(state.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    if not await _wait_gone(state, resolved, wait_seconds) and sys.platform != "win32":
+        os.kill(state.pid, signal.SIGKILL)
+        await _wait_gone(state, resolved, wait_seconds)
+    path.unlink(missing_ok=True)
+    return True
+
+
+async def _wait_gone(state: ServerState, resolved: ResolvedModel, seconds: float) -> bool:
+    with anyio.move_on_after(seconds):
+        while await _healthy(state, resolved) or _alive(state.pid):  # noqa: ASYNC110 - polling another process
+            await anyio.sleep(0.05)
+        return True
+    return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (reaping it if it is our own exited child). Windows: unknown, so False."""
+    if sys.platform == "win32":
+        return False
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: its parent reaps it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,149 @@
+"""The generic manager MCP server: ``python -m echelon.servers.managers --name data [--config echelon.toml]``.
+
+It is an MCP server to the orchestrator (``execute_phase``, ``plan_phase``, ``list_workers``) and an MCP client of
+its workers, whose sessions it pools for its whole life. Workers start on first use, concurrently.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from ..core.config import HierarchyConfig, load_config, prepare_demo_data
+from ..core.envelope import PhaseContext, PhaseResult
+from ..core.llm import Model, resolve_model
+from ..core.plan import PlanNode
+from ..core.pool import ConnectionPool
+from ..core.serve import serve_main
+from ..core.target import Target
+from ._discovery import WorkerInfo
+from .manager import Manager, PhasePlanPreview
+from .planners import StepPlanner
+
+WORKER_ENV = ("ECHELON_", "XDG_")
+
+
+class WorkerCatalog(BaseModel):
+    """The manager's workers and their live tools."""
+
+    manager: str
+    description: str
+    planner: str
+    model: str
+    workers: list[WorkerInfo]
+
+
+def build_server(
+    config: HierarchyConfig,
+    key: str,
+    *,
+    model: Model | None = None,
+    worker_targets: Mapping[str, Target] | None = None,
+    planner: StepPlanner | None = None,
+) -> MCPServer[Any]:
+    """The MCP server of manager ``key``. ``model``/``worker_targets`` replace the configured ones (tests)."""
+    if key not in config.managers:
+        raise ValueError(
+            f"no manager {key!r} in {config.source or 'the config'} (managers: {', '.join(config.managers)})"
+        )
+    settings = config.managers[key]
+    chosen_model = model or resolve_model(settings.model, role="manager", settings=config.models)
+    targets: dict[str, Target] = dict(worker_targets or config.worker_targets(key))
+    descriptions = {
+        name: config.workers[name].description if name in config.workers else "" for name in targets
+    }
+    tool_filters = {
+        name: tools
+        for name in targets
+        if name in config.workers and (tools := config.workers[name].tools) is not None
+    }
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Manager]:
+        await anyio.to_thread.run_sync(prepare_demo_data, config)
+        async with ConnectionPool(targets, env_prefixes=WORKER_ENV) as pool:
+            try:
+                yield Manager(
+                    key,
+                    settings,
+                    pool=pool,
+                    model=chosen_model,
+                    worker_descriptions=descriptions,
+                    worker_tools=tool_filters,
+                    planner=planner,
+                )
+            finally:
+                await chosen_model.aclose()
+
+    server = MCPServer[Manager](
+        name=f"echelon-manager-{key}",
+        instructions=f"The {key!r} domain manager of an echelon hierarchy: {settings.description}",
+        lifespan=lifespan,
+    )
+
+    @server.tool()
+    async def execute_phase(
+        phase: Annotated[PlanNode, Field(description="The phase to carry out: name, goals, notes")],
+        ctx: Context[Manager, Any],
+        context: Annotated[
+            PhaseContext | None, Field(description="The user's request and results of earlier phases")
+        ] = None,
+    ) -> PhaseResult:
+        """Carry out one phase in this manager's domain: plan steps over its workers, run them, and return one
+        synthesized answer with whether the goal was met, the files produced, provenance and usage."""
+        manager = ctx.request_context.lifespan_context
+        return await manager.execute_phase(phase, context or PhaseContext(), progress=ctx.report_progress)
+
+    @server.tool()
+    async def plan_phase(
+        phase: Annotated[PlanNode, Field(description="The phase to plan")],
+        ctx: Context[Manager, Any],
+        context: Annotated[PhaseContext | None, Field(description="Results of earlier phases")] = None,
+    ) -> PhasePlanPreview:
+        """Show the steps this manager would run for a phase, with the worker of each; nothing is executed."""
+        manager = ctx.request_context.lifespan_context
+        try:
+            return await manager.plan_phase(phase, context or PhaseContext())
+        except Exception as exc:
+            raise ToolError(f"could not plan phase {phase.name!r}: {exc}") from exc
+
+    @server.tool()
+    async def list_workers(ctx: Context[Manager, Any]) -> WorkerCatalog:
+        """This manager's workers and their live tool schemas (condensed), and which model and planner it uses."""
+        manager = ctx.request_context.lifespan_context
+        workers = await manager.workers(refresh=True)
+        return WorkerCatalog(
+            manager=key,
+            description=settings.description,
+            planner=type(manager.planner).__name__,
+            model=chosen_model.name,
+            workers=list(workers.values()),
+        )
+
+    return server
+
+
+def _add_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", required=True, help="The manager_worker_key of the manager to serve")
+    parser.add_argument("--config", default=None, help="echelon.toml (default: $ECHELON_CONFIG or the demo)")
+    parser.add_argument(
+        "--model", default=None, help="Override the manager's model (e.g. local, anthropic:...)"
+    )
+
+
+def _build(args: argparse.Namespace) -> MCPServer[Any]:
+    config = load_config(args.config)
+    model = resolve_model(args.model, role="manager", settings=config.models) if args.model else None
+    return build_server(config, args.name, model=model)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve one manager (stdio by default)."""
+    serve_main("An echelon domain manager (MCP server and client of its workers).", _build, _add_args, argv)

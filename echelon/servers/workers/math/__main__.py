@@ -1,0 +1,3 @@
+from echelon.servers.workers.math.server import main
+
+main()

@@ -1,0 +1,130 @@
+"""Math worker: exact and numeric math with sympy (evaluate, solve, simplify, calculus) and statistics.
+
+Expressions are parsed by a safe allow-list parser (``_parse``); user text never reaches ``eval``. The sympy
+work runs in a child process with a time limit (``_limit``); the statistics tools are plain arithmetic.
+"""
+
+# No `from __future__ import annotations`: tool signatures are read when the tools are registered.
+import argparse
+from collections.abc import Sequence
+from typing import Annotated
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from echelon.servers.core.serve import serve_main
+from echelon.servers.workers.math import _compute, _stats
+from echelon.servers.workers.math._limit import run_limited
+
+_PURE = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+INSTRUCTIONS = (
+    "Exact and numeric math. Write expressions in Python/sympy syntax: 2*x (explicit *), x**2 or x^2, "
+    "sqrt, sin, log, exp, pi, E, I, oo. Decimals are exact (0.1 is 1/10). Use statistics, percent_change "
+    "and growth_rate for lists of numbers."
+)
+
+Expression = Annotated[str, Field(description="A math expression, e.g. 'x**2 + 2*x + 1' or 'sqrt(2)/2'")]
+Variable = Annotated[str, Field(description="A variable name, e.g. 'x'")]
+Bound = Annotated[str | float | None, Field(description="Integration bound, e.g. 0, 'pi/2' or 'oo'")]
+
+
+def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
+    """The math worker. Pure computation: no files, no network. Each sympy computation runs in a child
+    process that is stopped after ``timeout_seconds``."""
+    if not timeout_seconds > 0:
+        raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
+    server = MCPServer("echelon-math", instructions=INSTRUCTIONS)
+
+    @server.tool(annotations=_PURE)
+    def evaluate(
+        expression: Expression,
+        numeric: Annotated[bool, Field(description="Return the decimal value as the result")] = False,
+        precision: Annotated[int, Field(ge=1, le=1000, description="Significant digits of the decimal")] = 15,
+    ) -> _compute.Evaluation:
+        """Evaluate an expression exactly (e.g. sqrt(8) -> 2*sqrt(2)) and numerically, with its LaTeX."""
+        return run_limited(_compute.evaluate, (expression, numeric, precision), timeout_seconds)
+
+    @server.tool(annotations=_PURE)
+    def solve(
+        equations: Annotated[
+            str | list[str],
+            Field(
+                description="One equation or a system: 'x**2 - 4 = 0', 'x^2 = 4', or an expression meaning = 0"
+            ),
+        ],
+        variables: Annotated[
+            list[str] | None, Field(description="Variables to solve for (default: every symbol)")
+        ] = None,
+    ) -> _compute.Solutions:
+        """Solve an equation or a system of equations exactly; real solutions also come as floats."""
+        return run_limited(_compute.solve, (equations, variables), timeout_seconds)
+
+    @server.tool(annotations=_PURE)
+    def simplify(expression: Expression) -> _compute.Transformed:
+        """Simplify an expression (e.g. sin(x)**2 + cos(x)**2 -> 1)."""
+        return run_limited(_compute.simplify, (expression,), timeout_seconds)
+
+    @server.tool(annotations=_PURE)
+    def differentiate(
+        expression: Expression,
+        variable: Variable,
+        order: Annotated[int, Field(ge=1, le=20, description="How many times to differentiate")] = 1,
+    ) -> _compute.Transformed:
+        """Differentiate an expression with respect to a variable (order 1 by default)."""
+        return run_limited(_compute.differentiate, (expression, variable, order), timeout_seconds)
+
+    @server.tool(annotations=_PURE)
+    def integrate(
+        expression: Expression, variable: Variable, lower: Bound = None, upper: Bound = None
+    ) -> _compute.IntegralResult:
+        """Integrate an expression: the antiderivative, or the definite integral when both bounds are given."""
+        return run_limited(_compute.integrate, (expression, variable, lower, upper), timeout_seconds)
+
+    @server.tool(annotations=_PURE)
+    def statistics(
+        values: Annotated[list[float], Field(description="The numbers to summarize")],
+        percentiles: Annotated[
+            list[float] | None, Field(description="Percentiles to report, 0-100 (default 25, 50, 75)")
+        ] = None,
+    ) -> _stats.Summary:
+        """Descriptive statistics: count, sum, mean, median, modes, sample and population stdev/variance,
+        min, max, range and percentiles."""
+        return _stats.summarize(values, percentiles)
+
+    @server.tool(annotations=_PURE)
+    def percent_change(
+        old: Annotated[float, Field(description="The starting value (not 0)")],
+        new: Annotated[float, Field(description="The ending value")],
+    ) -> _stats.Change:
+        """Percent change from old to new, relative to |old| (so -10 -> -5 is +50 %)."""
+        return _stats.percent_change(old, new)
+
+    @server.tool(annotations=_PURE)
+    def growth_rate(
+        values: Annotated[list[float], Field(description="A series of values, oldest first, one per period")],
+        periods_per_year: Annotated[
+            float, Field(gt=0, description="Periods per year (1 yearly, 4 quarterly, 12 monthly)")
+        ] = 1.0,
+    ) -> _stats.Growth:
+        """Period-over-period changes of a series, its compound growth rate per period and its CAGR."""
+        return _stats.growth(values, periods_per_year)
+
+    return server
+
+
+def _add_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout-seconds", type=float, default=10.0, help="time limit per computation")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m echelon.servers.workers.math [--timeout-seconds S]``."""
+    serve_main(
+        __doc__ or "Math worker",
+        lambda args: build_server(timeout_seconds=args.timeout_seconds),
+        _add_args,
+        argv,
+    )

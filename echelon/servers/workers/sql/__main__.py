@@ -1,0 +1,3 @@
+from echelon.servers.workers.sql.server import main
+
+main()

@@ -1,5 +1,0 @@
-"""The math worker: exact and numeric math with sympy, behind a parser that never calls eval."""
-
-from servers.workers.math.server import build_server, main
-
-__all__ = ["build_server", "main"]

@@ -1,3 +1,0 @@
-from servers.workers.math.server import main
-
-main()

@@ -1,5 +1,0 @@
-"""The SQL worker: read-only queries, schema inspection and sqlglot analysis over one SQLite database."""
-
-from servers.workers.sql.server import build_server, main
-
-__all__ = ["build_server", "main"]

@@ -1,3 +1,0 @@
-from servers.workers.sql.server import main
-
-main()
