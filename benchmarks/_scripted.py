@@ -1,4 +1,4 @@
-"""The cheapest real delegation: one phase, the router's planned call, no synthesis tool loop.
+"""The cheapest real delegation: one phase, the router's planned call, one synthesis.
 
 Resolved in each process by ``ECHELON_MODEL=python:benchmarks._scripted:build``; measures echelon's own overhead.
 """
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from echelon.servers.core.llm import Model, ModelRequest
-from echelon.servers.core.testing import Answer, FunctionModel
+from echelon.servers.core.llm import Model
+from echelon.servers.core.testing import PurposeModel
 
 PLAN = {
     "plan": {"phases": [{"name": "Add", "worker": "numbers", "goals": "add"}], "primary_worker": "numbers"}
@@ -18,13 +18,8 @@ STEP = {
 }
 
 
-def _answer(request: ModelRequest) -> Answer:
-    if "strategic planner" in request.system:
-        return PLAN
-    if '{"step":' in request.system:
-        return STEP
-    return {"answer": "1 + 2 = 3", "goal_met": True}
-
-
 def build(role: Any = None) -> Model:
-    return FunctionModel(_answer, name="bench:scripted")
+    return PurposeModel(
+        {"plan_phases": PLAN, "route_step": STEP, "synthesis": {"answer": "1 + 2 = 3", "goal_met": True}},
+        name="bench:scripted",
+    )

@@ -19,6 +19,7 @@ class Answer(BaseModel):
         "Revenue grew by [X]% last year",
         "Growth was XX% in 2025",
         "Total: [amount] dollars",
+        "The winner is {name}.",
     ],
 )
 def test_an_answer_with_a_placeholder_is_rejected_with_the_placeholder_named(text: str) -> None:
@@ -43,30 +44,20 @@ def test_an_empty_answer_is_rejected() -> None:
         Answer(answer="")
 
 
-def test_a_later_phase_sees_an_earlier_phases_tool_data_not_only_its_summary() -> None:
-    from echelon.servers.core.envelope import PhaseContext, PriorResult
+def test_a_long_tool_result_is_clipped_by_keeping_the_first_items_of_its_lists() -> None:
+    from echelon.servers.core.envelope import clip_json
 
-    calls = [
-        {"tool": "run_query", "arguments": {}, "result": {"columns": ["n"], "rows": []}},
-        {"tool": "compare_periods", "arguments": {}, "result": {"groups": [{"group": "North", "to": 1500}]}},
-    ]
-    prior = PriorResult(
-        phase="Growth",
-        manager="data",
-        output="North grew fastest.",
-        data={"steps": {"Query": {"calls": calls}}},
-    )
-    text = PhaseContext(request="r", prior=[prior]).render()
-    assert text == (
-        "Result of phase 'Growth' (data):\nNorth grew fastest.\n"
-        'Data returned by compare_periods: {"groups": [{"group": "North", "to": 1500}]}'
-    )
+    rows = [[f"group {i}", i * 1.5] for i in range(2000)]
+    clipped = clip_json({"columns": ["group", "value"], "rows": rows}, limit=5000)
+    assert clipped["columns"] == ["group", "value"]
+    assert clipped["rows"][:3] == rows[:3]
+    assert str(clipped["rows"][-1]).endswith("more items cut")
+    assert clip_json({"value": 5}) == {"value": 5}
 
 
-def test_a_later_phase_is_told_plainly_what_an_earlier_phase_could_not_find() -> None:
-    from echelon.servers.core.envelope import PhaseContext, PriorResult
+def test_a_call_record_is_an_error_unless_its_outcome_is_ok() -> None:
+    from echelon.servers.core.envelope import ToolCallRecord
 
-    prior = PriorResult(phase="Growth", manager="data", output="No data.", missing="revenue per category")
-    assert PhaseContext(prior=[prior]).render() == (
-        "Result of phase 'Growth' (data):\nNo data.\nIts goals were NOT met; missing: revenue per category"
-    )
+    assert not ToolCallRecord(worker="w", tool="t").is_error
+    assert ToolCallRecord(worker="w", tool="t", outcome="refused").is_error
+    assert ToolCallRecord(worker="w", tool="t").model_dump()["is_error"] is False

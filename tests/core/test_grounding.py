@@ -8,7 +8,7 @@ import pytest
 from mcp import Client
 
 from echelon.servers.core.envelope import DelegationResult
-from echelon.servers.core.grounding import asks_for_figures, states_a_figure, ungrounded_figures
+from echelon.servers.core.grounding import Grounding, states_a_figure, ungrounded_figures
 from echelon.servers.core.testing import ScriptedModel
 from tests.orchestrator._hierarchy import adding_model, build_hierarchy
 
@@ -50,6 +50,7 @@ def deck(title: str, *bullets: str) -> dict[str, object]:
 async def run_with_content(tmp_path: Path, content: ScriptedModel) -> DelegationResult:
     phases = {
         "plan": {
+            "asks_for": ["file"],
             "phases": [
                 {"name": "Compute", "worker": "numbers", "goals": "Add 2 and 3"},
                 {"name": "Deck", "worker": "content", "goals": "One slide", "depends_on": ["Compute"]},
@@ -57,7 +58,7 @@ async def run_with_content(tmp_path: Path, content: ScriptedModel) -> Delegation
             "primary_worker": "numbers",
         }
     }
-    numbers = adding_model(2, 3, "2 + 3 = 5", {"answer": "The sum of 2 and 3 is 5.", "goal_met": True})
+    numbers = adding_model(2, 3, {"answer": "The sum of 2 and 3 is 5.", "goal_met": True})
     server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([phases]), numbers=numbers, content=content)
     async with Client(server) as client:
         answer = await client.call_tool("delegate", {"request": "add 2 and 3, one slide"})
@@ -73,7 +74,7 @@ async def test_a_planned_bullet_with_an_invented_figure_is_left_out_and_the_step
     )
     result = await run_with_content(tmp_path, content)
     assert result.status == "ok"
-    assert result.phases[1].provenance[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
+    assert result.phases[1].calls()[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
     assert (
         "Left out, as their figures were not given: Up 40% on last year"
         in content.requests[1].messages[-1].content
@@ -94,20 +95,14 @@ async def test_an_invented_figure_outside_a_list_goes_back_to_the_router(tmp_pat
     assert result.status == "ok"
     retry = content.requests[1].messages[-1].content
     assert "figures that are not in the phase or its context: 40%." in retry
-    assert result.phases[1].provenance[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
+    assert result.phases[1].calls()[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
     content.assert_consumed()
 
 
-@pytest.mark.parametrize(
-    ("goals", "asks"),
-    [
-        ("Compute each region's revenue growth rate and the fastest-growing region", True),
-        ("How many orders were placed last year?", True),
-        ("Summarize what the strategy memo says about support", False),
-    ],
-)
-def test_goals_ask_for_figures_when_they_name_a_measure(goals: str, asks: bool) -> None:
-    assert asks_for_figures(goals) is asks
+def test_a_text_cites_the_source_when_it_states_one_of_its_numbers_as_written_or_rounded() -> None:
+    grounding = Grounding("339965.87 451623.05 32.84")
+    assert grounding.cited("It grew 32.8% to 451,623.") and grounding.cited("The total is 339965.87")
+    assert not grounding.cited("It grew a lot") and not grounding.cited("It grew 12%")
 
 
 def test_an_answer_states_a_figure_with_a_percent_a_decimal_or_two_digits() -> None:

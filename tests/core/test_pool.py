@@ -6,7 +6,7 @@ import anyio
 import psutil
 import pytest
 
-from echelon.servers.core.pool import ConnectionFailed, ConnectionPool
+from echelon.servers.core.pool import ConnectionFailed, ConnectionPool, SessionLost
 from echelon.servers.core.target import Target
 from tests._toy_servers import build_calc_server
 
@@ -50,11 +50,14 @@ async def test_several_stdio_sessions_start_concurrently_and_all_children_stop_o
     assert all(gone(p) for p in pids)
 
 
-async def test_a_session_whose_process_died_is_restarted_on_the_next_call() -> None:
+async def test_a_session_whose_process_died_is_reported_and_restarted_on_the_next_call() -> None:
     with anyio.fail_after(30):
         async with ConnectionPool({"calc": calc_target()}) as pool:
             first = await pid_of(pool, "calc")
             os.kill(first, signal.SIGKILL)
+            # The pool never repeats a call itself: whether that is safe is the caller's decision.
+            with pytest.raises(SessionLost, match="calc"):
+                await pool.call_tool("calc", "add", {"a": 1, "b": 1})
             result = await pool.call_tool("calc", "add", {"a": 1, "b": 1})
             assert result.structured_content == {"value": 2.0}
             second = await pid_of(pool, "calc")

@@ -56,7 +56,6 @@ async def test_a_deck_call_with_an_invented_figure_is_sent_back_unmade(tmp_path:
             tool_call("make_deck", title="Sum up 40%", bullets=["The sum is 5"]),
             tool_call("make_deck", title="Sum", bullets=["The sum is 5"]),
             "Deck written.",
-            {"answer": "Deck written.", "goal_met": True},
         ]
     )
     result = await run_phase(tmp_path, model)
@@ -64,8 +63,11 @@ async def test_a_deck_call_with_an_invented_figure_is_sent_back_unmade(tmp_path:
     assert refusal.role == "tool" and refusal.content.startswith(
         "Not run: its arguments hold figures that are not in the context or the results so far: 40%."
     )
-    assert [r.arguments["title"] for r in result.provenance] == ["Sum"]  # only the grounded call was made
-    assert [e.kind for e in result.steps[0].errors] == ["grounding"]
+    assert [(r.arguments["title"], r.outcome) for r in result.calls()] == [
+        ("Sum up 40%", "refused"),
+        ("Sum", "ok"),
+    ]
+    assert result.calls()[0].policy == "figure_grounding"  # only the grounded call was made
     assert (tmp_path / "Sum.txt").read_text() == "Sum\nThe sum is 5"
     model.assert_consumed()
 
@@ -76,11 +78,10 @@ async def test_a_bullet_with_an_invented_figure_is_left_out_and_the_model_told(t
             one_step("deck"),
             tool_call("make_deck", title="Sum", bullets=["The sum is 5", "Up 40% on last year"]),
             "Deck written.",
-            {"answer": "Deck written.", "goal_met": True},
         ]
     )
     result = await run_phase(tmp_path, model)
-    assert result.provenance[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
+    assert result.calls()[0].arguments == {"title": "Sum", "bullets": ["The sum is 5"]}
     assert (
         "Left out, as their figures were not given: Up 40% on last year"
         in model.requests[2].messages[-1].content
@@ -94,12 +95,12 @@ async def test_an_expression_for_a_read_only_tool_may_hold_its_own_constants(tmp
             one_step("calc"),
             tool_call("evaluate", expression="5 * 100"),
             "5 is 500 in hundredths.",
-            {"answer": "5 is 500 in hundredths.", "goal_met": True},
         ]
     )
     result = await run_phase(tmp_path, model)
-    assert [(r.tool, r.is_error) for r in result.provenance] == [("evaluate", False)]
+    assert [(r.tool, r.is_error) for r in result.calls()] == [("evaluate", False)]
     assert '"value": 500.0' in model.requests[2].messages[-1].content
+    assert result.status == "ok" and result.output == "5 is 500 in hundredths."
     model.assert_consumed()
 
 
@@ -112,5 +113,5 @@ async def test_the_router_may_plan_a_read_only_call_with_its_own_constants(tmp_p
         ]
     )
     result = await run_phase(tmp_path, model, planner="router")
-    assert [(r.tool, r.is_error) for r in result.provenance] == [("evaluate", False)]
+    assert [(r.tool, r.is_error) for r in result.calls()] == [("evaluate", False)]
     model.assert_consumed()

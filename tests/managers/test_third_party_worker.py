@@ -34,8 +34,7 @@ async def test_manager_discovers_and_calls_a_third_party_server_as_a_worker() ->
         [
             {"plan": {"steps": [{"name": "Tokyo time", "worker": "time", "goals": "current time in Tokyo"}]}},
             tool_call("convert_time", source_timezone="UTC", time="12:00", target_timezone="Asia/Tokyo"),
-            "12:00 UTC is 21:00 in Tokyo.",
-            {"answer": "12:00 UTC is 21:00 in Tokyo", "goal_met": True},
+            "12:00 UTC is 21:00 in Tokyo.",  # one step: its answer is the phase's, no synthesis
         ]
     )
     server = build_server(research_config(), "research", model=model)
@@ -56,5 +55,5 @@ async def test_manager_discovers_and_calls_a_third_party_server_as_a_worker() ->
     assert result.status == "ok"
     tool_message = model.requests[2].messages[-1]
     assert tool_message.role == "tool" and "21:00" in tool_message.content  # the real server's answer
-    assert [(r.worker, r.tool, r.is_error) for r in result.provenance] == [("time", "convert_time", False)]
+    assert [(r.worker, r.tool, r.is_error) for r in result.calls()] == [("time", "convert_time", False)]
     model.assert_consumed()

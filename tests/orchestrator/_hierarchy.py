@@ -17,45 +17,66 @@ from tests._toy_servers import build_calc_server, build_deck_server
 
 
 def adding_model(
-    a: float,
-    b: float,
-    summary: str,
-    *answers: dict[str, Any],
-    goals: str | None = None,
-    name: str = "test:numbers",
+    a: float, b: float, *answers: dict[str, Any], goals: str | None = None, name: str = "test:numbers"
 ) -> ScriptedModel:
-    """The numbers manager's model for one phase: plan one ``add`` step, call ``add(a, b)``, summarize the step,
-    then give ``answers`` in turn as the phase's synthesis (more than one when validation sends one back)."""
-    step = {"name": "Add", "worker": "calc", "goals": goals or f"add {a:g} and {b:g}"}
-    return ScriptedModel(
-        [{"plan": {"steps": [step]}}, tool_call("add", a=a, b=b), summary, *answers], name=name
-    )
+    """The numbers manager's model for one phase: plan one ``add(a, b)`` call (made without a model), then give
+    ``answers`` in turn as the phase's synthesis (more than one when a policy sends one back)."""
+    step = {
+        "name": "Add",
+        "worker": "calc",
+        "goals": goals or f"add {a:g} and {b:g}",
+        "tool": "add",
+        "arguments": {"a": a, "b": b},
+    }
+    return ScriptedModel([{"plan": {"steps": [step]}}, *answers], name=name)
 
 
-def toy_config(*, synthesis: bool = False) -> HierarchyConfig:
-    return parse_config(
-        {
-            "orchestrator": {"synthesis": synthesis},
-            "managers": {
-                "numbers": {"description": "Arithmetic on numbers", "workers": ["calc"]},
-                "content": {"description": "Decks", "workers": ["deck"], "planner": "router"},
-            },
-            "workers": {
-                "calc": {"command": "calc-server", "description": "a calculator"},
-                "deck": {"command": "deck-server", "description": "writes decks"},
+def looping_model(a: float, b: float, answer: str, *more: Any, name: str = "test:numbers") -> ScriptedModel:
+    """The numbers manager's model for one phase of one step run by the tool loop: plan the step, call
+    ``add(a, b)``, answer ``answer`` (the phase's answer as it is: one step needs no synthesis), then ``more``."""
+    step = {"name": "Add", "worker": "calc", "goals": f"add {a:g} and {b:g}"}
+    return ScriptedModel([{"plan": {"steps": [step]}}, tool_call("add", a=a, b=b), answer, *more], name=name)
+
+
+def toy_config(*, synthesis: bool = False, extra: dict[str, Any] | None = None) -> HierarchyConfig:
+    data: dict[str, Any] = {
+        "orchestrator": {"synthesis": synthesis},
+        "managers": {
+            "numbers": {"description": "Arithmetic on numbers", "workers": ["calc"]},
+            "content": {
+                "description": "Decks",
+                "workers": ["deck"],
+                "planner": "router",
+                "delivers": "files",
             },
         },
-        file="toy.toml",
-    )
+        "workers": {
+            "calc": {"command": "calc-server", "description": "a calculator"},
+            "deck": {"command": "deck-server", "description": "writes decks"},
+        },
+    }
+    for key, value in (extra or {}).items():
+        data[key] = {**data.get(key, {}), **value}
+    return parse_config(data, file="toy.toml")
 
 
 def build_hierarchy(
-    tmp: Path, *, orchestrator: Model, numbers: Model, content: Model, synthesis: bool = False
+    tmp: Path,
+    *,
+    orchestrator: Model,
+    numbers: Model,
+    content: Model,
+    synthesis: bool = False,
+    config: HierarchyConfig | None = None,
+    calc: MCPServer[Any] | None = None,
 ) -> MCPServer[Any]:
-    config = toy_config(synthesis=synthesis)
+    config = config or toy_config(synthesis=synthesis)
     managers = {
         "numbers": build_manager(
-            config, "numbers", model=numbers, worker_targets={"calc": Target.in_process(build_calc_server())}
+            config,
+            "numbers",
+            model=numbers,
+            worker_targets={"calc": Target.in_process(calc or build_calc_server())},
         ),
         "content": build_manager(
             config,

@@ -67,7 +67,7 @@ async def test_progress_notifications_reach_the_host_during_delegate(tmp_path: P
             "primary_worker": "numbers",
         }
     }
-    numbers = adding_model(1, 2, "3", {"answer": "1 + 2 = 3", "goal_met": True}, goals="add")
+    numbers = adding_model(1, 2, {"answer": "1 + 2 = 3", "goal_met": True}, goals="add")
     messages: list[str] = []
     progress_values: list[float] = []
 
@@ -81,7 +81,8 @@ async def test_progress_notifications_reach_the_host_during_delegate(tmp_path: P
     async with Client(server) as client:
         await client.call_tool("delegate", {"request": "add"}, progress_callback=on_progress)
     assert messages[0] == "planning phases"
-    assert any("numbers: step 'Add' finished" in m for m in messages)
+    assert "phase 1/1 numbers › step 1/1 › calc.add" in messages
+    assert "phase 1/1 numbers › step 1/1 Add finished" in messages
     assert messages[-1] == "done: ok"
     assert progress_values == sorted(progress_values)  # progress only increases
 
@@ -89,6 +90,7 @@ async def test_progress_notifications_reach_the_host_during_delegate(tmp_path: P
 async def test_a_failing_phase_is_reported_and_independent_phases_keep_their_results(tmp_path: Path) -> None:
     plan = {
         "plan": {
+            "asks_for": ["file"],
             "phases": [
                 {"name": "Sum", "worker": "numbers", "goals": "add"},
                 {"name": "Deck", "worker": "content", "goals": "deck"},
@@ -96,14 +98,18 @@ async def test_a_failing_phase_is_reported_and_independent_phases_keep_their_res
             "primary_worker": "numbers",
         }
     }
-    numbers = adding_model(1, 2, "3", {"answer": "1 + 2 = 3", "goal_met": True}, goals="add")
+    numbers = adding_model(1, 2, {"answer": "1 + 2 = 3", "goal_met": True}, goals="add")
+    deck_again = {
+        "plan": {"asks_for": ["file"], "phases": [plan["plan"]["phases"][1]], "primary_worker": "content"}
+    }
 
     # The content manager's model service is down: its phase fails, the other one stands.
     def service_down(request: ModelRequest) -> str:
         raise ModelError("local: the model server is unavailable")
 
     content = FunctionModel(service_down)
-    server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([plan]), numbers=numbers, content=content)
+    orchestrator = ScriptedModel([plan, deck_again])  # the failed phase is planned anew once, and fails again
+    server = build_hierarchy(tmp_path, orchestrator=orchestrator, numbers=numbers, content=content)
     async with Client(server) as client:
         answer = await client.call_tool("delegate", {"request": "add and deck"})
     result = DelegationResult.model_validate(answer.structured_content)

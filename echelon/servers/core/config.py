@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .budget import Limits
 from .llm import ModelSettings
+from .policies import DEFAULT_POLICIES, PolicyName
 from .target import Target
 
 PlannerName = Literal["StrategicDecomposerPlanner", "WorkerRouterPlanner"]
@@ -51,7 +53,16 @@ class ManagerConfig(BaseModel):
     planner: PlannerName = "StrategicDecomposerPlanner"
     max_steps: int = Field(default=6, ge=1, le=20)
     max_tool_calls: int = Field(default=6, ge=1, le=50, description="Tool calls allowed in one step's loop")
-    step_timeout_seconds: float = Field(default=300, gt=0)
+    step_timeout_seconds: float = Field(default=300, gt=0, description="Longest one worker call may take")
+    policies: list[PolicyName] = Field(
+        default_factory=lambda: list(DEFAULT_POLICIES),
+        description="The policies of its tool loop and synthesis",
+    )
+    delivers: Literal["answers", "files"] = Field(
+        default="answers",
+        description="'files' for a manager whose phases make files (decks, documents): a plan includes such a "
+        "phase only when the request asks for a file",
+    )
     # How the orchestrator reaches this manager; default: a stdio subprocess of this same config.
     url: str | None = None
     command: str | None = None
@@ -80,7 +91,14 @@ class OrchestratorConfig(BaseModel):
     model: str = "auto"
     synthesis: bool = True
     max_phases: int = Field(default=5, ge=1, le=20)
-    phase_timeout_seconds: float = Field(default=900, gt=0)
+    phase_timeout_seconds: float = Field(default=900, gt=0, description="Longest one phase may take")
+    max_replans: int = Field(
+        default=1, ge=0, le=3, description="Times the remaining work is planned anew after a manager fails"
+    )
+    policies: list[PolicyName] = Field(
+        default_factory=lambda: ["figure_grounding", "answers_request"],
+        description="The policies of the final synthesis",
+    )
     wait_seconds: float = Field(
         default=45, gt=0, description="How long delegate waits before answering with a run id (desktop hosts)"
     )
@@ -93,6 +111,7 @@ class HierarchyConfig(BaseModel):
 
     orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    limits: Limits = Field(default_factory=Limits)
     managers: dict[str, ManagerConfig] = Field(min_length=1)
     workers: dict[str, WorkerConfig] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)

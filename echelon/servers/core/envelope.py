@@ -1,7 +1,8 @@
 """The typed envelope every result travels in when it crosses a level (step -> phase -> delegation).
 
 Free text alone loses what the next level needs (which tool produced a figure, which file was written, what it
-cost), so each level returns these models and the level above reads fields, not prose.
+cost), so each level returns these models and the level above reads fields, not prose. The tool calls a step made
+are its typed trace (``ToolCallRecord``): arguments, result, timing, retries and errors, carried once, in the step.
 """
 
 from __future__ import annotations
@@ -10,11 +11,41 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, JsonValue, computed_field
 
 from .llm.base import TokenUsage
 
 Status = Literal["ok", "partial", "failed", "cancelled"]
+
+ErrorKind = Literal[
+    "error",  # anything not named below
+    "planning",  # a planner gave no valid plan
+    "tool",  # a tool call failed (its own error, or it could not be made)
+    "timeout",  # a call or a node ran past its time
+    "connection",  # a worker or manager could not be started or reached
+    "budget",  # a limit ran out (the message names it)
+    "synthesis",  # no synthesized answer; the parts' texts stand in for it
+    "grounding",  # figures that are not in the data
+    "refused",  # a policy refused a call
+    "skipped",  # a node did not run because a dependency failed
+    "unanswered",  # the answer does not state what the request asked for
+    "cancelled",
+    "not_retried",  # a failed call that may have had effects, so it was not repeated
+    "reassigned",  # a step moved to another worker after its worker kept failing
+    "replanned",  # phases planned anew after a manager failed
+    "request",  # the request itself is unusable (too large, empty)
+]
+
+AnswerPart = Literal["figure", "name", "file"]
+"""What a request asks the answer to state: a figure, a name (of something in the data), a file."""
+
+
+class ErrorInfo(BaseModel):
+    """An error kept with the result instead of being swallowed: where it happened and what it said."""
+
+    where: str
+    message: str
+    kind: ErrorKind = "error"
 
 
 class Artifact(BaseModel):
@@ -27,25 +58,51 @@ class Artifact(BaseModel):
     description: str = ""
 
 
+class RetryRecord(BaseModel):
+    """One repeated attempt of a call: why the previous one failed and how long we waited."""
+
+    attempt: int = Field(description="The attempt that failed (1 is the first)")
+    reason: str
+    delay_seconds: float = 0.0
+
+
+CallOutcome = Literal["ok", "tool_error", "failed", "refused"]
+
+
 class ToolCallRecord(BaseModel):
-    """Provenance: one tool call on one worker, as made by a manager."""
+    """Provenance and trace: one tool call (or a refusal to make it) on one worker or manager."""
 
     worker: str
     tool: str
     arguments: dict[str, Any] = Field(default_factory=dict)
-    is_error: bool = False
+    outcome: CallOutcome = "ok"
+    result: JsonValue = Field(default=None, description="The structured result, clipped; None if it had none")
+    text: str = Field(default="", description="The result as the model read it (clipped)")
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    started_at: float = Field(default=0.0, description="Unix time the call started")
     duration_ms: float = 0.0
+    attempts: int = 1
+    retries: list[RetryRecord] = Field(default_factory=list)
+    policy: str | None = Field(default=None, description="The policy that refused or rewrote the call")
+    note: str | None = Field(default=None, description="What a policy changed, said to the model too")
     manager: str | None = None
     step: str | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def is_error(self) -> bool:
+        return self.outcome != "ok"
+
 
 class Usage(BaseModel):
-    """What a piece of work cost: model calls, tokens, tool calls and wall time."""
+    """What a piece of work cost: model calls, tokens, tool calls, retries and wall time."""
 
     llm_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     tool_calls: int = 0
+    retries: int = 0
     wall_seconds: float = 0.0
     models: list[str] = Field(default_factory=list, description="Models that served the LLM calls")
 
@@ -63,48 +120,61 @@ class Usage(BaseModel):
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         self.tool_calls += other.tool_calls
+        self.retries += other.retries
         if include_wall:
             self.wall_seconds += other.wall_seconds
         for name in other.models:
             if name not in self.models:
                 self.models.append(name)
 
-
-class ErrorInfo(BaseModel):
-    """An error kept with the result instead of being swallowed: where it happened and what it said."""
-
-    where: str
-    message: str
-    kind: str = "error"
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
 
 
 class Result(BaseModel):
-    """The common envelope: status, text for people, structured data, files, provenance, cost, errors."""
+    """The common envelope: status, text for people, structured data, files, cost, errors."""
 
     status: Status = "ok"
     output: str = ""
-    data: dict[str, Any] | None = None
+    data: dict[str, Any] | None = Field(
+        default=None, description="The structured result of the last successful tool call, when there is one"
+    )
     artifacts: list[Artifact] = Field(default_factory=list)
-    provenance: list[ToolCallRecord] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     errors: list[ErrorInfo] = Field(default_factory=list)
 
 
 class StepResult(Result):
-    """One manager step carried out against one worker."""
+    """One manager step carried out against one worker; ``calls`` is its trace."""
 
     step: str
     worker: str
+    calls: list[ToolCallRecord] = Field(default_factory=list)
+    reassigned_from: str | None = Field(default=None, description="The worker that kept failing, if any")
 
 
 class PhaseResult(Result):
-    """A manager's synthesized answer for one phase."""
+    """A manager's answer for one phase."""
 
     phase: str
     manager: str
     goal_met: bool = False
     missing: str = Field(default="", description="What is still missing when the goal was not met")
     steps: list[StepResult] = Field(default_factory=list)
+    planner: str | None = Field(default=None, description="The planner that made the steps")
+
+    def calls(self) -> list[ToolCallRecord]:
+        """Every tool call of every step, in step order."""
+        return [call for step in self.steps for call in step.calls]
+
+
+class ReplanRecord(BaseModel):
+    """Phases planned anew for the remaining work after phases failed."""
+
+    failed: list[str]
+    reason: str
+    phases: list[str] = Field(description="The phases of the new plan")
 
 
 class DelegationResult(Result):
@@ -115,64 +185,11 @@ class DelegationResult(Result):
     primary_manager: str | None = None
     phases: list[PhaseResult] = Field(default_factory=list)
     plan: dict[str, Any] | None = None
+    replans: list[ReplanRecord] = Field(default_factory=list)
 
-
-class PriorResult(BaseModel):
-    """The result of an earlier phase, handed to a phase that depends on it."""
-
-    phase: str
-    manager: str
-    output: str
-    data: dict[str, Any] | None = None
-    artifacts: list[Artifact] = Field(default_factory=list)
-    missing: str = Field(
-        default="", description="What the phase could not find; empty when its goals were met"
-    )
-
-
-class PhaseContext(BaseModel):
-    """What a manager gets besides its phase: the user's request and the results of the phases it depends on."""
-
-    request: str = ""
-    prior: list[PriorResult] = Field(default_factory=list)
-
-    def render(self, limit: int = 4000) -> str:
-        """The context as prompt text, each prior output cut to ``limit`` characters."""
-        if not self.prior:
-            return "(none)"
-        parts: list[str] = []
-        for p in self.prior:
-            files = "".join(f"\n  file: {a.path}" for a in p.artifacts)
-            steps = (p.data or {}).get("steps") or {}
-            calls = [c for s in steps.values() if isinstance(s, dict) for c in s.get("calls") or []]
-            data = tool_results_text(calls, last=2, limit=min(limit, 1500))
-            # Said outright, so a later phase reports the gap instead of filling it with figures of its own.
-            gap = f"\nIts goals were NOT met; missing: {p.missing}" if p.missing else ""
-            parts.append(
-                f"Result of phase {p.phase!r} ({p.manager}):\n{clip(p.output, limit)}{gap}{data}{files}"
-            )
-        return "\n\n".join(parts)
-
-
-def has_data(result: Any) -> bool:
-    """Whether a tool result holds anything: not empty, and not a table or search with zero rows."""
-    if not result:
-        return False
-    if isinstance(result, dict):
-        lists = [result.get(key) for key in ("rows", "results", "items", "matches")]  # pyright: ignore[reportUnknownMemberType]
-        return not any(isinstance(found, list) and not found for found in lists)
-    return True
-
-
-def tool_results_text(calls: list[dict[str, Any]], *, last: int = 3, limit: int = 1500) -> str:
-    """The last successful, non-empty tool results of ``calls`` (``{"tool", "arguments", "result"}`` records) as
-    prompt lines. Whoever reads a step's outcome sees what the tools said, not only a small model's summary of it,
-    which can drop or garble figures."""
-    shown = [c for c in calls if has_data(c.get("result"))][-last:]
-    return "".join(
-        f"\nData returned by {c['tool']}: {clip(json.dumps(c['result'], ensure_ascii=False, default=str), limit)}"
-        for c in shown
-    )
+    def calls(self) -> list[ToolCallRecord]:
+        """Every tool call of every phase, in phase order."""
+        return [call for phase in self.phases for call in phase.calls()]
 
 
 def clip(text: str, limit: int) -> str:
@@ -182,10 +199,37 @@ def clip(text: str, limit: int) -> str:
     return f"{text[:limit]}\n... [{len(text) - limit} more characters cut]"
 
 
+def clip_json(value: Any, limit: int = 20_000) -> Any:
+    """``value`` (JSON data) made to fit about ``limit`` characters by keeping the first items of long lists, with
+    a marker saying how many were left out. Records keep tool results readable later without holding 500 rows."""
+    if len(json.dumps(value, default=str)) <= limit:
+        return value
+    keep = 50
+    while keep >= 1:
+        shrunk = _shrink(value, keep)
+        if len(json.dumps(shrunk, default=str)) <= limit:
+            return shrunk
+        keep //= 2
+    return clip(json.dumps(value, default=str), limit)
+
+
+def _shrink(value: Any, keep: int) -> Any:
+    if isinstance(value, list):
+        items = [_shrink(v, keep) for v in value[:keep]]  # pyright: ignore[reportUnknownVariableType]
+        if len(value) > keep:  # pyright: ignore[reportUnknownArgumentType]
+            items.append(f"... {len(value) - keep} more items cut")  # pyright: ignore[reportUnknownArgumentType]
+        return items
+    if isinstance(value, dict):
+        return {k: _shrink(v, keep) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, str) and len(value) > 2000:
+        return clip(value, 2000)
+    return value
+
+
+# A template left in an answer: bracketed plain words that are not a Markdown link ("[insert name]", "[X]"),
+# braces around a name ("{region}"), or X's standing for digits ("XX.X%").
 _PLACEHOLDER = re.compile(
-    r"\[(?:insert|add|enter|fill|your|placeholder|name of|region|figure|amount|number|value|x+)\b[^\]]{0,80}\]"
-    r"|\bX+(?:\.X+)?\s?%",
-    re.IGNORECASE,
+    r"\[[A-Za-z][A-Za-z ]{0,40}\](?!\()|\{[A-Za-z_][A-Za-z_ ]{0,40}\}|\bX+(?:\.X+)?\s?%",
 )
 
 
@@ -203,5 +247,5 @@ def _prose_without_placeholders(text: str) -> str:
 
 
 AnswerText = Annotated[str, Field(min_length=1), AfterValidator(_prose_without_placeholders)]
-"""A synthesized answer: non-empty sentences, never JSON or a template such as "[insert region name]" (small models
-write those instead of an answer or of admitting a figure is missing; the validation error sends it back)."""
+"""An answer for people: non-empty sentences, never JSON or a template such as "[insert name]" (small models write
+those instead of an answer or of admitting a figure is missing; the validation error sends it back)."""

@@ -9,13 +9,15 @@ every running node.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 import anyio
 
-from .envelope import ErrorInfo, Result
+from .budget import BudgetExhausted
+from .envelope import ErrorInfo, ErrorKind, Result
 from .plan import PlanNode
 
 logger = logging.getLogger(__name__)
@@ -61,10 +63,15 @@ def envelope_callbacks(
 
     def on_error(node: N, exc: Exception) -> E:
         message = f"{type(exc).__name__}: {exc}"
+        kind: ErrorKind = "error"
+        if isinstance(exc, TimeoutError):
+            kind = "timeout"
+        elif isinstance(exc, BudgetExhausted):
+            kind = "budget"
         return failed_result(
             node,
             f"{node.name!r} could not be carried out: {message}",
-            ErrorInfo(where=f"{where}.{node.name}", message=message),
+            ErrorInfo(where=f"{where}.{node.name}", message=message, kind=kind),
         )
 
     def on_skip(node: N, failed: list[str]) -> E:
@@ -82,8 +89,10 @@ async def run_dag(
     *,
     completed: Mapping[str, R] | None = None,
     max_concurrency: int = 8,
+    deadline: float | None = None,
 ) -> dict[str, R]:
-    """Run a validated DAG of nodes; return every node's result by name, in plan order."""
+    """Run a validated DAG of nodes; return every node's result by name, in plan order. A node still running at
+    ``deadline`` (Unix time) is stopped and fails with a ``TimeoutError``; the others keep their results."""
     results: dict[str, R] = {
         name: r for name, r in (completed or {}).items() if any(n.name == name for n in nodes)
     }
@@ -111,7 +120,12 @@ async def run_dag(
         async with limiter:
             await emit("started", node)
             try:
-                result = await callbacks.run(node, inputs)
+                with anyio.fail_after(None if deadline is None else max(deadline - time.time(), 0.0)):
+                    result = await callbacks.run(node, inputs)
+            except TimeoutError:
+                result = callbacks.on_error(node, TimeoutError("it was still running at the deadline"))
+            except BudgetExhausted as exc:
+                result = callbacks.on_error(node, exc)
             except Exception as exc:
                 logger.exception("%s failed", node.name)
                 result = callbacks.on_error(node, exc)

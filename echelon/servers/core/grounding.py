@@ -10,12 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
-
-from .envelope import AnswerText
-from .llm import Model, ModelRequest, TokenUsage, generate_structured
+from typing import Any
 
 # A number not glued to a word (so "Q3" and "H2O" are not numbers), with optional thousands separators.
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
@@ -26,10 +21,14 @@ _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.
 _PERCENT_KEY = re.compile(r"(?:percent|pct|rate|growth|change|share)[\"']?\s*[:=]\s*$", re.IGNORECASE)
 
 
-def _figures(text: str) -> list[tuple[Decimal, bool]]:
+# In a source, any run of digits is a number it holds, also one glued to a letter ("2026-12-01T21:00" holds 21).
+_SOURCE_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+
+
+def _figures(text: str, pattern: re.Pattern[str] = _NUMBER) -> list[tuple[Decimal, bool]]:
     """Each number in ``text`` with whether it is a percent there."""
     found: list[tuple[Decimal, bool]] = []
-    for match in _NUMBER.finditer(text):
+    for match in pattern.finditer(text):
         try:
             number = Decimal(match.group(0).replace(",", ""))
         except InvalidOperation:  # pragma: no cover - the pattern only matches valid numbers
@@ -65,7 +64,7 @@ class Grounding:
     """The figures of one source text, read once, against which any number of answers or calls are checked."""
 
     def __init__(self, source: str) -> None:
-        figures = _figures(source)
+        figures = _figures(source, _SOURCE_NUMBER)
         self.numbers = [number for number, _percent in figures]
         self.percents = [number for number, percent in figures if percent]
 
@@ -82,6 +81,10 @@ class Grounding:
                 if not _given(number, self.percents if percent else self.numbers) and shown not in missing:
                     missing.append(shown)
         return missing
+
+    def cited(self, text: str) -> bool:
+        """Whether ``text`` states at least one number of the source (as written or rounded)."""
+        return any(_given(number, self.numbers) for number, _percent in _figures(text))
 
     def drop_missing(self, arguments: Any) -> tuple[Any, list[str]]:
         """``arguments`` without the list items (bullets, rows of text) that hold figures the source lacks, and
@@ -104,42 +107,10 @@ class Grounding:
 
         return clean(arguments), dropped
 
-    def check_answer(self, answer: str) -> None:
-        """Raise ValueError naming the figures of ``answer`` the source does not hold (for structured output
-        validation, which sends the answer back with the message)."""
-        invented = self.missing(answer)
-        if invented:
-            raise ValueError(
-                f"the answer states figures that are not in the results: {', '.join(invented)}. Use only figures "
-                "from the results (rounding is fine), or say that a figure is not known"
-            )
-
 
 def ungrounded_figures(arguments: Any, source: str) -> list[str]:
     """``Grounding(source).missing(arguments)``, for a single check."""
     return Grounding(source).missing(arguments)
-
-
-class GroundedAnswer(BaseModel):
-    """A synthesized answer: real text (no placeholders) whose figures come from the results it synthesizes."""
-
-    answer: AnswerText
-
-
-A = TypeVar("A", bound=GroundedAnswer)
-
-
-# Goals that ask for figures: an answer meeting them states at least one.
-_ASKS_FOR_FIGURES = re.compile(
-    r"\b(?:rates?|growth|grew|grow|revenue|totals?|percent\w*|change|how (?:much|many)|count|number of|average"
-    r"|sum|figures?|amounts?|prices?|costs?)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_for_figures(goals: str) -> bool:
-    """Whether ``goals`` ask for figures (a growth rate, a total), so an answer that states none has not met them."""
-    return bool(_ASKS_FOR_FIGURES.search(goals))
 
 
 def states_a_figure(text: str) -> bool:
@@ -147,28 +118,3 @@ def states_a_figure(text: str) -> bool:
     return any(
         percent or number >= 10 or number != number.to_integral_value() for number, percent in _figures(text)
     )
-
-
-def _check_states_figures(value: GroundedAnswer) -> None:
-    if getattr(value, "goal_met", True) and not states_a_figure(value.answer):
-        raise ValueError(
-            "the goals ask for figures and the answer states none: copy them from the data above, each with what "
-            "it is"
-        )
-
-
-async def generate_grounded_answer(
-    model: Model, request: ModelRequest, output_type: type[A], *, needs_figures: bool = False
-) -> tuple[A, TokenUsage]:
-    """Structured output whose ``answer`` may state only figures found in the request's last message (the results
-    it was asked to synthesize); an answer with other figures goes back to the model. With ``needs_figures``, an
-    answer that claims the goals met must state at least one figure (a small model answers "which region grew
-    fastest" with the name alone, and later phases then have no figure to present)."""
-    grounding = Grounding(request.messages[-1].content)
-
-    def validate(value: A) -> None:
-        grounding.check_answer(value.answer)
-        if needs_figures:
-            _check_states_figures(value)
-
-    return await generate_structured(model, request, output_type, validate=validate)

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from .envelope import AnswerPart
+
 
 class PlanNode(BaseModel):
     """A phase or a step: what to achieve, who does it, and what it waits for."""
@@ -79,8 +81,12 @@ def topological_order(nodes: list[N]) -> list[N]:
 
 
 class Plan(BaseModel):
-    """The orchestrator's plan: phases routed to managers."""
+    """The orchestrator's plan: what the request asks the answer to state, and phases routed to managers."""
 
+    asks_for: list[AnswerPart] = Field(
+        default_factory=list,
+        description="What the request asks the answer to state: a figure, a name (which one), a file",
+    )
     phases: list[PlanNode] = Field(min_length=1)
     primary_worker: str = Field(description="The manager whose answer matters most")
     rationale: str = ""

@@ -48,6 +48,11 @@ class ConnectionFailed(RuntimeError):
     """A target could not be started or connected; the message names the target and why."""
 
 
+class SessionLost(RuntimeError):
+    """The session died during a call (its process crashed or its connection closed). The pool has dropped it, so
+    the next use starts a new one; whether to repeat the call is the caller's decision (``core.retry``)."""
+
+
 def inherited_env(prefixes: Sequence[str]) -> dict[str, str]:
     """The variables of this process whose names start with one of ``prefixes``."""
     return {k: v for k, v in os.environ.items() if any(k.startswith(p) for p in prefixes)}
@@ -213,11 +218,14 @@ class ConnectionPool:
             except Exception as exc:
                 if _is_dead_connection(exc):
                     await self.restart(name)
-                    client = await self.session(name)
-                    self._connections[name].tools = list((await client.list_tools()).tools)
-                    return self._connections[name].tools or []
+                    raise SessionLost(f"{name}: {_describe(exc)}") from exc
                 raise
         return conn.tools
+
+    def known_tool(self, name: str, tool: str) -> Tool | None:
+        """The listed definition of ``tool`` on ``name`` if its tools were listed already (no I/O)."""
+        conn = self._connections.get(name)
+        return next((t for t in conn.tools or [] if t.name == tool), None) if conn else None
 
     async def call_tool(
         self,
@@ -229,24 +237,23 @@ class ConnectionPool:
         read_timeout_seconds: float | None = None,
         meta: dict[str, Any] | None = None,
     ) -> CallToolResult:
-        """Call ``tool`` on target ``name``. If the session died (its process crashed), it is restarted and the
-        call is made once more; a tool's own error comes back as ``is_error`` and is never retried here."""
-        for attempt in (1, 2):
-            client = await self.session(name)
-            try:
-                return await client.call_tool(
-                    tool,
-                    arguments or {},
-                    read_timeout_seconds=read_timeout_seconds,
-                    progress_callback=progress_callback,
-                    meta=meta,  # type: ignore[arg-type]
-                )
-            except Exception as exc:
-                if attempt == 2 or not _is_dead_connection(exc):
-                    raise
-                logger.warning("session %s died (%s); restarting it", name, _describe(exc))
-                await self.restart(name)
-        raise AssertionError("unreachable")
+        """Call ``tool`` on target ``name``. A session that died during the call is dropped (the next use starts a
+        new one) and ``SessionLost`` raised; a tool's own error comes back as ``is_error``."""
+        client = await self.session(name)
+        try:
+            return await client.call_tool(
+                tool,
+                arguments or {},
+                read_timeout_seconds=read_timeout_seconds,
+                progress_callback=progress_callback,
+                meta=meta,  # type: ignore[arg-type]
+            )
+        except Exception as exc:
+            if not _is_dead_connection(exc):
+                raise
+            logger.warning("session %s died (%s); it restarts on next use", name, _describe(exc))
+            await self.restart(name)
+            raise SessionLost(f"{name}: {_describe(exc)}") from exc
 
 
 def result_text(result: CallToolResult) -> str:

@@ -1,8 +1,10 @@
 """Test doubles for models, shipped in the package so users can test their own hierarchies.
 
 ``ScriptedModel(steps=[...])`` answers with the given steps in order, records every request, and fails loudly on a
-call it has no step for and (via ``assert_consumed``) on steps left unused. ``FunctionModel(fn)`` answers with
-``fn(request)``. Both are real ``Model`` implementations: production code cannot tell them from a provider.
+call it has no step for and (via ``assert_consumed``) on steps left unused. ``PurposeModel({...})`` answers by what
+each request is for (``ModelRequest.purpose``: planning phases, planning steps, a step's tool loop, synthesis), so a
+double for a whole hierarchy never depends on prompt wording. ``FunctionModel(fn)`` answers with ``fn(request)``.
+All are real ``Model`` implementations: production code cannot tell them from a provider.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import inspect
 import itertools
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
-from .llm.base import Model, ModelRequest, ModelResponse, TokenUsage, ToolCall
+from .llm.base import Model, ModelRequest, ModelResponse, Purpose, TokenUsage, ToolCall
 
 Answer: TypeAlias = ModelResponse | str | dict[str, Any] | BaseModel | ToolCall | list[ToolCall]
 Step: TypeAlias = Answer | Callable[[ModelRequest], Answer]
@@ -109,3 +111,43 @@ class FunctionModel(Model):
         if inspect.isawaitable(answer):
             answer = await answer
         return to_response(answer, request, self.name)  # type: ignore[arg-type]
+
+
+class PurposeModel(Model):
+    """Answers by ``request.purpose``: a list is used in order for that purpose (a list whose items are all tool
+    calls is one answer: parallel calls), anything else answers every request of it, a function of the request
+    included. A purpose with no answer left fails loudly."""
+
+    def __init__(self, answers: Mapping[Purpose, Step | list[Step]], *, name: str = "test:purpose") -> None:
+        self.name = name
+        self._queues: dict[Purpose, list[Step]] = {}
+        self._fixed: dict[Purpose, Step] = {}
+        for purpose, given in answers.items():
+            if isinstance(given, list) and not all(isinstance(item, ToolCall) for item in given):
+                self._queues[purpose] = list(given)  # pyright: ignore[reportUnknownArgumentType]
+            else:
+                self._fixed[purpose] = given  # pyright: ignore[reportArgumentType]
+        self.used: dict[Purpose, int] = {}
+        self.requests: list[ModelRequest] = []
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        self.requests.append(request)
+        purpose = request.purpose
+        if purpose in self._fixed:
+            step = self._fixed[purpose]
+        elif purpose in self._queues:
+            index = self.used.get(purpose, 0)
+            if index >= len(self._queues[purpose]):
+                raise AssertionError(
+                    f"{self.name}: purpose {purpose!r} asked {index + 1} times, {len(self._queues[purpose])} scripted"
+                )
+            self.used[purpose] = index + 1
+            step = self._queues[purpose][index]
+        else:
+            raise AssertionError(f"{self.name} has no answer for purpose {purpose!r}")
+        answer = step(request) if callable(step) and not isinstance(step, BaseModel) else step
+        return to_response(answer, request, self.name)
+
+    def of(self, purpose: Purpose) -> list[ModelRequest]:
+        """The requests made for ``purpose``, in order."""
+        return [r for r in self.requests if r.purpose == purpose]

@@ -1,254 +1,200 @@
-"""Step execution: a bounded tool-use loop with the manager's model, restricted to the ONE worker a step names.
+"""Carrying out one step: on the ONE worker the step names, through the core tool loop or a planned call.
 
-Tool results go back to the model until it answers without a tool call or the step's tool-call budget is spent.
-A step whose plan already names the exact call makes that call directly (no model call), the router's cheap path.
+A step whose plan names the exact call makes it directly (no model call: the router's cheap path); otherwise the
+tool loop runs with that worker's tools and the manager's policies. A step whose worker keeps failing (it cannot
+be started or reached, or every call died) is reassigned once to another available worker of the manager that has
+the tool the step needs, and the result says so.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from ..core.envelope import (
-    Artifact,
-    ErrorInfo,
-    PhaseContext,
-    StepResult,
-    ToolCallRecord,
-    clip,
-    tool_results_text,
-)
-from ..core.grounding import Grounding
-from ..core.llm import Message, Model, ModelRequest, ToolCall, ToolDefinition
+from ..core.budget import Budget
+from ..core.calls import ToolCaller
+from ..core.catalog import WorkerInfo
+from ..core.contracts import PhaseContext
+from ..core.envelope import Artifact, ErrorInfo, StepResult, ToolCallRecord
+from ..core.evidence import with_data
+from ..core.llm import Model
+from ..core.loop import judge_and_call, run_tool_loop
 from ..core.plan import PlanNode, Step
-from ..core.pool import ConnectionPool, result_text
+from ..core.policies import Policy, RunState
+from ..core.progress import Progress
 from ..core.prompts import load_prompt
-from ._discovery import WorkerInfo
+from ..core.toolset import WorkerToolset
+from ._prompts import step_prompt
 
-TOOL_RESULT_LIMIT = 6000
-# Reworded once to "if the results so far answer the goals ... if not, make the next call": the 1.5B model then
-# named the wrong region in its summary in both runs, against 5 of 6 right with this wording.
-DONE_HINT = "\n(The call succeeded. If this result meets the step's goals, reply now with the answer.)"
-
-
-def find_artifacts(value: Any) -> list[Artifact]:
-    """Files a tool reported: any object with a ``path`` and a ``mime_type`` inside its structured content."""
-    found: list[Artifact] = []
-    if isinstance(value, dict):
-        if isinstance(value.get("path"), str) and isinstance(value.get("mime_type"), str):
-            found.append(
-                Artifact.model_validate({k: v for k, v in value.items() if k in Artifact.model_fields})
-            )
-        else:
-            for item in value.values():
-                found.extend(find_artifacts(item))
-    elif isinstance(value, list):
-        for item in value:
-            found.extend(find_artifacts(item))
-    return found
+# Failures that say the worker, not the model's arguments, is the problem.
+_WORKER_FAILURES = ("connection", "timeout", "not_retried")
 
 
+@dataclass
 class StepRunner:
-    """Runs steps of one phase for one manager."""
+    """Runs the steps of one phase for one manager, on one budget."""
 
-    def __init__(
-        self,
-        *,
-        manager: str,
-        pool: ConnectionPool,
-        model: Model,
-        workers: dict[str, WorkerInfo],
-        max_tool_calls: int,
-    ) -> None:
-        self.manager = manager
-        self.pool = pool
-        self.model = model
-        self.workers = workers
-        self.max_tool_calls = max_tool_calls
-
-    async def _call(self, step: Step, call: ToolCall, result: StepResult, calls: list[dict[str, Any]]) -> str:
-        """Make one tool call on the step's worker and record it; returns the text the model will read."""
-        worker = self.workers[step.worker]
-        record = ToolCallRecord(
-            worker=step.worker, tool=call.name, arguments=call.arguments, manager=self.manager, step=step.name
-        )
-        result.provenance.append(record)
-        result.usage.tool_calls += 1
-        if worker.tool(call.name) is None:
-            record.is_error = True
-            names = ", ".join(t.name for t in worker.tools)
-            return f"Error: worker {step.worker!r} has no tool {call.name!r}. Its tools are: {names}."
-        started = time.perf_counter()
-        try:
-            answer = await self.pool.call_tool(step.worker, call.name, call.arguments)
-        except Exception as exc:
-            record.is_error = True
-            result.errors.append(ErrorInfo(where=f"{step.worker}.{call.name}", message=str(exc), kind="tool"))
-            return f"Error: the call failed: {exc}"
-        finally:
-            record.duration_ms = (time.perf_counter() - started) * 1000
-        record.is_error = bool(answer.is_error)
-        text = result_text(answer)
-        if not answer.is_error:
-            result.artifacts.extend(find_artifacts(answer.structured_content))
-            calls.append(
-                {"tool": call.name, "arguments": call.arguments, "result": answer.structured_content}
-            )
-        return f"Error: {text}" if answer.is_error else text
-
-    async def _grounded_call(
-        self, step: Step, call: ToolCall, result: StepResult, calls: list[dict[str, Any]], *, given: str
-    ) -> tuple[str, bool]:
-        """Make a call the model chose; one that writes content may state only figures from ``given`` (the step's
-        prompt) or the results so far. List items with other figures are left out; any other such figure sends
-        the call back unmade. Returns the text for the model and whether it is an error."""
-        dropped: list[str] = []
-        if self.workers[step.worker].writes_content(call.name):
-            grounding = Grounding(given + "".join(json.dumps(c["result"], default=str) for c in calls))
-            arguments, dropped = grounding.drop_missing(call.arguments)
-            invented = grounding.missing(arguments)
-            if invented:
-                message = (
-                    f"its arguments hold figures that are not in the context or the results so far: "
-                    f"{', '.join(invented)}"
-                )
-                result.errors.append(
-                    ErrorInfo(where=f"{step.worker}.{call.name}", message=message, kind="grounding")
-                )
-                return (
-                    f"Not run: {message}. Use only those figures (rounding is fine) and leave out any that is "
-                    "not known.",
-                    True,
-                )
-            call = call.model_copy(update={"arguments": arguments})
-        text = await self._call(step, call, result, calls)
-        if dropped:
-            text += f"\n(Left out, as their figures were not given: {'; '.join(dropped)})"
-        return text, result.provenance[-1].is_error
+    manager: str
+    caller: ToolCaller
+    model: Model
+    workers: Mapping[str, WorkerInfo]
+    policies: Sequence[Policy]
+    state: RunState
+    budget: Budget
+    max_tool_calls: int
+    step_timeout: float | None = None
 
     async def run(
-        self, step: Step, phase: PlanNode, context: PhaseContext, inputs: Mapping[str, StepResult]
-    ) -> StepResult:
-        """Carry out ``step``; the results of the steps it depends on are in ``inputs``."""
-        started = time.perf_counter()
-        result = StepResult(step=step.name, worker=step.worker)
-        calls: list[dict[str, Any]] = []
-        if step.tool is not None and step.arguments is not None:
-            text = await self._call(
-                step, ToolCall(id="planned", name=step.tool, arguments=step.arguments), result, calls
-            )
-            if not result.provenance[-1].is_error:
-                result.output = clip(text, TOOL_RESULT_LIMIT)
-                result.data = {"calls": calls}
-                result.usage.wall_seconds = time.perf_counter() - started
-                return result
-            # The planned call failed: let the tool loop work it out, with the error in front of it.
-            inputs = dict(inputs)
-            result.errors.append(
-                ErrorInfo(where=f"{step.worker}.{step.tool}", message=text, kind="planned_call")
-            )
-        await self._loop(step, phase, context, inputs, result, calls)
-        result.data = {"calls": calls}
-        failed_calls = [r for r in result.provenance if r.is_error]
-        if not result.output.strip():
-            result.status = "failed"
-        elif failed_calls and len(failed_calls) == len(result.provenance):
-            result.status = "partial"
-        result.usage.wall_seconds = time.perf_counter() - started
-        return result
-
-    async def _loop(
         self,
         step: Step,
         phase: PlanNode,
         context: PhaseContext,
         inputs: Mapping[str, StepResult],
-        result: StepResult,
-        calls: list[dict[str, Any]],
-    ) -> None:
-        worker = self.workers[step.worker]
-        tools = [
-            ToolDefinition(name=t.name, description=t.description, parameters=t.input_schema)
-            for t in worker.tools
+        progress: Progress,
+    ) -> StepResult:
+        """Carry out ``step``; the results of the steps it depends on are in ``inputs``."""
+        result = await self._run_on(step, phase, context, inputs, progress)
+        spare = self._spare_worker(step, result)
+        if spare is None:
+            return result
+        moved = step.model_copy(update={"worker": spare.name})
+        again = await self._run_on(
+            moved, phase, context, inputs, progress.child(f"reassigned to {spare.name}")
+        )
+        again.reassigned_from = step.worker
+        reason = "; ".join(e.message for e in result.errors) or "it kept failing"
+        again.errors = [
+            *result.errors,
+            ErrorInfo(
+                where=f"{self.manager}.{step.name}",
+                message=f"moved from {step.worker} to {spare.name}: {reason}",
+                kind="reassigned",
+            ),
+            *again.errors,
         ]
-        earlier = "\n\n".join(
-            f"Result of step {name!r}:{tool_data(r)}\nIts summary: {clip(r.output, 3000)}"
-            for name, r in inputs.items()
+        again.calls = [*result.calls, *again.calls]
+        again.usage.add(result.usage, include_wall=True)
+        return again
+
+    def _spare_worker(self, step: Step, result: StepResult) -> WorkerInfo | None:
+        """Another available worker with the tool ``step`` needs, when ``step``'s worker is what failed."""
+        worker = self.workers.get(step.worker)
+        calls_failed = bool(result.calls) and all(
+            c.outcome == "failed" and c.error_kind in _WORKER_FAILURES for c in result.calls
         )
-        prior_errors = "".join(f"\nA planned call failed: {e.message}" for e in result.errors)
-        user = (
-            f"Phase: {phase.name} - {phase.goals}\nStep: {step.name}\nGoals: {step.goals}\nNotes: {step.notes}"
-            f"\n\nContext from earlier phases:\n{context.render(limit=2500)}"
-            + (f"\n\nResults of earlier steps:\n{earlier}" if earlier else "")
-            + prior_errors
+        if not (worker is None or worker.error or calls_failed) or result.status == "ok":
+            return None
+        wanted = {step.tool} if step.tool else {c.tool for c in result.calls}
+        if not wanted and worker is not None:
+            wanted = {t.name for t in worker.tools}
+        for other in self.workers.values():
+            if other.name != step.worker and not other.error and any(other.tool(t) for t in wanted if t):
+                return other
+        return None
+
+    async def _run_on(
+        self,
+        step: Step,
+        phase: PlanNode,
+        context: PhaseContext,
+        inputs: Mapping[str, StepResult],
+        progress: Progress,
+    ) -> StepResult:
+        started = time.perf_counter()
+        result = StepResult(step=step.name, worker=step.worker)
+        worker = self.workers.get(step.worker)
+        if worker is None or worker.error:
+            reason = (worker.error if worker is not None else None) or "not one of this manager's workers"
+            result.status = "failed"
+            result.output = f"Worker {step.worker!r} is unavailable: {reason}"
+            result.errors.append(
+                ErrorInfo(where=f"{self.manager}.{step.worker}", message=reason, kind="connection")
+            )
+            return result
+        toolset = WorkerToolset(
+            [worker],
+            self.caller,
+            self.budget,
+            manager=self.manager,
+            step=step.name,
+            step_timeout=self.step_timeout,
         )
-        messages = [Message(role="user", content=user)]
+        planned_error = ""
+        # This step's view of the phase's state: its own prompt as the given text, the phase's shared trace.
+        state = replace(self.state, given=step_prompt(step, phase, context, inputs, ""))
+        if step.tool is not None and step.arguments is not None:
+            record, artifacts = await self._planned_call(step, toolset, state, progress)
+            result.calls.append(record)
+            if record.outcome == "ok":
+                result.output = record.text
+                result.data = record.result if isinstance(record.result, dict) else None
+                result.artifacts = artifacts
+                result.usage.tool_calls = 1
+                result.usage.wall_seconds = time.perf_counter() - started
+                return result
+            planned_error = record.error or record.text
+            result.errors.append(
+                ErrorInfo(where=f"{step.worker}.{step.tool}", message=planned_error, kind="tool")
+            )
         system = load_prompt("step_executor", manager=self.manager, worker=step.worker)
         if worker.instructions:
             system += f"\n\nHow to use {step.worker} (from its own instructions): {worker.instructions}"
-        used = 0
-        failed_calls: dict[str, str] = {}
-        repeats: dict[str, int] = {}
-        while True:
-            allow_tools = used < self.max_tool_calls
-            if not allow_tools:
-                messages.append(
-                    Message(
-                        role="user",
-                        content="No more tool calls. Write your answer to the step's goals now, stating the exact "
-                        "figures and names from the tool results above; if they hold no usable data, say so.",
-                    )
-                )
-            response = await self.model.request(
-                ModelRequest(
-                    system=system, messages=messages, tools=tools if allow_tools else [], max_tokens=1024
-                )
+        outcome = await run_tool_loop(
+            self.model,
+            system=system,
+            prompt=step_prompt(step, phase, context, inputs, planned_error),
+            toolset=toolset,
+            policies=self.policies,
+            state=state,
+            max_tool_calls=self.max_tool_calls,
+            where=f"{self.manager}.{step.name}",
+            progress=progress,
+        )
+        result.calls.extend(outcome.records)
+        result.artifacts.extend(outcome.artifacts)
+        result.errors.extend(outcome.errors)
+        result.errors.extend(_call_errors(outcome.records))
+        result.usage.add(outcome.usage)
+        result.output = outcome.answer
+        data = with_data(result.calls)
+        result.data = data[-1].result if data and isinstance(data[-1].result, dict) else None
+        made = [c for c in result.calls if c.outcome != "refused"]
+        if outcome.stop == "no_answer" or not result.output.strip():
+            result.status = "failed" if not data else "partial"
+        elif outcome.stop == "budget" or (made and all(c.is_error for c in made)):
+            result.status = "partial"
+        elif any(e.kind in ("grounding", "unanswered") for e in outcome.errors):
+            result.status = "partial"  # the answer still breaks a policy after it was sent back
+        result.usage.wall_seconds = time.perf_counter() - started
+        return result
+
+    async def _planned_call(
+        self, step: Step, toolset: WorkerToolset, state: RunState, progress: Progress
+    ) -> tuple[ToolCallRecord, list[Artifact]]:
+        """The call the plan names, judged by the policies like any other, made without a model."""
+        assert step.tool is not None and step.arguments is not None
+        pending = toolset.pending(step.tool, step.arguments)
+        if pending is None:
+            record = ToolCallRecord(
+                worker=step.worker,
+                tool=step.tool,
+                arguments=step.arguments,
+                outcome="failed",
+                error=f"worker {step.worker!r} has no tool {step.tool!r}",
+                error_kind="tool",
+                manager=self.manager,
+                step=step.name,
             )
-            result.usage.add_tokens(response.usage, self.model.name)
-            if not response.tool_calls or not allow_tools:
-                result.output = "" if _looks_like_tool_call(response.text) else response.text.strip()
-                return
-            messages.append(Message(role="assistant", content=response.text, tool_calls=response.tool_calls))
-            for call in response.tool_calls:
-                key = f"{call.name}:{json.dumps(call.arguments, sort_keys=True, default=str)}"
-                if used >= self.max_tool_calls:
-                    text, is_error = "Not run: the tool budget for this step is spent.", True
-                elif key in failed_calls:
-                    # Small models repeat a failing call verbatim; point at the error instead of re-running it.
-                    # It still spends the budget, and a second repeat ends the tool calls: a model that has not
-                    # changed the call after seeing the error twice will not, and the answer is due.
-                    used += 1
-                    repeats[key] = repeats.get(key, 0) + 1
-                    if repeats[key] >= 2:
-                        used = self.max_tool_calls
-                    text = f"Not run: this exact call already failed with: {failed_calls[key]} Change the arguments."
-                    is_error = True
-                else:
-                    used += 1
-                    text, is_error = await self._grounded_call(step, call, result, calls, given=user)
-                    if is_error:
-                        failed_calls[key] = clip(text, 500)
-                    else:
-                        # Small models keep calling tools after they have what the goals ask for.
-                        text = clip(text, TOOL_RESULT_LIMIT) + DONE_HINT
-                messages.append(
-                    Message(
-                        role="tool",
-                        tool_call_id=call.id,
-                        content=clip(text, TOOL_RESULT_LIMIT + len(DONE_HINT)),
-                        is_error=is_error,
-                    )
-                )
+            return record, []
+        judged = await judge_and_call(pending, toolset, self.policies, state, progress)
+        return judged.record, judged.artifacts
 
 
-def tool_data(step: StepResult) -> str:
-    """The data the step's last successful, non-empty tool calls returned, as prompt lines."""
-    return tool_results_text((step.data or {}).get("calls") or [])
-
-
-def _looks_like_tool_call(text: str) -> bool:
-    """A small model that may not call tools any more sometimes writes the call as text: that is no answer."""
-    stripped = text.strip()
-    return stripped.startswith("{") and '"tool"' in stripped[:40] and '"arguments"' in stripped
+def _call_errors(records: Sequence[ToolCallRecord]) -> list[ErrorInfo]:
+    """Errors of calls that could not be made or did not answer (a tool's own error is the model's to fix)."""
+    return [
+        ErrorInfo(where=f"{r.worker}.{r.tool}", message=r.error or "failed", kind=r.error_kind or "tool")
+        for r in records
+        if r.outcome == "failed"
+    ]

@@ -1,47 +1,33 @@
-"""The manager: one domain, its workers, a planner, a step executor and synthesis. Transport-free logic; the MCP
+"""The manager: one domain, its workers, a planner, the step runner and synthesis. Transport-free logic; the MCP
 server in ``server.py`` exposes it."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
-from pydantic import BaseModel, Field
-
+from ..core.budget import Budget, BudgetExhausted
+from ..core.calls import ToolCaller
+from ..core.catalog import WorkerInfo, discover
 from ..core.config import ManagerConfig
-from ..core.envelope import ErrorInfo, PhaseContext, PhaseResult, StepResult, Usage, clip
+from ..core.contracts import PhaseContext, PhasePlanPreview
+from ..core.envelope import ErrorInfo, PhaseResult, StepResult, Usage
+from ..core.evidence import with_data
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
-from ..core.grounding import GroundedAnswer, asks_for_figures, generate_grounded_answer, states_a_figure
-from ..core.llm import Message, Model, ModelError, ModelRequest, StructuredOutputError
+from ..core.llm import Model, ModelError, StructuredOutputError
 from ..core.plan import PlanNode, Step, StepPlan
+from ..core.policies import Policy, RunState, build_policies
 from ..core.pool import ConnectionPool
+from ..core.progress import SILENT, Progress
 from ..core.prompts import load_prompt
-from ._discovery import WorkerInfo, discover
-from ._steps import StepRunner, tool_data
+from ..core.synthesis import PhaseAnswer, roll_up, synthesize
+from ._prompts import steps_fallback_text, synthesis_content
+from ._steps import StepRunner
 from .planners import PLANNERS, StepPlanner, WorkerRouterPlanner
-
-Progress = Callable[[float, float | None, str | None], Awaitable[None]]
-
-
-class Synthesis(GroundedAnswer):
-    """A manager's synthesized answer for a phase."""
-
-    goal_met: bool
-    missing: str = ""
-
-
-class PhasePlanPreview(BaseModel):
-    """What ``plan_phase`` returns: the steps the manager would run, nothing executed."""
-
-    manager: str
-    planner: str
-    steps: list[Step]
-    rationale: str = ""
-    usage: Usage = Field(default_factory=Usage)
 
 
 class Manager:
-    """A domain manager: plans a phase into steps, runs them on its workers, and synthesizes one answer."""
+    """A domain manager: plans a phase into steps, runs them on its workers, and answers for the phase."""
 
     def __init__(
         self,
@@ -53,10 +39,12 @@ class Manager:
         worker_descriptions: Mapping[str, str],
         worker_tools: Mapping[str, list[str]] | None = None,
         planner: StepPlanner | None = None,
+        caller: ToolCaller | None = None,
     ) -> None:
         self.key = key
         self.config = config
         self.pool = pool
+        self.caller = caller or ToolCaller(pool)
         self.model = model
         self.worker_descriptions = dict(worker_descriptions)
         self.worker_tools = dict(worker_tools or {})
@@ -65,6 +53,10 @@ class Manager:
         )
         self._workers: dict[str, WorkerInfo] | None = None
 
+    def policies(self) -> list[Policy]:
+        """Fresh policy objects for one phase, as configured."""
+        return build_policies(self.config.policies)
+
     async def workers(self, *, refresh: bool = False) -> dict[str, WorkerInfo]:
         """Discovery: the workers' live tool schemas (started concurrently on first use)."""
         if self._workers is None or refresh or any(w.error for w in self._workers.values()):
@@ -72,29 +64,24 @@ class Manager:
         return self._workers
 
     async def _plan(
-        self, phase: PlanNode, context: PhaseContext, usage: Usage, errors: list[ErrorInfo]
+        self, phase: PlanNode, context: PhaseContext, model: Model, usage: Usage, errors: list[ErrorInfo]
     ) -> tuple[StepPlan, str] | None:
         """Plan with the configured planner; if its answers stay invalid, fall back to the router, and for a manager
         with a single available worker to one step with the phase's goals. Failed attempts are kept in ``errors``."""
         workers = await self.workers()
         planners = [self.planner]
         if not isinstance(self.planner, WorkerRouterPlanner):
-            planners.append(
-                WorkerRouterPlanner(self.model, manager=self.key, description=self.config.description)
-            )
+            planners.append(WorkerRouterPlanner(model, manager=self.key, description=self.config.description))
         for planner in planners:
+            where = f"{self.key}.{type(planner).__name__}"
             try:
-                planned = await planner.plan(phase, context, workers)
+                planned = await planner.plan(phase, context, workers, model=model)
             except StructuredOutputError as exc:
                 usage.add_tokens(exc.usage, self.model.name)
-                errors.append(
-                    ErrorInfo(where=f"{self.key}.{type(planner).__name__}", message=str(exc), kind="planning")
-                )
+                errors.append(ErrorInfo(where=where, message=str(exc), kind="planning"))
                 continue
             except ModelError as exc:  # the model itself is unreachable: the steps would need it too
-                errors.append(
-                    ErrorInfo(where=f"{self.key}.{type(planner).__name__}", message=str(exc), kind="planning")
-                )
+                errors.append(ErrorInfo(where=where, message=str(exc), kind="planning"))
                 return None
             usage.add_tokens(planned.usage, self.model.name)
             return planned.plan, type(planner).__name__
@@ -106,10 +93,10 @@ class Manager:
             ), "single-worker"
         return None
 
-    async def plan_phase(self, phase: PlanNode, context: PhaseContext) -> PhasePlanPreview:
+    async def plan_phase(self, phase: PlanNode, context: PhaseContext, budget: Budget) -> PhasePlanPreview:
         """The steps this manager would run for ``phase``; nothing is executed."""
         usage, errors = Usage(), list[ErrorInfo]()
-        planned = await self._plan(phase, context, usage, errors)
+        planned = await self._plan(phase, context, budget.model(self.model), usage, errors)
         if planned is None:
             raise ModelError("; ".join(e.message for e in errors) or "no plan")
         plan, planner = planned
@@ -118,28 +105,35 @@ class Manager:
         )
 
     async def execute_phase(
-        self, phase: PlanNode, context: PhaseContext, progress: Progress | None = None
+        self, phase: PlanNode, context: PhaseContext, budget: Budget, progress: Progress = SILENT
     ) -> PhaseResult:
-        """Plan, run the steps as a DAG, and synthesize. Failures are kept in the result, never raised."""
+        """Plan, run the steps as a DAG, and answer. Failures are kept in the result, never raised."""
         started = time.perf_counter()
         result = PhaseResult(phase=phase.name, manager=self.key, status="failed")
-        workers = await self.workers()
-        planned = await self._plan(phase, context, result.usage, result.errors)
+        model = budget.model(self.model)
+        try:
+            async with progress.activity("planning steps"):
+                planned = await self._plan(phase, context, model, result.usage, result.errors)
+        except BudgetExhausted as exc:
+            result.errors.append(ErrorInfo(where=f"{self.key}.planning", message=str(exc), kind="budget"))
+            planned = None
         if planned is None:
             reasons = "; ".join(e.message for e in result.errors)
             result.output = f"The {self.key} manager could not plan this phase: {reasons}"
             result.missing = phase.goals
             result.usage.wall_seconds = time.perf_counter() - started
             return result
-        steps = await self._run_steps(planned[0], phase, context, workers, progress)
+        plan, result.planner = planned
+        state = RunState(given="", expects=list(context.expects))
+        steps = await self._run_steps(plan, phase, context, model, budget, state, progress)
         result.steps = list(steps.values())
         for step in result.steps:
             result.usage.add(step.usage)
-            result.provenance.extend(step.provenance)
             result.artifacts.extend(step.artifacts)
             result.errors.extend(step.errors)
-        await self._synthesize(phase, context, result, {s.name: s.notes for s in planned[0].steps})
-        result.data = {"steps": {s.step: s.data for s in result.steps if s.data}}
+        await self._answer(phase, context, plan, model, state, result)
+        data = with_data(result.calls())
+        result.data = data[-1].result if data and isinstance(data[-1].result, dict) else None
         result.usage.wall_seconds = time.perf_counter() - started
         return result
 
@@ -148,23 +142,34 @@ class Manager:
         plan: StepPlan,
         phase: PlanNode,
         context: PhaseContext,
-        workers: dict[str, WorkerInfo],
-        progress: Progress | None,
+        model: Model,
+        budget: Budget,
+        state: RunState,
+        progress: Progress,
     ) -> dict[str, StepResult]:
         runner = StepRunner(
             manager=self.key,
-            pool=self.pool,
-            model=self.model,
-            workers=workers,
+            caller=self.caller,
+            model=model,
+            workers=await self.workers(),
+            policies=self.policies(),
+            state=state,
+            budget=budget,
             max_tool_calls=self.config.max_tool_calls,
+            step_timeout=self.config.step_timeout_seconds,
         )
+        total = len(plan.steps)
+        progress.set_total(total)
+        position = {s.name: i for i, s in enumerate(plan.steps, 1)}
 
         async def on_event(event: NodeEvent) -> None:
-            if progress is not None and event.kind != "started":
-                await progress(event.done, event.total, f"{self.key}: step {event.node!r} {event.kind}")
+            if event.kind != "started":
+                progress.finished_one()
+                await progress.say(f"step {position[event.node]}/{total} {event.node} {event.kind}")
 
         async def run(step: Step, inputs: Mapping[str, StepResult]) -> StepResult:
-            return await runner.run(step, phase, context, inputs)
+            where = progress.child(f"step {position[step.name]}/{total}")
+            return await runner.run(step, phase, context, inputs, where)
 
         callbacks = envelope_callbacks(
             run,
@@ -174,79 +179,49 @@ class Manager:
             where=self.key,
             on_event=on_event,
         )
-        return await run_dag(plan.steps, callbacks)
+        return await run_dag(plan.steps, callbacks, deadline=budget.deadline)
 
-    async def _synthesize(
-        self, phase: PlanNode, context: PhaseContext, result: PhaseResult, notes: Mapping[str, str]
+    async def _answer(
+        self,
+        phase: PlanNode,
+        context: PhaseContext,
+        plan: StepPlan,
+        model: Model,
+        state: RunState,
+        result: PhaseResult,
     ) -> None:
-        data = {s.step: tool_data(s) for s in result.steps}
-        steps_text = "\n\n".join(_step_text(s, notes.get(s.step, ""), data[s.step]) for s in result.steps)
-        request = ModelRequest(
-            system=load_prompt("manager_synthesis", manager=self.key),
-            messages=[
-                Message(
-                    role="user",
-                    content=f"User request: {context.request or '(not given)'}\nPhase: {phase.name}\n"
-                    f"Goals: {phase.goals}\nNotes: {phase.notes}\n"
-                    f"Context from earlier phases:\n{context.render(limit=1500)}\n\nStep results:\n{steps_text}",
-                )
-            ],
-            max_tokens=1024,
-        )
-        try:
-            synthesis, tokens = await generate_grounded_answer(
-                self.model,
-                request,
-                Synthesis,
-                needs_figures=_needs_figures(phase, result, any(data.values())),
+        """The phase's answer: a single step's own answer as it is (it already came from the tool results, judged
+        by the same policies), otherwise a synthesis of the steps."""
+        backed = any(c.outcome == "ok" for c in result.calls()) or not result.calls()
+        only = result.steps[0] if len(result.steps) == 1 else None
+        if only is not None and only.status == "ok" and only.usage.llm_calls and only.output.strip():
+            result.output = only.output
+            result.goal_met = backed and bool(with_data(only.calls))
+            result.missing = "" if result.goal_met else "the tools returned no data for it"
+        else:
+            outcome = await synthesize(
+                model,
+                system=load_prompt("manager_synthesis", manager=self.key),
+                content=synthesis_content(
+                    phase, context, result.steps, {s.name: s.notes for s in plan.steps}
+                ),
+                output_type=PhaseAnswer,
+                policies=self.policies(),
+                state=state,
+                where=f"{self.key}.synthesis",
             )
-        except ModelError as exc:
-            if isinstance(exc, StructuredOutputError):
-                result.usage.add_tokens(exc.usage, self.model.name)
-            # Nothing done is lost: without a synthesis the step outputs are the answer.
-            result.errors.append(ErrorInfo(where=f"{self.key}.synthesis", message=str(exc), kind="synthesis"))
-            result.output = steps_text
-            result.status = "partial" if any(s.status != "failed" for s in result.steps) else "failed"
-            return
-        result.usage.add_tokens(tokens, self.model.name)
-        result.output = synthesis.answer
-        # A goal is not met on the model's word alone when every tool call that should have produced data failed.
-        backed = not result.provenance or any(not r.is_error for r in result.provenance)
-        result.goal_met = synthesis.goal_met and backed
-        if not backed:
-            result.missing = "every tool call failed, so the answer is not backed by data"
-        else:
-            result.missing = "" if result.goal_met else (synthesis.missing or "not stated")
-        ok_steps = [s for s in result.steps if s.status == "ok"]
-        if result.goal_met and len(ok_steps) == len(result.steps):
-            result.status = "ok"
-        elif ok_steps or result.goal_met:
-            result.status = "partial"
-        else:
-            result.status = "failed"
-
-
-def _needs_figures(phase: PlanNode, result: PhaseResult, has_data: bool) -> bool:
-    """Whether the phase's answer must state figures: its goals ask for them and its tools returned data. A phase
-    that made a file (a deck) answers with the file; its figures are in it."""
-    return has_data and asks_for_figures(phase.goals) and not result.artifacts
-
-
-def _step_text(step: StepResult, notes: str, data: str) -> str:
-    """One step's results for synthesis: the tools' own ``data`` first, as a small model's summary can garble it."""
-    label = "The step's summary (the data above is right where they differ)" if data else "The step's summary"
-    # Next to data, a summary without figures ("Mountain West") only tempts synthesis to answer as tersely.
-    summary = "" if data and not states_a_figure(step.output) else f"\n{label}: {clip(step.output, 3000)}"
-    return (
-        f"Step {step.step!r} ({step.worker}, {step.status}; {_calls_summary(step)}):"
-        + (f"\nIts notes: {notes}" if notes else "")
-        + data
-        + summary
-        + "".join(f"\nfile: {a.path}" for a in step.artifacts)
-    )
-
-
-def _calls_summary(step: StepResult) -> str:
-    """How the step's tool calls went, so synthesis can tell data from a model's guess."""
-    failed = sum(1 for r in step.provenance if r.is_error)
-    return f"{len(step.provenance)} tool calls, {failed} failed"
+            result.usage.add_tokens(outcome.usage, self.model.name)
+            if outcome.error is not None:
+                result.errors.append(outcome.error)
+                result.output = steps_fallback_text(result.steps)
+                result.missing = "no synthesized answer: the steps' own outputs are given instead"
+                result.status = roll_up([s.status for s in result.steps], answered=False)
+                return
+            result.output = outcome.answer
+            # A goal is not met on the model's word alone when every tool call that should have produced data failed.
+            result.goal_met = outcome.goal_met and backed
+            if not backed:
+                result.missing = "every tool call failed, so the answer is not backed by data"
+            else:
+                result.missing = "" if result.goal_met else (outcome.missing or "not stated")
+        result.status = roll_up([s.status for s in result.steps], answered=result.goal_met)

@@ -13,12 +13,22 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from ..core.envelope import PhaseContext
+from ..core.catalog import WorkerInfo, render_catalog
+from ..core.contracts import PhaseContext
 from ..core.grounding import Grounding
-from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_structured, schema_with_choices
+from ..core.llm import (
+    Message,
+    Model,
+    ModelRequest,
+    Purpose,
+    SendBack,
+    TokenUsage,
+    generate_structured,
+    schema_with_choices,
+)
 from ..core.plan import PlanNode, Step, StepPlan, StepPlanDocument
 from ..core.prompts import few_shot, load_prompt
-from ._discovery import WorkerInfo, render_catalog
+from ._prompts import context_text
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +45,7 @@ class StepPlanner(ABC):
 
     prompt: ClassVar[str]
     document: ClassVar[type[BaseModel]]
+    purpose: ClassVar[Purpose]
 
     def __init__(self, model: Model, *, manager: str, description: str, max_steps: int = 6) -> None:
         self.model = model
@@ -47,13 +58,19 @@ class StepPlanner(ABC):
         """The steps a validated ``document`` (an instance of ``self.document``) describes."""
 
     async def plan(
-        self, phase: PlanNode, context: PhaseContext, workers: dict[str, WorkerInfo]
+        self,
+        phase: PlanNode,
+        context: PhaseContext,
+        workers: dict[str, WorkerInfo],
+        *,
+        model: Model | None = None,
     ) -> PlannedSteps:
-        """Plan the steps for ``phase``; an answer naming an unknown worker or tool goes back to the model."""
+        """Plan the steps for ``phase`` (with ``model`` instead of the planner's own, e.g. a budgeted one); an
+        answer naming an unknown worker or tool goes back to the model."""
         request = self._request(phase, context, workers)
         given = Grounding(request.messages[-1].content)
         document, usage = await generate_structured(
-            self.model,
+            model or self.model,
             request,
             self.document,
             validate=lambda doc: self.check_steps(self.to_plan(doc).steps, workers, given=given),
@@ -92,7 +109,7 @@ class StepPlanner(ABC):
         )
         user = (
             f"Workers:\n{render_catalog(workers)}\n\nPhase: {phase.name}\nGoals: {phase.goals}\n"
-            f"Notes: {phase.notes}\nContext: {context.render(limit=2500)}"
+            f"Notes: {phase.notes}\nContext: {context_text(context, limit=2500)}"
         )
         return ModelRequest(
             system=system,
@@ -100,33 +117,33 @@ class StepPlanner(ABC):
             output_schema=schema_with_choices(self.document, {"Step.worker": [w.name for w in available]})
             if available
             else None,
-            max_tokens=1200,
+            purpose=self.purpose,
         )
 
     def check_steps(
         self, steps: list[Step], workers: dict[str, WorkerInfo], *, given: Grounding | None = None
     ) -> None:
-        """Raise ValueError naming the first step that uses an unknown or unavailable worker or tool, or whose
+        """Raise SendBack naming the first step that uses an unknown or unavailable worker or tool, or whose
         planned call writes figures that are not in ``given`` (the phase and its context)."""
         available = {name: w for name, w in workers.items() if not w.error}
         if len(steps) > self.max_steps:
-            raise ValueError(f"the plan has {len(steps)} steps; at most {self.max_steps} are allowed")
+            raise SendBack(f"the plan has {len(steps)} steps; at most {self.max_steps} are allowed")
         for step in steps:
             worker = available.get(step.worker)
             if worker is None:
-                raise ValueError(
+                raise SendBack(
                     f"step {step.name!r} names worker {step.worker!r}, which is not one of your workers "
                     f"(use one of: {', '.join(available) or 'none available'})"
                 )
             if step.tool is not None and worker.tool(step.tool) is None:
-                raise ValueError(
+                raise SendBack(
                     f"step {step.name!r} names tool {step.tool!r}, which worker {step.worker!r} does not have "
                     f"(its tools: {', '.join(t.name for t in worker.tools)}); or set tool to null"
                 )
             checked = step.arguments and worker.writes_content(step.tool)
             invented = given.missing(step.arguments) if given is not None and checked else []
             if invented:
-                raise ValueError(
+                raise SendBack(
                     f"step {step.name!r}: its arguments hold figures that are not in the phase or its context: "
                     f"{', '.join(invented)}. Use only the figures given there (rounding is fine) and leave out "
                     "any figure that is not known"
@@ -149,6 +166,7 @@ class StrategicDecomposerPlanner(StepPlanner):
 
     prompt = "decomposer_planner"
     document = StepPlanDocument
+    purpose = "plan_steps"
 
     def to_plan(self, document: BaseModel) -> StepPlan:
         assert isinstance(document, StepPlanDocument)
@@ -182,6 +200,7 @@ class WorkerRouterPlanner(StepPlanner):
 
     prompt = "router_planner"
     document = RoutedStep
+    purpose = "route_step"
 
     def to_plan(self, document: BaseModel) -> StepPlan:
         assert isinstance(document, RoutedStep)

@@ -14,29 +14,42 @@ from typing import Annotated, Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from ..core.budget import Budget
+from ..core.calls import ToolCaller
+from ..core.catalog import WorkerInfo
 from ..core.config import HierarchyConfig, load_config, prepare_demo_data
-from ..core.envelope import PhaseContext, PhaseResult
+from ..core.contracts import EXECUTE_PHASE, PLAN_PHASE, PhaseContext, PhasePlanPreview
+from ..core.envelope import PhaseResult
 from ..core.llm import Model, resolve_model
 from ..core.plan import PlanNode
+from ..core.policies import POLICIES
 from ..core.pool import ConnectionPool
+from ..core.progress import Progress
 from ..core.serve import serve_main
 from ..core.target import Target
-from ._discovery import WorkerInfo
-from .manager import Manager, PhasePlanPreview
+from .manager import Manager
 from .planners import StepPlanner
 
 WORKER_ENV = ("ECHELON_", "XDG_")
 
 
+class PolicyInfo(BaseModel):
+    name: str
+    description: str
+    small_model_aid: bool = Field(description="True when it only helps small models")
+
+
 class WorkerCatalog(BaseModel):
-    """The manager's workers and their live tools."""
+    """The manager's workers and their live tools, and the policies its loop runs with."""
 
     manager: str
     description: str
     planner: str
     model: str
+    policies: list[PolicyInfo]
     workers: list[WorkerInfo]
 
 
@@ -74,6 +87,7 @@ def build_server(
                     key,
                     settings,
                     pool=pool,
+                    caller=ToolCaller(pool, call_timeout=settings.step_timeout_seconds),
                     model=chosen_model,
                     worker_descriptions=descriptions,
                     worker_tools=tool_filters,
@@ -88,7 +102,14 @@ def build_server(
         lifespan=lifespan,
     )
 
-    @server.tool()
+    def budget(ctx: Context[Manager, Any]) -> Budget:
+        # The caller's remaining budget and deadline, capped by this manager's own limits.
+        return Budget.from_meta(ctx.request_context.meta, config.limits)
+
+    @server.tool(
+        name=EXECUTE_PHASE,
+        annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=False, destructive_hint=False),
+    )
     async def execute_phase(
         phase: Annotated[PlanNode, Field(description="The phase to carry out: name, goals, notes")],
         ctx: Context[Manager, Any],
@@ -97,11 +118,13 @@ def build_server(
         ] = None,
     ) -> PhaseResult:
         """Carry out one phase in this manager's domain: plan steps over its workers, run them, and return one
-        synthesized answer with whether the goal was met, the files produced, provenance and usage."""
+        answer with whether the goal was met, the files produced, each step's tool calls and usage."""
         manager = ctx.request_context.lifespan_context
-        return await manager.execute_phase(phase, context or PhaseContext(), progress=ctx.report_progress)
+        return await manager.execute_phase(
+            phase, context or PhaseContext(), budget(ctx), Progress(ctx.report_progress)
+        )
 
-    @server.tool()
+    @server.tool(name=PLAN_PHASE, annotations=ToolAnnotations(read_only_hint=True))
     async def plan_phase(
         phase: Annotated[PlanNode, Field(description="The phase to plan")],
         ctx: Context[Manager, Any],
@@ -110,11 +133,11 @@ def build_server(
         """Show the steps this manager would run for a phase, with the worker of each; nothing is executed."""
         manager = ctx.request_context.lifespan_context
         try:
-            return await manager.plan_phase(phase, context or PhaseContext())
+            return await manager.plan_phase(phase, context or PhaseContext(), budget(ctx))
         except Exception as exc:
             raise ToolError(f"could not plan phase {phase.name!r}: {exc}") from exc
 
-    @server.tool()
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def list_workers(ctx: Context[Manager, Any]) -> WorkerCatalog:
         """This manager's workers and their live tool schemas (condensed), and which model and planner it uses."""
         manager = ctx.request_context.lifespan_context
@@ -124,6 +147,14 @@ def build_server(
             description=settings.description,
             planner=type(manager.planner).__name__,
             model=chosen_model.name,
+            policies=[
+                PolicyInfo(
+                    name=name,
+                    description=POLICIES[name].description,
+                    small_model_aid=POLICIES[name].small_model_aid,
+                )
+                for name in settings.policies
+            ],
             workers=list(workers.values()),
         )
 

@@ -1,47 +1,43 @@
 """The orchestrator's logic: plan phases, route each to a manager over MCP, pass results along, answer.
 
-It never calls a worker: every phase goes to a manager's ``execute_phase``. Transport-free; ``server.py`` exposes it.
+It never calls a worker: every phase goes to a manager's ``execute_phase`` through ``ManagerClient``. One
+delegation spends one ``Budget`` (checked before every model call here, handed down to every manager). A phase
+whose manager fails is planned anew for the remaining work (``max_replans``); a finished phase is never lost
+because another failed or hung. Transport-free; ``server.py`` exposes it.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
+from ..core.budget import Budget, BudgetExhausted, Limits
+from ..core.calls import ToolCaller
 from ..core.config import HierarchyConfig
-from ..core.envelope import (
-    DelegationResult,
-    ErrorInfo,
-    PhaseContext,
-    PhaseResult,
-    PriorResult,
-    Usage,
-    clip,
-)
+from ..core.contracts import ManagerClient, PhaseContext, PriorResult
+from ..core.envelope import AnswerPart, DelegationResult, ErrorInfo, PhaseResult, ReplanRecord, Usage
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
-from ..core.grounding import GroundedAnswer, generate_grounded_answer
-from ..core.llm import Message, Model, ModelError, ModelRequest
-from ..core.plan import Plan, PlanNode
-from ..core.pool import ConnectionPool, result_text
+from ..core.llm import Model, ModelError
+from ..core.plan import Plan, PlanNode, Step
+from ..core.policies import RunState, build_policies
+from ..core.pool import ConnectionPool
+from ..core.progress import SILENT, Progress
 from ..core.prompts import load_prompt
+from ..core.synthesis import FinalAnswer, roll_up, synthesize
+from ._fit import FittedPlan, fit_plan
+from ._prompts import fallback_text, replan_request, synthesis_content
 from .planner import PhasePlanner, StrategicPlanner
-
-Progress = Callable[[float, float | None, str | None], Awaitable[None]]
-
-
-class FinalAnswer(GroundedAnswer):
-    """The orchestrator's synthesized answer."""
 
 
 class PhasePreview(BaseModel):
     """One phase of a previewed plan and the steps its manager would run."""
 
     phase: PlanNode
-    steps: list[dict[str, object]] = Field(default_factory=list)
     planner: str | None = None
+    steps: list[Step] = Field(default_factory=list)
     error: str | None = None
 
 
@@ -49,8 +45,12 @@ class PlanPreview(BaseModel):
     """What ``plan`` returns: phases and, for each, the manager's steps; nothing executed."""
 
     request: str
+    asks_for: list[str] = Field(default_factory=list)
     primary_worker: str
     rationale: str
+    dropped: list[str] = Field(
+        default_factory=list, description="Phases left out: the request asks for no file"
+    )
     phases: list[PhasePreview]
     usage: Usage
 
@@ -65,111 +65,147 @@ class Orchestrator:
         pool: ConnectionPool,
         model: Model,
         planner: PhasePlanner | None = None,
+        caller: ToolCaller | None = None,
     ) -> None:
         self.config = config
         self.pool = pool
         self.model = model
+        self.caller = caller or ToolCaller(pool, call_timeout=config.orchestrator.phase_timeout_seconds)
         self.planner = planner or StrategicPlanner(model, max_phases=config.orchestrator.max_phases)
         self.managers = {key: m.description for key, m in config.managers.items()}
 
-    async def make_plan(self, request: str) -> tuple[Plan, Usage]:
-        plan, tokens = await self.planner.plan(request, self.managers)
+    def manager(self, key: str) -> ManagerClient:
+        return ManagerClient(self.caller, key)
+
+    async def make_plan(self, request: str, budget: Budget) -> tuple[FittedPlan, Usage]:
+        """The StrategicPlanner's plan for ``request``, fitted to it (``_fit``)."""
+        plan, tokens = await self.planner.plan(request, self.managers, model=budget.model(self.model))
         usage = Usage()
         usage.add_tokens(tokens, self.model.name)
-        return plan, usage
+        return fit_plan(plan, self.config.managers), usage
 
-    async def preview(self, request: str) -> PlanPreview:
+    async def preview(self, request: str, limits: Mapping[str, object] | None = None) -> PlanPreview:
         """The phases and each manager's steps, nothing executed."""
-        plan, usage = await self.make_plan(request)
+        budget = Budget.start(self.config.limits.merged(limits))
+        fitted, usage = await self.make_plan(request, budget)
         previews: list[PhasePreview] = []
-        for phase in plan.phases:
-            context = PhaseContext(request=request)
-            answer = await self.pool.call_tool(
-                phase.worker,
-                "plan_phase",
-                {"phase": phase.model_dump(), "context": context.model_dump()},
-            )
-            if answer.is_error or answer.structured_content is None:
-                previews.append(PhasePreview(phase=phase, error=result_text(answer)))
+        for phase in fitted.plan.phases:
+            context = PhaseContext(request=request, expects=fitted.expects.get(phase.name, []))
+            try:
+                steps = await self.manager(phase.worker).plan_phase(phase, context, budget=budget)
+            except RuntimeError as exc:
+                previews.append(PhasePreview(phase=phase, error=str(exc)))
                 continue
-            data = answer.structured_content
-            usage.add(Usage.model_validate(data.get("usage", {})))
-            previews.append(
-                PhasePreview(phase=phase, steps=data.get("steps", []), planner=data.get("planner"))
-            )
+            usage.add(steps.usage)
+            previews.append(PhasePreview(phase=phase, planner=steps.planner, steps=steps.steps))
+        plan = fitted.plan
         return PlanPreview(
             request=request,
+            asks_for=list(plan.asks_for),
             primary_worker=plan.primary_worker,
             rationale=plan.rationale,
+            dropped=fitted.dropped,
             phases=previews,
             usage=usage,
         )
 
     async def delegate(
-        self, request: str, context: str | None = None, progress: Progress | None = None
+        self,
+        request: str,
+        context: str | None = None,
+        *,
+        limits: Mapping[str, object] | None = None,
+        progress: Progress = SILENT,
+        run_id: str | None = None,
     ) -> DelegationResult:
         """Answer ``request`` through the hierarchy. Failures are kept in the result; finished phases are kept."""
         started = time.perf_counter()
-        full_request = request if not context else f"{request}\n\nContext from the user: {context}"
-        result = DelegationResult(request=request, run_id=uuid.uuid4().hex[:12], status="failed")
-        ticks = 0
-
-        async def report(message: str) -> None:
-            nonlocal ticks
-            ticks += 1
-            if progress is not None:
-                await progress(ticks, None, message)
-
-        await report("planning phases")
+        full = request if not context else f"{request}\n\nContext from the user: {context}"
+        result = DelegationResult(request=request, run_id=run_id or uuid.uuid4().hex[:12], status="failed")
+        applied = self.config.limits.merged(limits)
+        budget = Budget.start(applied)
         try:
-            plan, plan_usage = await self.make_plan(full_request)
-        except ModelError as exc:
-            result.errors.append(ErrorInfo(where="orchestrator.planner", message=str(exc), kind="planning"))
-            result.output = f"Could not plan this request: {exc}"
+            await self._delegate(full, applied, budget, result, progress)
+        finally:
             result.usage.wall_seconds = time.perf_counter() - started
-            return result
+        await progress.say(f"done: {result.status}")
+        return result
+
+    async def _delegate(
+        self, request: str, limits: Limits, budget: Budget, result: DelegationResult, progress: Progress
+    ) -> None:
+        if len(request) > limits.max_request_chars:
+            result.output = (
+                f"The request is {len(request):,} characters long; the limit is {limits.max_request_chars:,} "
+                "(max_request_chars). Shorten it, or raise the limit in [limits] or delegate(limits=...)."
+            )
+            result.errors.append(ErrorInfo(where="orchestrator", message=result.output, kind="request"))
+            return
+        try:
+            async with progress.activity("planning phases"):
+                fitted, plan_usage = await self.make_plan(request, budget)
+        except (ModelError, BudgetExhausted) as exc:
+            kind = "budget" if isinstance(exc, BudgetExhausted) else "planning"
+            result.errors.append(ErrorInfo(where="orchestrator.planner", message=str(exc), kind=kind))
+            result.output = f"Could not plan this request: {exc}"
+            return
         result.usage.add(plan_usage)
-        result.plan = plan.model_dump()
+        plan = fitted.plan
+        result.plan = plan.model_dump(mode="json")
         result.primary_manager = plan.primary_worker
-        await report(f"plan: {', '.join(f'{p.name} -> {p.worker}' for p in plan.phases)}")
+        if fitted.dropped:
+            await progress.say(f"left out {', '.join(fitted.dropped)}: the request asks for no file")
+        await progress.say(f"plan: {', '.join(f'{p.name} -> {p.worker}' for p in plan.phases)}")
+        phases = await self._run_phases(request, plan.phases, fitted.expects, {}, budget, progress)
+        phases = await self._replan(request, plan, phases, budget, result, progress)
+        result.phases = list(phases.values())
+        for phase_result in result.phases:
+            result.usage.add(phase_result.usage)
+            result.artifacts.extend(phase_result.artifacts)
+            result.errors.extend(phase_result.errors)
+        answered = await self._answer(request, plan, budget, result)
+        if "file" in plan.asks_for and not result.artifacts:
+            answered = False
+            result.errors.append(
+                ErrorInfo(
+                    where="orchestrator",
+                    message="the request asks for a file and none was made",
+                    kind="unanswered",
+                )
+            )
+        effective = [p for p in result.phases if not _replaced(p, result.replans)]
+        result.status = roll_up([p.status for p in effective], answered=answered)
+
+    async def _run_phases(
+        self,
+        request: str,
+        phases: list[PlanNode],
+        expects: Mapping[str, list[AnswerPart]],
+        done: Mapping[str, PhaseResult],
+        budget: Budget,
+        progress: Progress,
+    ) -> dict[str, PhaseResult]:
+        """Run ``phases`` as a DAG; each gets the results it depends on (and everything in ``done``)."""
+        total = len(phases)
+        progress.set_total(total)
+        position = {p.name: i for i, p in enumerate(phases, 1)}
 
         async def run_phase(phase: PlanNode, inputs: Mapping[str, PhaseResult]) -> PhaseResult:
-            prior = [
-                PriorResult(
-                    phase=r.phase,
-                    manager=r.manager,
-                    output=r.output,
-                    data=r.data,
-                    artifacts=r.artifacts,
-                    missing="" if r.goal_met else (r.missing or "not stated"),
-                )
-                for r in inputs.values()
-            ]
-            phase_context = PhaseContext(request=full_request, prior=prior)
-
-            async def forward(progress: float, total: float | None, message: str | None) -> None:
-                await report(message or f"{phase.worker}: {progress:g}/{total or '?'}")
-
-            answer = await self.pool.call_tool(
-                phase.worker,
-                "execute_phase",
-                {"phase": phase.model_dump(), "context": phase_context.model_dump()},
-                progress_callback=forward,
-                read_timeout_seconds=self.config.orchestrator.phase_timeout_seconds,
+            prior = [PriorResult.of(r) for r in [*done.values(), *inputs.values()] if r.status != "failed"]
+            context = PhaseContext(request=request, expects=list(expects.get(phase.name, [])), prior=prior)
+            where = progress.child(f"phase {position[phase.name]}/{total} {phase.worker}")
+            return await self.manager(phase.worker).execute_phase(
+                phase,
+                context,
+                budget=budget,
+                progress=where,
+                cap_seconds=self.config.orchestrator.phase_timeout_seconds,
             )
-            if answer.is_error or answer.structured_content is None:
-                message = result_text(answer)
-                return PhaseResult(
-                    phase=phase.name,
-                    manager=phase.worker,
-                    status="failed",
-                    output=f"The {phase.worker} manager failed: {message}",
-                    errors=[ErrorInfo(where=f"{phase.worker}.execute_phase", message=message)],
-                )
-            return PhaseResult.model_validate(answer.structured_content)
 
         async def on_event(event: NodeEvent) -> None:
-            await report(f"phase {event.node!r} {event.kind} ({event.done}/{event.total} done)")
+            if event.kind != "started":
+                progress.finished_one()
+            await progress.say(f"phase {position[event.node]}/{total} {event.node} {event.kind}")
 
         callbacks = envelope_callbacks(
             run_phase,
@@ -179,45 +215,106 @@ class Orchestrator:
             where="orchestrator",
             on_event=on_event,
         )
-        phases = await run_dag(plan.phases, callbacks)
-        result.phases = list(phases.values())
-        for phase_result in result.phases:
-            result.usage.add(phase_result.usage)
-            result.artifacts.extend(phase_result.artifacts)
-            result.provenance.extend(phase_result.provenance)
-            result.errors.extend(phase_result.errors)
-        await self._answer(full_request, plan, result)
-        statuses = {p.status for p in result.phases}
-        result.status = "ok" if statuses == {"ok"} else ("failed" if statuses == {"failed"} else "partial")
-        result.usage.wall_seconds = time.perf_counter() - started
-        await report(f"done: {result.status}")
-        return result
+        return await run_dag(phases, callbacks, deadline=budget.deadline)
 
-    async def _answer(self, request: str, plan: Plan, result: DelegationResult) -> None:
-        primary = next((p for p in result.phases if p.manager == plan.primary_worker), result.phases[-1])
-        if not self.config.orchestrator.synthesis or len(result.phases) == 1:
-            others = [p for p in result.phases if p is not primary]
+    async def _replan(
+        self,
+        request: str,
+        plan: Plan,
+        phases: dict[str, PhaseResult],
+        budget: Budget,
+        result: DelegationResult,
+        progress: Progress,
+    ) -> dict[str, PhaseResult]:
+        """Plan the remaining work anew when phases failed, at most ``max_replans`` times."""
+        for _ in range(self.config.orchestrator.max_replans):
+            if not any(p.status == "failed" and not _skipped(p) for p in phases.values()):
+                return phases
+            done = {name: p for name, p in phases.items() if p.status != "failed"}
+            failed = [p for p in phases.values() if p.status == "failed"]
+            reason = "; ".join(f"{p.phase} ({p.manager}): {_why(p)}" for p in failed)
+            try:
+                async with progress.activity("replanning after a failed phase"):
+                    fitted, usage = await self.make_plan(replan_request(request, done, failed), budget)
+            except (ModelError, BudgetExhausted) as exc:
+                result.errors.append(
+                    ErrorInfo(where="orchestrator.replan", message=str(exc), kind="planning")
+                )
+                return phases
+            result.usage.add(usage)
+            new = _renamed(fitted.plan.phases, phases)
+            result.replans.append(
+                ReplanRecord(failed=[p.phase for p in failed], reason=reason, phases=[p.name for p in new])
+            )
+            result.errors.append(
+                ErrorInfo(where="orchestrator", message=f"planned anew after {reason}", kind="replanned")
+            )
+            expects = {
+                n.name: fitted.expects.get(o.name, []) for n, o in zip(new, fitted.plan.phases, strict=True)
+            }
+            again = await self._run_phases(request, new, expects, done, budget, progress)
+            phases = {**phases, **again}
+        return phases
+
+    async def _answer(self, request: str, plan: Plan, budget: Budget, result: DelegationResult) -> bool:
+        """Set the final answer; True when it answers (a synthesis that stood, or the only phase's met goals)."""
+        effective = [p for p in result.phases if not _replaced(p, result.replans)]
+        if not effective:
+            return False
+        primary = next((p for p in reversed(effective) if p.manager == plan.primary_worker), effective[-1])
+        if not self.config.orchestrator.synthesis or len(effective) == 1:
+            others = [p for p in effective if p is not primary]
             result.output = primary.output + "".join(
                 f"\n\n[{p.phase} ({p.manager})]\n{p.output}" for p in others
             )
-            return
-        phases_text = "\n\n".join(
-            f"Phase {p.phase!r} ({p.manager}, {p.status}):\n{clip(p.output, 3000)}"
-            + "".join(f"\nfile: {a.path}" for a in p.artifacts)
-            for p in result.phases
+            return all(p.goal_met for p in effective)
+        state = RunState(
+            given="",
+            records=result.calls(),
+            expects=[a for a in plan.asks_for if a != "file"],
+            artifacts=result.artifacts,
         )
-        model_request = ModelRequest(
+        outcome = await synthesize(
+            budget.model(self.model),
             system=load_prompt("orchestrator_synthesis"),
-            messages=[Message(role="user", content=f"Request: {request}\n\nPhase results:\n{phases_text}")],
-            max_tokens=1024,
+            content=synthesis_content(request, effective),
+            output_type=FinalAnswer,
+            policies=build_policies(self.config.orchestrator.policies),
+            state=state,
+            where="orchestrator.synthesis",
         )
-        try:
-            final, tokens = await generate_grounded_answer(self.model, model_request, FinalAnswer)
-        except ModelError as exc:
-            result.errors.append(
-                ErrorInfo(where="orchestrator.synthesis", message=str(exc), kind="synthesis")
-            )
-            result.output = phases_text
-            return
-        result.usage.add_tokens(tokens, self.model.name)
-        result.output = final.answer
+        result.usage.add_tokens(outcome.usage, self.model.name)
+        if outcome.error is not None:
+            result.errors.append(outcome.error)
+            result.output = fallback_text(effective)
+            return False
+        result.output = outcome.answer
+        return all(p.goal_met for p in effective)
+
+
+def _skipped(result: PhaseResult) -> bool:
+    return any(e.kind == "skipped" for e in result.errors)
+
+
+def _why(result: PhaseResult) -> str:
+    return result.errors[-1].message if result.errors else result.output
+
+
+def _replaced(result: PhaseResult, replans: list[ReplanRecord]) -> bool:
+    """Whether ``result`` failed and was planned anew."""
+    return any(result.phase in r.failed for r in replans)
+
+
+def _renamed(phases: list[PlanNode], taken: Mapping[str, PhaseResult]) -> list[PlanNode]:
+    """``phases`` under names no earlier phase of the delegation has, their dependencies renamed alike."""
+    names: dict[str, str] = {}
+    for phase in phases:
+        name, n = phase.name, 1
+        while name in taken or name in names.values():
+            n += 1
+            name = f"{phase.name} ({n})"
+        names[phase.name] = name
+    return [
+        p.model_copy(update={"name": names[p.name], "depends_on": [names.get(d, d) for d in p.depends_on]})
+        for p in phases
+    ]

@@ -9,7 +9,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
-from ..core.llm import Message, Model, ModelRequest, TokenUsage, generate_structured, schema_with_choices
+from ..core.llm import (
+    Message,
+    Model,
+    ModelRequest,
+    SendBack,
+    TokenUsage,
+    generate_structured,
+    schema_with_choices,
+)
 from ..core.plan import Plan, PlanDocument
 from ..core.prompts import few_shot, load_prompt
 
@@ -18,22 +26,25 @@ class PhasePlanner(ABC):
     """Turns a request into a phase plan over the given managers."""
 
     @abstractmethod
-    async def plan(self, request: str, managers: Mapping[str, str]) -> tuple[Plan, TokenUsage]:
-        """Plan phases for ``request``; ``managers`` maps manager keys to their descriptions."""
+    async def plan(
+        self, request: str, managers: Mapping[str, str], *, model: Model | None = None
+    ) -> tuple[Plan, TokenUsage]:
+        """Plan phases for ``request``; ``managers`` maps manager keys to their descriptions. ``model`` replaces
+        the planner's own for this call (e.g. one that spends a delegation's budget)."""
 
 
 def check_plan(plan: Plan, managers: Mapping[str, str], max_phases: int) -> None:
-    """Raise ValueError naming the first phase routed to an unknown manager, or too many phases."""
+    """Raise SendBack naming the first phase routed to an unknown manager, or too many phases."""
     known = ", ".join(managers)
     if len(plan.phases) > max_phases:
-        raise ValueError(f"the plan has {len(plan.phases)} phases; at most {max_phases} are allowed")
+        raise SendBack(f"the plan has {len(plan.phases)} phases; at most {max_phases} are allowed")
     for phase in plan.phases:
         if phase.worker not in managers:
-            raise ValueError(
+            raise SendBack(
                 f"phase {phase.name!r} is routed to {phase.worker!r}, which is not a manager (managers: {known})"
             )
     if plan.primary_worker not in managers:
-        raise ValueError(f"primary_worker {plan.primary_worker!r} is not a manager (managers: {known})")
+        raise SendBack(f"primary_worker {plan.primary_worker!r} is not a manager (managers: {known})")
 
 
 class StrategicPlanner(PhasePlanner):
@@ -43,7 +54,9 @@ class StrategicPlanner(PhasePlanner):
         self.model = model
         self.max_phases = max_phases
 
-    async def plan(self, request: str, managers: Mapping[str, str]) -> tuple[Plan, TokenUsage]:
+    async def plan(
+        self, request: str, managers: Mapping[str, str], *, model: Model | None = None
+    ) -> tuple[Plan, TokenUsage]:
         listing = "\n".join(f"- {key}: {description}" for key, description in managers.items())
         model_request = ModelRequest(
             system=load_prompt("strategic_planner", max_phases=self.max_phases),
@@ -54,10 +67,10 @@ class StrategicPlanner(PhasePlanner):
             output_schema=schema_with_choices(
                 PlanDocument, {"PlanNode.worker": list(managers), "Plan.primary_worker": list(managers)}
             ),
-            max_tokens=1200,
+            purpose="plan_phases",
         )
         document, usage = await generate_structured(
-            self.model,
+            model or self.model,
             model_request,
             PlanDocument,
             validate=lambda doc: check_plan(doc.plan, managers, self.max_phases),

@@ -15,11 +15,14 @@ from typing import Annotated, Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from ..core.calls import ToolCaller
 from ..core.config import HierarchyConfig, load_config, prepare_demo_data
 from ..core.llm import Model, describe_auto, resolve_model
 from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
+from ..core.progress import Progress
 from ..core.serve import serve_main
 from ..core.target import Target
 from .orchestrator import Orchestrator
@@ -32,6 +35,19 @@ class ManagerInfo(BaseModel):
     planner: str
     model: str = Field(description="The model this manager uses ('auto' shown as what it resolves to)")
     workers: list[str]
+
+
+class LimitsOverride(BaseModel):
+    """Per-request limits; any left out keep the configured value."""
+
+    max_model_calls: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_tool_calls: int | None = Field(default=None, ge=1)
+    deadline_seconds: float | None = Field(default=None, gt=0)
+    max_request_chars: int | None = Field(default=None, ge=1)
+
+    def given(self) -> dict[str, object]:
+        return self.model_dump(exclude_none=True)
 
 
 class ManagerListing(BaseModel):
@@ -69,13 +85,10 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Orchestrator]:
         await anyio.to_thread.run_sync(prepare_demo_data, config)
-        async with ConnectionPool(
-            targets,
-            env_prefixes=OWN_ENV_PREFIXES,
-            read_timeout_seconds=config.orchestrator.phase_timeout_seconds,
-        ) as pool:
+        async with ConnectionPool(targets, env_prefixes=OWN_ENV_PREFIXES) as pool:
             try:
-                yield Orchestrator(config, pool=pool, model=chosen_model, planner=planner)
+                caller = ToolCaller(pool, call_timeout=config.orchestrator.phase_timeout_seconds)
+                yield Orchestrator(config, pool=pool, model=chosen_model, planner=planner, caller=caller)
             finally:
                 await chosen_model.aclose()
 
@@ -89,11 +102,17 @@ def build_server(
         lifespan=lifespan,
     )
 
-    @server.tool()
+    @server.tool(
+        annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=False, open_world_hint=True)
+    )
     async def delegate(
         request: Annotated[str, Field(description="The task, in plain language, as the user would put it")],
         ctx: Context[Orchestrator, Any],
         context: Annotated[str | None, Field(description="Extra context for the task (optional)")] = None,
+        limits: Annotated[
+            LimitsOverride | None,
+            Field(description="Per-request limits (model calls, tokens, tool calls, deadline, request size)"),
+        ] = None,
     ) -> dict[str, Any]:
         """Delegate a task to the hierarchy: it is planned into phases, each carried out by a domain manager with
         its workers' tools. Returns a DelegationResult: status, output (the answer), artifacts (files: name, path),
@@ -101,10 +120,15 @@ def build_server(
         if not request.strip():
             raise ToolError("request is empty: say what you want done")
         orchestrator = ctx.request_context.lifespan_context
-        result = await orchestrator.delegate(request, context, progress=ctx.report_progress)
+        result = await orchestrator.delegate(
+            request,
+            context,
+            limits=limits.given() if limits else None,
+            progress=Progress(ctx.report_progress),
+        )
         return result.model_dump(mode="json")
 
-    @server.tool()
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def plan(
         request: Annotated[str, Field(description="The task to plan")],
         ctx: Context[Orchestrator, Any],
@@ -119,7 +143,7 @@ def build_server(
         except Exception as exc:
             raise ToolError(f"could not plan: {exc}") from exc
 
-    @server.tool()
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def list_managers() -> ManagerListing:
         """The domain managers this orchestrator delegates to: description, planner, model and workers of each."""
         return ManagerListing(

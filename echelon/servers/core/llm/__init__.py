@@ -22,11 +22,12 @@ from .base import (
     ModelError,
     ModelRequest,
     ModelResponse,
+    Purpose,
     TokenUsage,
     ToolCall,
     ToolDefinition,
 )
-from .structured import StructuredOutputError, generate_structured, schema_with_choices
+from .structured import SendBack, StructuredOutputError, generate_structured, schema_with_choices
 
 Role = Literal["orchestrator", "manager"]
 
@@ -44,6 +45,8 @@ __all__ = [
     "ModelRequestsBlocked",
     "ModelResponse",
     "ModelSettings",
+    "Purpose",
+    "SendBack",
     "StructuredOutputError",
     "TokenUsage",
     "ToolCall",

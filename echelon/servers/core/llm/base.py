@@ -14,6 +14,23 @@ from pydantic import BaseModel, Field
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "other"]
 
+Purpose = Literal["plan_phases", "plan_steps", "route_step", "step", "synthesis", "answer", "other"]
+"""What a model request is for. Test doubles answer by purpose (never by matching prompt text), traces and budgets
+count by it, and each purpose has its own token allowance (``MAX_TOKENS``)."""
+
+MAX_TOKENS: dict[Purpose, int] = {
+    # A plan or a routed step is a few hundred tokens of JSON; an allowance far above that only lets a small model
+    # run on in a loop (measured: 1,023 tokens, about 3 minutes on 2 cores, inside one structured answer).
+    "plan_phases": 600,
+    "plan_steps": 600,
+    "route_step": 700,
+    # A tool call may carry a deck's text.
+    "step": 800,
+    "synthesis": 400,
+    "answer": 500,
+    "other": 1024,
+}
+
 
 class ToolCall(BaseModel):
     """A tool call the model asked for."""
@@ -51,8 +68,13 @@ class ModelRequest(BaseModel):
         default=None, description="JSON schema the answer must follow (structured output); excludes tools"
     )
     output_name: str = "output"
-    max_tokens: int = 1024
+    purpose: Purpose = "other"
+    max_tokens: int = Field(default=0, description="0: the purpose's allowance (MAX_TOKENS)")
     temperature: float = 0.0
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.max_tokens <= 0:
+            self.max_tokens = MAX_TOKENS[self.purpose]
 
 
 class TokenUsage(BaseModel):

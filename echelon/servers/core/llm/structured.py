@@ -20,6 +20,11 @@ T = TypeVar("T", bound=BaseModel)
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
 
+class SendBack(Exception):
+    """An answer is refused and goes back to the model once more with this reason (a check the schema cannot
+    express: an unknown worker, a figure not in the data). Like pydantic-ai's ``ModelRetry``."""
+
+
 class StructuredOutputError(ModelError):
     """The model did not produce valid output within the allowed attempts."""
 
@@ -61,8 +66,9 @@ async def generate_structured(
     max_repairs: int = 2,
 ) -> tuple[T, TokenUsage]:
     """Ask ``model`` for an ``output_type`` answer; send invalid answers back with the error, at most ``max_repairs``
-    times. ``validate`` may raise ValueError for checks the schema cannot express (e.g. unknown worker names).
-    ``repair`` may fix a known, unambiguous slip in the parsed JSON before it is validated (cheaper than a retry)."""
+    times. ``validate`` may raise ``SendBack`` for checks the schema cannot express (e.g. unknown worker names).
+    ``repair`` may fix a known, unambiguous slip in the parsed JSON before it is validated (cheaper than a retry).
+    An answer cut off at the token allowance counts as a failed attempt."""
     messages = list(request.messages)
     schema = request.output_schema or output_type.model_json_schema()
     usage = TokenUsage()
@@ -73,12 +79,16 @@ async def generate_structured(
         )
         usage = usage + response.usage
         try:
+            if response.stop_reason == "max_tokens":
+                raise SendBack(
+                    f"the answer was cut off at {request.max_tokens} tokens: give the same JSON, much shorter"
+                )
             parsed = extract_json(response.text)
             value = output_type.model_validate(repair(parsed) if repair is not None else parsed)
             if validate is not None:
                 validate(value)
             return value, usage
-        except (ValidationError, ValueError) as exc:
+        except (ValidationError, ValueError, SendBack) as exc:
             last_error = _error_text(exc)
             messages = [
                 *messages,

@@ -1,4 +1,4 @@
-"""Discovery: a manager's workers and their live tool schemas, condensed for planners and step prompts."""
+"""The catalog of a manager's workers: their live tool schemas (discovery), condensed for planners and prompts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import anyio
 from mcp.types import Tool
 from pydantic import BaseModel, Field
 
-from ..core.pool import ConnectionFailed, ConnectionPool
+from .pool import ConnectionFailed, ConnectionPool, SessionLost
 
 
 class ToolInfo(BaseModel):
@@ -24,6 +24,7 @@ class ToolInfo(BaseModel):
         description="The server marks it read-only (readOnlyHint): its arguments are queries or expressions, "
         "not content, so they are not checked for figures",
     )
+    idempotent: bool = Field(default=False, description="The server marks it idempotent (idempotentHint)")
 
 
 class WorkerInfo(BaseModel):
@@ -76,6 +77,7 @@ def to_info(tool: Tool) -> ToolInfo:
         signature=signature(tool),
         input_schema=dict(tool.input_schema),
         read_only=bool(tool.annotations and tool.annotations.read_only_hint),
+        idempotent=bool(tool.annotations and tool.annotations.idempotent_hint),
     )
 
 
@@ -91,7 +93,7 @@ async def discover(
         try:
             tools = await pool.list_tools(name)
             instructions = (await pool.session(name)).instructions or ""
-        except (ConnectionFailed, OSError) as exc:
+        except (ConnectionFailed, SessionLost, OSError) as exc:
             infos[name] = WorkerInfo(name=name, description=description, error=str(exc))
             return
         allowed = only_tools.get(name)

@@ -1,0 +1,85 @@
+"""What the tools returned, as text a model reads: the evidence a step, a synthesis or a later phase works from.
+
+Whoever reads a step's outcome sees what the tools said, not only a model's summary of it (a small model's summary
+can drop or garble figures). Every level renders tool results through these functions, from the typed trace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .envelope import Artifact, ToolCallRecord, clip
+
+# Keys under which tools conventionally return their collection: when it is empty, the tool found nothing.
+COLLECTION_KEYS = ("rows", "results", "items", "matches", "groups", "documents", "records")
+
+
+def has_data(result: Any) -> bool:
+    """Whether a tool result holds anything: not empty, and not an empty collection (no rows, no matches)."""
+    if result is None or result == {} or result == [] or result == "":
+        return False
+    if isinstance(result, dict):
+        found = [result.get(key) for key in COLLECTION_KEYS]  # pyright: ignore[reportUnknownMemberType]
+        return not any(isinstance(value, list) and not value for value in found)
+    return True
+
+
+def with_data(calls: Iterable[ToolCallRecord]) -> list[ToolCallRecord]:
+    """The successful calls whose results hold data."""
+    return [c for c in calls if c.outcome == "ok" and has_data(c.result if c.result is not None else c.text)]
+
+
+def call_data_text(call: ToolCallRecord, limit: int = 1500) -> str:
+    """One call's result as a prompt line."""
+    shown = call.result if call.result is not None else call.text
+    body = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False, default=str)
+    return f"\nData returned by {call.tool}: {clip(body, limit)}"
+
+
+def evidence_text(calls: Sequence[ToolCallRecord], *, last: int = 3, limit: int = 1500) -> str:
+    """The last ``last`` successful, non-empty results of ``calls`` as prompt lines."""
+    return "".join(call_data_text(c, limit) for c in with_data(calls)[-last:])
+
+
+def data_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], list[str]]:
+    """The strings and the numbers (as text) inside the successful calls' structured results: what an answer may
+    name or cite as coming from the data."""
+    strings: list[str] = []
+    numbers: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, int | float):
+            numbers.append(str(value))
+        elif isinstance(value, dict):
+            for item in value.values():  # pyright: ignore[reportUnknownVariableType]
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:  # pyright: ignore[reportUnknownVariableType]
+                walk(item)
+
+    for call in with_data(calls):
+        walk(call.result if call.result is not None else call.text)
+    return strings, numbers
+
+
+def find_artifacts(value: Any) -> list[Artifact]:
+    """Files a tool reported: any object with a ``path`` and a ``mime_type`` inside its structured content."""
+    found: list[Artifact] = []
+    if isinstance(value, dict):
+        if isinstance(value.get("path"), str) and isinstance(value.get("mime_type"), str):
+            found.append(
+                Artifact.model_validate({k: v for k, v in value.items() if k in Artifact.model_fields})  # pyright: ignore[reportUnknownVariableType]
+            )
+        else:
+            for item in value.values():  # pyright: ignore[reportUnknownVariableType]
+                found.extend(find_artifacts(item))
+    elif isinstance(value, list):
+        for item in value:  # pyright: ignore[reportUnknownVariableType]
+            found.extend(find_artifacts(item))
+    return found

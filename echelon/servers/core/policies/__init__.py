@@ -1,0 +1,51 @@
+"""Named policies for the tool loop and synthesis, chosen per manager (and for the orchestrator) in ``echelon.toml``.
+
+``policies = ["figure_grounding", "loop_guard", "answer_hint", "answers_request"]`` is the default; a policy that
+only helps small models says so (``small_model_aid``). Nothing in a policy names data of any particular database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from ._answers import AnswersTheRequest
+from ._base import Allow, CallDecision, PendingCall, Policy, Refuse, Rewrite, RunState, SendBack
+from ._grounding import FigureGrounding
+from ._guard import LoopGuard
+from ._hints import AnswerHint
+
+PolicyName = Literal["figure_grounding", "loop_guard", "answer_hint", "answers_request"]
+
+POLICIES: dict[PolicyName, type[Policy]] = {
+    "figure_grounding": FigureGrounding,
+    "loop_guard": LoopGuard,
+    "answer_hint": AnswerHint,
+    "answers_request": AnswersTheRequest,
+}
+DEFAULT_POLICIES: list[PolicyName] = ["figure_grounding", "loop_guard", "answer_hint", "answers_request"]
+
+
+def build_policies(names: Sequence[PolicyName]) -> list[Policy]:
+    """Fresh policy objects for ``names``, in that order."""
+    return [POLICIES[name]() for name in names]
+
+
+__all__ = [
+    "DEFAULT_POLICIES",
+    "POLICIES",
+    "Allow",
+    "AnswerHint",
+    "AnswersTheRequest",
+    "CallDecision",
+    "FigureGrounding",
+    "LoopGuard",
+    "PendingCall",
+    "Policy",
+    "PolicyName",
+    "Refuse",
+    "Rewrite",
+    "RunState",
+    "SendBack",
+    "build_policies",
+]

@@ -1,0 +1,43 @@
+"""``loop_guard``: the same call again and again is refused, whether the earlier ones failed or succeeded."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from ..envelope import clip
+from ._base import Allow, CallDecision, PendingCall, Policy, Refuse, RunState
+
+
+def call_key(worker: str, tool: str, arguments: dict[str, Any]) -> str:
+    return f"{worker}.{tool}:{json.dumps(arguments, sort_keys=True, default=str)}"
+
+
+class LoopGuard(Policy):
+    """A call identical to one that failed is refused at once (its error is repeated to the model), and a second
+    such repeat ends the tool calls: a model that has not changed the call after reading the error twice will not.
+    A call identical to successful ones is refused beyond ``max_same_call`` times: its result is already there."""
+
+    name: ClassVar[str] = "loop_guard"
+    description: ClassVar[str] = "refuses repeated identical calls; ends a loop stuck on a failing call"
+
+    def __init__(self, max_same_call: int = 2) -> None:
+        self.max_same_call = max_same_call
+
+    def before_call(self, call: PendingCall, state: RunState) -> CallDecision:
+        key = call_key(call.worker, call.tool, call.arguments)
+        same = [r for r in state.records if call_key(r.worker, r.tool, r.arguments) == key]
+        made = [r for r in same if r.outcome != "refused"]
+        failed = [r for r in made if r.outcome != "ok"]
+        if failed:
+            repeats = len(same) - len(made)
+            return Refuse(
+                f"this exact call already failed with: {clip(failed[-1].error or failed[-1].text, 500)} "
+                "Change the arguments.",
+                end_tool_calls=repeats >= 1,
+            )
+        if len(made) >= self.max_same_call:
+            return Refuse(
+                f"this exact call was already made {len(made)} times and its result is above; use it, or answer"
+            )
+        return Allow()

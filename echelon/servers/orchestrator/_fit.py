@@ -1,0 +1,48 @@
+"""Fitting a plan to its request before it runs: deliverables only when asked, and what each phase must state.
+
+A model planner may add a slide deck to a plain question (the 1.5B model did for four of five such requests). A
+manager declared ``delivers = "files"`` makes such phases; when the plan says the request asks for no file
+(``asks_for`` lacks ``"file"``), its phases are left out, with the reason in the result. Every other phase is told
+what its answer must state (the plan's ``asks_for`` without ``"file"``), which the managers' ``answers_request``
+policy checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..core.config import ManagerConfig
+from ..core.envelope import AnswerPart
+from ..core.plan import Plan
+
+
+@dataclass
+class FittedPlan:
+    """The plan to run, the phases left out (and why), and each phase's expectations."""
+
+    plan: Plan
+    dropped: list[str] = field(default_factory=list)
+    expects: dict[str, list[AnswerPart]] = field(default_factory=dict)
+
+
+def fit_plan(plan: Plan, managers: Mapping[str, ManagerConfig]) -> FittedPlan:
+    """``plan`` without file-making phases the request did not ask for, and what each phase must state."""
+    makes_files = {key for key, m in managers.items() if m.delivers == "files"}
+    phases = list(plan.phases)
+    dropped: list[str] = []
+    if "file" not in plan.asks_for:
+        kept = [p for p in phases if p.worker not in makes_files]
+        if kept:  # a plan of nothing but deliverables is what the request is about, whatever asks_for says
+            dropped = [p.name for p in phases if p.worker in makes_files]
+            phases = [
+                p.model_copy(update={"depends_on": [d for d in p.depends_on if d not in dropped]})
+                for p in kept
+            ]
+    primary = plan.primary_worker
+    if all(p.worker != primary for p in phases):
+        primary = phases[-1].worker
+    answer_parts: list[AnswerPart] = [part for part in plan.asks_for if part != "file"]
+    expects = {p.name: ([] if p.worker in makes_files else list(answer_parts)) for p in phases}
+    fitted = plan.model_copy(update={"phases": phases, "primary_worker": primary})
+    return FittedPlan(fitted, dropped, expects)
