@@ -1,13 +1,18 @@
 """Small real MCP servers for tests of the core, managers and orchestrator (the real workers have their own tests).
 
-Run one over stdio with ``python -m tests._toy_servers calc``.
+Run one over stdio with ``python -m tests._toy_servers calc [--broken]``. Tools that touch files take the path
+from the test, so the test can see what the server did (it runs in another process).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from pathlib import Path
 from typing import Any
+
+import anyio
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -28,12 +33,23 @@ class Deck(BaseModel):
     slides: int
 
 
-def build_calc_server() -> MCPServer[Any]:
+def _count(path: str) -> int:
+    """Add one to the counter in the file ``path`` and return it."""
+    file = Path(path)
+    count = int(file.read_text() or 0) + 1 if file.exists() else 1
+    file.write_text(str(count))
+    return count
+
+
+def build_calc_server(*, broken: bool = False) -> MCPServer[Any]:
+    """The calculator; ``broken``: its ``add`` kills the server process (a worker that keeps failing)."""
     server = MCPServer(name="calc", instructions="Numbers are floats; divide refuses a zero divisor.")
 
-    @server.tool()
+    @server.tool(annotations=ToolAnnotations(idempotent_hint=True))
     def add(a: float, b: float) -> Sum:
         """Add two numbers."""
+        if broken:
+            os._exit(3)
         return Sum(value=a + b)
 
     @server.tool()
@@ -60,6 +76,38 @@ def build_calc_server() -> MCPServer[Any]:
         """Exit the server process at once (to test restarts)."""
         os._exit(3)
 
+    @server.tool()
+    def crash_counted(counter: str) -> Pid:
+        """Count the call in the file ``counter``, then exit the server process (a call that may have effects)."""
+        _count(counter)
+        os._exit(3)
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def flaky_read(counter: str) -> Sum:
+        """Count the call in the file ``counter``; the first call kills the server, later ones answer."""
+        if _count(counter) == 1:
+            os._exit(3)
+        return Sum(value=1.0)
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    async def wait(seconds: float, marker: str = "") -> Sum:
+        """Wait ``seconds``; if cancelled first, write 'cancelled' to the file ``marker``."""
+        try:
+            await anyio.sleep(seconds)
+        except anyio.get_cancelled_exc_class():
+            if marker:
+                Path(marker).write_text("cancelled")
+            raise
+        return Sum(value=seconds)
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def block(seconds: float, marker: str = "") -> Pid:
+        """Block a worker thread for ``seconds`` (it cannot be cancelled); write the pid to ``marker`` first."""
+        if marker:
+            Path(marker).write_text(str(os.getpid()))
+        time.sleep(seconds)
+        return Pid(pid=os.getpid())
+
     return server
 
 
@@ -78,4 +126,10 @@ def build_deck_server(output: str) -> MCPServer[Any]:
 
 
 if __name__ == "__main__":
-    build_calc_server().run() if sys.argv[1] == "calc" else build_deck_server(sys.argv[2]).run()
+    if sys.argv[1] == "calc":
+        from echelon.servers.core import _lifeline
+
+        _lifeline.install()  # as every echelon server does: a calc whose parent dies exits
+        build_calc_server(broken="--broken" in sys.argv).run()
+    else:
+        build_deck_server(sys.argv[2]).run()

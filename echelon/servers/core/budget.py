@@ -24,13 +24,14 @@ META_KEY = "io.echelon/budget"
 
 
 class Limits(BaseModel):
-    """What one delegation may spend. The defaults are far above what a desktop request needs."""
+    """What one delegation may spend, all levels together. The defaults are far above what a desktop request
+    needs."""
 
     model_config = ConfigDict(extra="forbid")
 
     max_model_calls: int = Field(default=120, ge=1, description="Model calls, all levels together")
     max_tokens: int = Field(default=1_500_000, ge=1, description="Input plus output tokens, all levels")
-    max_tool_calls: int = Field(default=200, ge=1, description="Worker and manager tool calls")
+    max_tool_calls: int = Field(default=200, ge=1, description="Calls of worker tools")
     deadline_seconds: float = Field(
         default=1800, gt=0, description="Wall-clock time for the whole delegation"
     )
@@ -45,7 +46,7 @@ class BudgetExhausted(Exception):
     """A limit ran out; ``limit`` names it."""
 
     def __init__(self, limit: LimitName, message: str) -> None:
-        super().__init__(message)
+        super().__init__(f"{message} ({limit})")
         self.limit: LimitName = limit
 
 

@@ -67,15 +67,20 @@ class ToolCaller:
         cap_seconds: float | None = None,
         manager: str | None = None,
         step: str | None = None,
+        counts: bool = True,
     ) -> CallResult:
         """Call ``tool`` on ``target``; never raises for a failed call (the record says what happened), only for
-        a spent budget (``BudgetExhausted``) or cancellation."""
-        budget.check_tool()
+        a spent budget (``BudgetExhausted``) or cancellation. ``counts=False`` for a call of a level below that
+        reports the tool calls it makes itself (a manager), which are charged instead."""
+        if counts:
+            budget.check_tool()
+            budget.charge_tool()
+        else:
+            budget.check_time()
         record = ToolCallRecord(
             worker=target, tool=tool, arguments=arguments, manager=manager, step=step, started_at=time.time()
         )
         started = time.perf_counter()
-        budget.charge_tool()
         try:
             raw = await self._attempts(target, tool, arguments, record, budget, progress, cap_seconds)
         finally:

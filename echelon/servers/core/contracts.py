@@ -101,6 +101,7 @@ class ManagerClient:
             budget=budget,
             progress=progress.forward,
             cap_seconds=cap_seconds,
+            counts=False,
         )
         result = self._phase_result(phase, made)
         budget.charge(
@@ -125,7 +126,9 @@ class ManagerClient:
 
     async def plan_phase(self, phase: PlanNode, context: PhaseContext, *, budget: Budget) -> PhasePlanPreview:
         """The steps the manager would run for ``phase``; raises ``RuntimeError`` saying why there are none."""
-        made = await self.caller.call(self.key, PLAN_PHASE, _arguments(phase, context), budget=budget)
+        made = await self.caller.call(
+            self.key, PLAN_PHASE, _arguments(phase, context), budget=budget, counts=False
+        )
         raw = made.raw
         if raw is None or raw.is_error or raw.structured_content is None:
             raise RuntimeError(made.record.error or made.record.text or "no plan")

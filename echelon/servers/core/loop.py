@@ -136,7 +136,7 @@ async def run_tool_loop(
                 )
     except BudgetExhausted as exc:
         outcome.stop = "budget"
-        outcome.errors.append(ErrorInfo(where=where, message=f"{exc} ({exc.limit})", kind="budget"))
+        outcome.errors.append(ErrorInfo(where=where, message=str(exc), kind="budget"))
         return outcome
     finally:
         outcome.records = state.records[first_record:]

@@ -96,6 +96,9 @@ class ConnectionPool:
         self._task_group: TaskGroup | None = None
         self._stack: AsyncExitStack | None = None
         self.restarts: dict[str, int] = {}
+        # Tool lists outlive a session: a restarted server has the same tools, and a caller deciding whether a
+        # failed call may be repeated needs its annotations after the session died.
+        self._tools: dict[str, list[Tool]] = {}
 
     async def __aenter__(self) -> ConnectionPool:
         self._stack = AsyncExitStack()
@@ -220,12 +223,12 @@ class ConnectionPool:
                     await self.restart(name)
                     raise SessionLost(f"{name}: {_describe(exc)}") from exc
                 raise
+            self._tools[name] = conn.tools
         return conn.tools
 
     def known_tool(self, name: str, tool: str) -> Tool | None:
-        """The listed definition of ``tool`` on ``name`` if its tools were listed already (no I/O)."""
-        conn = self._connections.get(name)
-        return next((t for t in conn.tools or [] if t.name == tool), None) if conn else None
+        """The listed definition of ``tool`` on ``name`` if its tools were ever listed (no I/O)."""
+        return next((t for t in self._tools.get(name, []) if t.name == tool), None)
 
     async def call_tool(
         self,

@@ -10,6 +10,7 @@ out of ``total`` when it is known; each message inside a unit adds a little to t
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +21,12 @@ import anyio
 Send = Callable[[float, float | None, str | None], Awaitable[None]]
 
 SEPARATOR = " › "
+HEARTBEAT_ENV = "ECHELON_HEARTBEAT_SECONDS"
+
+
+def heartbeat_seconds() -> float:
+    """``ECHELON_HEARTBEAT_SECONDS``, else 5: below the 10 s hosts that reset their timeout on progress allow."""
+    return float(os.environ.get(HEARTBEAT_ENV) or 5.0)
 
 
 @dataclass
@@ -47,10 +54,10 @@ class _Counter:
 class Progress:
     """A progress stream, or a view of it under a prefix (``child``)."""
 
-    def __init__(self, send: Send | None = None, *, heartbeat_seconds: float = 5.0) -> None:
+    def __init__(self, send: Send | None = None, *, heartbeat: float | None = None) -> None:
         self._counter = _Counter(send)
         self._prefix = ""
-        self.heartbeat_seconds = heartbeat_seconds
+        self.heartbeat_seconds = heartbeat if heartbeat is not None else heartbeat_seconds()
 
     def child(self, prefix: str) -> Progress:
         """The same stream, with ``prefix`` before what is said through it."""

@@ -13,6 +13,8 @@ from typing import Literal
 
 from mcp.server.mcpserver import MCPServer
 
+from . import _lifeline
+
 Transport = Literal["stdio", "streamable-http"]
 
 
@@ -32,7 +34,8 @@ def configure_logging(level: str) -> None:
 
 
 def run_server(server: MCPServer, args: argparse.Namespace) -> None:
-    """Serve over the transport the flags asked for."""
+    """Serve over the transport the flags asked for; the server's children never outlive it (``_lifeline``)."""
+    _lifeline.install()
     if args.transport == "stdio":
         server.run()
     else:

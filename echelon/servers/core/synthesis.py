@@ -88,15 +88,23 @@ async def synthesize(
     except ModelError as exc:
         return SynthesisOutcome(error=ErrorInfo(where=where, message=str(exc), kind="synthesis"))
     except BudgetExhausted as exc:
-        return SynthesisOutcome(error=ErrorInfo(where=where, message=f"{exc} ({exc.limit})", kind="budget"))
+        return SynthesisOutcome(error=ErrorInfo(where=where, message=str(exc), kind="budget"))
     if isinstance(value, PhaseAnswer):
         return SynthesisOutcome(value.answer, value.goal_met, value.missing, usage)
     return SynthesisOutcome(value.answer, True, "", usage)
 
 
-def roll_up(parts: Sequence[Status], *, answered: bool) -> Status:
+def roll_up(parts: Sequence[Status], *, answered: bool, errors: Sequence[ErrorInfo] = ()) -> Status:
     """A result's status from its parts' and whether it has an answer that answers: ``ok`` only when every part is
-    ok and it does; ``failed`` when nothing worked; otherwise ``partial``."""
+    ok and it does; ``failed`` when nothing worked; otherwise ``partial``. A run a limit stopped (a ``budget``
+    error) is ``partial`` however little it did: it was stopped, not broken, and the error names the limit."""
+    status = _roll_up(parts, answered=answered)
+    if status in ("ok", "failed") and any(e.kind == "budget" for e in errors):
+        return "partial"
+    return status
+
+
+def _roll_up(parts: Sequence[Status], *, answered: bool) -> Status:
     worked = [p for p in parts if p in ("ok", "partial")]
     if answered and worked and len(worked) == len(parts) and all(p == "ok" for p in parts):
         return "ok"

@@ -121,6 +121,7 @@ class Manager:
             reasons = "; ".join(e.message for e in result.errors)
             result.output = f"The {self.key} manager could not plan this phase: {reasons}"
             result.missing = phase.goals
+            result.status = roll_up([], answered=False, errors=result.errors)
             result.usage.wall_seconds = time.perf_counter() - started
             return result
         plan, result.planner = planned
@@ -215,7 +216,9 @@ class Manager:
                 result.errors.append(outcome.error)
                 result.output = steps_fallback_text(result.steps)
                 result.missing = "no synthesized answer: the steps' own outputs are given instead"
-                result.status = roll_up([s.status for s in result.steps], answered=False)
+                result.status = roll_up(
+                    [s.status for s in result.steps], answered=False, errors=result.errors
+                )
                 return
             result.output = outcome.answer
             # A goal is not met on the model's word alone when every tool call that should have produced data failed.
@@ -224,4 +227,6 @@ class Manager:
                 result.missing = "every tool call failed, so the answer is not backed by data"
             else:
                 result.missing = "" if result.goal_met else (outcome.missing or "not stated")
-        result.status = roll_up([s.status for s in result.steps], answered=result.goal_met)
+        result.status = roll_up(
+            [s.status for s in result.steps], answered=result.goal_met, errors=result.errors
+        )

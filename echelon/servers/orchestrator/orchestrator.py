@@ -174,7 +174,7 @@ class Orchestrator:
                 )
             )
         effective = [p for p in result.phases if not _replaced(p, result.replans)]
-        result.status = roll_up([p.status for p in effective], answered=answered)
+        result.status = roll_up([p.status for p in effective], answered=answered, errors=result.errors)
 
     async def _run_phases(
         self,
@@ -230,6 +230,8 @@ class Orchestrator:
         for _ in range(self.config.orchestrator.max_replans):
             if not any(p.status == "failed" and not _skipped(p) for p in phases.values()):
                 return phases
+            if budget.seconds_left <= 0 or any(e.kind == "budget" for p in phases.values() for e in p.errors):
+                return phases  # a limit stopped the run: planning anew would only spend more
             done = {name: p for name, p in phases.items() if p.status != "failed"}
             failed = [p for p in phases.values() if p.status == "failed"]
             reason = "; ".join(f"{p.phase} ({p.manager}): {_why(p)}" for p in failed)

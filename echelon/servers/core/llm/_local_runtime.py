@@ -121,6 +121,7 @@ def _spawn(resolved: ResolvedModel, model: Path, idle_timeout: float) -> str:
         str(state_path),
     ]
     env = dict(os.environ)
+    env["ECHELON_DETACHED"] = "1"  # shared by every process on the machine: no one stopping stops it
     project_root = str(Path(__file__).resolve().parents[4])  # so `-m echelon.servers...` imports from any cwd
     env["PYTHONPATH"] = os.pathsep.join(p for p in (project_root, env.get("PYTHONPATH", "")) if p)
     log_path = log_file(resolved)
