@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from echelon.servers.core.budget import META_KEY, Budget, BudgetExhausted, Limits
-from echelon.servers.core.llm import ModelRequest, ModelResponse, Message
+from echelon.servers.core.llm import Message, ModelRequest, ModelResponse
 from echelon.servers.core.testing import FunctionModel, ScriptedModel
 
 pytestmark = pytest.mark.anyio
