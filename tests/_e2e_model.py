@@ -66,3 +66,32 @@ def build(role: Any = None) -> Model:
         },
         name="test:e2e",
     )
+
+
+def _called(request: ModelRequest) -> dict[str, Any]:
+    """The call a tool-runner request names: its text is ``{"tool": ..., "arguments": {...}}``."""
+    text = request.messages[-1].content
+    start = text.index('{"tool"')
+    return json.JSONDecoder().raw_decode(text[start:])[0]
+
+
+def build_tool_runner(role: Any = None) -> Model:
+    """A model that makes the one call its request names (a JSON ``{"tool", "arguments"}`` as the request), on the
+    numbers manager's calc worker, then answers: for tests of what happens while a real call runs."""
+
+    def plan(request: ModelRequest) -> Answer:
+        call = json.dumps(_called(request))
+        phase = {"name": "Run", "worker": "numbers", "goals": f"Make this call: {call}"}
+        return {"plan": {"phases": [phase], "primary_worker": "numbers"}}
+
+    def steps(request: ModelRequest) -> Answer:
+        call = json.dumps(_called(request))
+        return {"plan": {"steps": [{"name": "Call", "worker": "calc", "goals": f"Make this call: {call}"}]}}
+
+    def step(request: ModelRequest) -> Answer:
+        if request.messages[-1].role == "tool":
+            return "The call is done."
+        call = _called(request)
+        return tool_call(call["tool"], **call["arguments"])
+
+    return PurposeModel({"plan_phases": plan, "plan_steps": steps, "step": step}, name="test:tool-runner")
