@@ -1,6 +1,7 @@
 """Small real MCP servers for tests of the core, managers and orchestrator (the real workers have their own tests).
 
-Run one over stdio with ``python -m tests._toy_servers calc``.
+Run one over stdio with ``python -m tests._toy_servers calc``; ``calc`` takes the shared server flags
+(``--transport streamable-http --port N --auth-token-file ...``) like every server of ours.
 """
 
 from __future__ import annotations
@@ -78,4 +79,9 @@ def build_deck_server(output: str) -> MCPServer[Any]:
 
 
 if __name__ == "__main__":
-    build_calc_server().run() if sys.argv[1] == "calc" else build_deck_server(sys.argv[2]).run()
+    if sys.argv[1] == "calc":
+        from echelon.servers.core.serve import serve_main
+
+        serve_main("A toy calculator.", lambda args: build_calc_server(), argv=sys.argv[2:])
+    else:
+        build_deck_server(sys.argv[2]).run()
