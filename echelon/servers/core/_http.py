@@ -19,6 +19,7 @@ token as a header (``headers = {Authorization = "Bearer ..."}``).
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAut
 from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp_types import INVALID_REQUEST
 from pydantic import AnyHttpUrl, BaseModel, Field
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
@@ -101,6 +103,36 @@ class StaticTokenResourceMetadata(BaseModel):
     resource_name: str | None = None
 
 
+class _RequireToken(RequireAuthMiddleware):
+    """The SDK's check and ``WWW-Authenticate`` header, with a JSON-RPC error as the 401 body.
+
+    The SDK's MCP client surfaces a JSON-RPC error body and reduces any other 4xx body to "Server returned an
+    error response"; this body makes a caller's error say that a token is missing or was refused.
+    """
+
+    def __init__(self, app: ASGIApp, resource_metadata_url: AnyHttpUrl, *, sent_token: bool) -> None:
+        super().__init__(app, [], resource_metadata_url)
+        self.sent_token = sent_token
+
+    async def _send_auth_error(self, send: Send, status_code: int, error: str, description: str) -> None:
+        description = (
+            "401 Unauthorized: the bearer token was not accepted"
+            if self.sent_token
+            else "401 Unauthorized: this server requires a bearer token (header 'Authorization: Bearer <token>')"
+        )
+        challenge = f'Bearer error="{error}", error_description="{description}", resource_metadata="{self.resource_metadata_url}"'
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": description}}
+        ).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"www-authenticate", challenge.encode()),
+        ]
+        await send({"type": "http.response.start", "status": status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 def _resource(request: Request) -> str:
     return f"{request.url.scheme}://{request.headers['host']}{MCP_PATH}"
 
@@ -148,8 +180,10 @@ class _Guard:
     async def _require_token(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The resource URL is the one the client used (its validated Host), so the 401 points at metadata the
         # client can reach, also behind a proxy that keeps the Host header.
-        metadata_url = build_resource_metadata_url(AnyHttpUrl(_resource(Request(scope))))
-        await RequireAuthMiddleware(self.inner, [], metadata_url)(scope, receive, send)
+        request = Request(scope)
+        metadata_url = build_resource_metadata_url(AnyHttpUrl(_resource(request)))
+        sent_token = request.headers.get("authorization", "").lower().startswith("bearer ")
+        await _RequireToken(self.inner, metadata_url, sent_token=sent_token)(scope, receive, send)
 
     def _metadata(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
