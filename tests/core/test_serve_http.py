@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import httpx2
+import psutil
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -219,3 +220,33 @@ args = ["-m", "tests._toy_servers", "calc"]
         allowed = await initialize(url, token=token, host=f"numbers.example.test:{port}")
         foreign = await initialize(url, token=token, host=f"other.example.test:{port}")
     assert (without.status_code, allowed.status_code, foreign.status_code) == (401, 200, 421)
+
+
+async def test_the_servers_own_token_is_not_passed_to_the_processes_it_starts(tmp_path: Path) -> None:
+    token = mint_token()
+    config = tmp_path / "echelon.toml"
+    config.write_text(
+        f"""
+[managers.numbers]
+description = "Arithmetic"
+workers = ["calc"]
+
+[workers.calc]
+command = {json.dumps(sys.executable)}
+args = ["-m", "tests._toy_servers", "calc"]
+"""
+    )
+    args = ["-m", "echelon.servers.managers", "--name", "numbers", "--config", str(config)]
+    env = {"ECHELON_AUTH_TOKEN": token, "ECHELON_MODEL": "python:tests._e2e_model:build"}
+    async with (
+        http_server(args, env=env, startup_timeout=60) as url,
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        catalog = await client.call_tool("list_workers", {})  # starts the calc worker
+        assert not catalog.is_error
+        (manager,) = psutil.Process().children()
+        workers = manager.children()
+        assert [" ".join(w.cmdline()[1:]) for w in workers] == ["-m tests._toy_servers calc"]
+        assert manager.environ()["ECHELON_AUTH_TOKEN"] == token  # what the manager was started with ...
+        assert "ECHELON_AUTH_TOKEN" not in workers[0].environ()  # ... is not what its worker got

@@ -4,7 +4,8 @@ Servers build themselves in ``build_server(...)`` with no I/O; this module is wh
 Streamable HTTP it decides who may call: bearer tokens from ``ECHELON_AUTH_TOKEN`` or a token file
 (``--auth-token-file``, or ``[http] auth_token_file`` in the hierarchy file of servers that take ``--config``),
 and the Host/Origin values accepted. A non-loopback bind without a token is refused unless
-``--allow-unauthenticated`` is given.
+``--allow-unauthenticated`` is given. ``ECHELON_AUTH_TOKEN`` is removed from the environment once the server is
+built, so no child process inherits it; a token to send onward belongs in another variable.
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ def run_server(server: MCPServer, args: argparse.Namespace, access: HttpAccess |
         server.run()
         return
     access = access or http_access(args)
+    # Hashed in ``access`` now; the processes this server starts (managers, third-party workers) must not get it.
+    os.environ.pop(TOKEN_ENV, None)
     names = ", ".join(t.name for t in access.tokens)
     logger.info(
         "serving http://%s:%s%s (%s; hosts %s)",
