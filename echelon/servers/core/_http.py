@@ -120,7 +120,10 @@ class _RequireToken(RequireAuthMiddleware):
             if self.sent_token
             else "401 Unauthorized: this server requires a bearer token (header 'Authorization: Bearer <token>')"
         )
-        challenge = f'Bearer error="{error}", error_description="{description}", resource_metadata="{self.resource_metadata_url}"'
+        challenge = (
+            f'Bearer error="{error}", error_description="{description}", '
+            f'resource_metadata="{self.resource_metadata_url}"'
+        )
         body = json.dumps(
             {"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": description}}
         ).encode()
