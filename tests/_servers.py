@@ -63,11 +63,14 @@ async def http_server(
     startup_timeout: float = 30.0,
     env: Mapping[str, str] | None = None,
     path: str = "/mcp",
+    host: str = "127.0.0.1",
+    output: list[str] | None = None,
 ) -> AsyncGenerator[str, None]:
-    """Start ``python <args> --transport streamable-http --port <free>``; yield its URL; stop it afterwards.
+    """Start ``python <args> --transport streamable-http --host <host> --port <free>``; yield its loopback URL;
+    stop it afterwards.
 
     ``env`` adds variables to this process's environment; the server's output goes to a log file whose tail is
-    shown if it exits before listening.
+    shown if it exits before listening, and whose whole text is appended to ``output`` once the server stopped.
     """
     port = free_port()
     command = [
@@ -76,7 +79,7 @@ async def http_server(
         "--transport",
         "streamable-http",
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         str(port),
     ]
@@ -102,3 +105,6 @@ async def http_server(
                 if process.returncode is None:
                     process.kill()
                     await process.wait()
+                if output is not None:
+                    log.seek(0)
+                    output.append(log.read().decode(errors="replace"))

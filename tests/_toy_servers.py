@@ -1,7 +1,8 @@
 """Small real MCP servers for tests of the core, managers and orchestrator (the real workers have their own tests).
 
-Run one over stdio with ``python -m tests._toy_servers calc [--broken]``. Tools that touch files take the path
-from the test, so the test can see what the server did (it runs in another process).
+Run one over stdio with ``python -m tests._toy_servers calc [--broken]``; ``calc`` takes the shared server flags
+(``--transport streamable-http --port N --auth-token-file ...``) like every server of ours. Tools that touch files
+take the path from the test, so the test can see what the server did (it runs in another process).
 """
 
 from __future__ import annotations
@@ -126,9 +127,13 @@ def build_deck_server(output: str) -> MCPServer[Any]:
 
 if __name__ == "__main__":
     if sys.argv[1] == "calc":
-        from echelon.servers.core import _lifeline
+        from echelon.servers.core.serve import serve_main
 
-        _lifeline.install()  # as every echelon server does: a calc whose parent dies exits
-        build_calc_server(broken="--broken" in sys.argv).run()
+        serve_main(
+            "A toy calculator.",
+            lambda args: build_calc_server(broken=args.broken),
+            lambda parser: parser.add_argument("--broken", action="store_true", help="add kills the server"),
+            argv=sys.argv[2:],
+        )
     else:
         build_deck_server(sys.argv[2]).run()

@@ -119,6 +119,7 @@ def render_plan(preview: dict[str, Any]) -> str:
 def serve(args: argparse.Namespace, config_path: str | None) -> int:
     """Serve the orchestrator, a manager or a worker of the hierarchy in this process."""
     transport = ["--transport", args.transport, "--host", args.host, "--port", str(args.port)]
+    transport += _http_auth_flags(args)
     conf = ["--config", config_path] if config_path else []
     if args.level == "orchestrator":
         from echelon.servers.orchestrator.server import main as orchestrator_main
@@ -147,6 +148,40 @@ def serve(args: argparse.Namespace, config_path: str | None) -> int:
     if worker.cwd:
         os.chdir(worker.cwd)
     os.execvpe(worker.command, [worker.command, *worker.args, *extra], env)
+
+
+def _http_auth_flags(args: argparse.Namespace) -> list[str]:
+    """``echelon serve``'s auth flags, passed on unchanged to the server it runs."""
+    flags = ["--auth-token-file", args.auth_token_file] if args.auth_token_file else []
+    flags += [f for host in args.allowed_host for f in ("--allowed-host", host)]
+    flags += [f for origin in args.allowed_origin for f in ("--allowed-origin", origin)]
+    return flags + (["--allow-unauthenticated"] if args.allow_unauthenticated else [])
+
+
+def token_new(name: str | None, file: Path | None) -> int:
+    """Mint a token. The plain token goes to stdout once; servers keep only its hashed line."""
+    from echelon.servers.core._auth import AuthConfigError, hash_line, mint_token
+
+    token = mint_token()
+    try:
+        line = hash_line(token, name)
+    except AuthConfigError as exc:
+        raise CommandError(str(exc)) from None
+    if file is None:
+        print(f"token (give it to the client; it is not stored anywhere): {token}")
+        print(f"line for the server's token file (--auth-token-file): {line}")
+        return 0
+    try:
+        fd = os.open(file, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise CommandError(f"cannot write the token file {file}: {exc.strerror}") from None
+    with os.fdopen(fd, "a+", encoding="utf-8") as out:
+        out.seek(0)
+        ends_open = (text := out.read()) and not text.endswith("\n")
+        out.write(("\n" if ends_open else "") + line + "\n")
+    print(token)
+    print(f"echelon: appended the token's hash to {file}; the token above is shown only now", file=sys.stderr)
+    return 0
 
 
 def install(args: argparse.Namespace, config_path: str | None) -> int:

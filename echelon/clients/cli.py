@@ -1,4 +1,4 @@
-"""The ``echelon`` command: ask, plan, serve, install, config check/import, model fetch, demo.
+"""The ``echelon`` command: ask, plan, serve, token new, install, config check/import, model fetch, demo.
 
 ``ask`` and ``plan`` start the orchestrator as a stdio subprocess, the same path a desktop host takes.
 """
@@ -11,6 +11,8 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from echelon.servers.core.serve import add_http_auth_args
 
 from . import _commands
 
@@ -51,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    add_http_auth_args(serve)
+
+    token = sub.add_parser("token", help="Bearer tokens for servers on Streamable HTTP")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    new = token_sub.add_parser(
+        "new", help="Mint a token; print it once, and the hashed line a server's --auth-token-file needs"
+    )
+    new.add_argument("--name", default=None, help="A name for the token in the file and in server logs")
+    new.add_argument("--file", default=None, help="Append the hashed line to this token file (created 0600)")
 
     install = sub.add_parser("install", help="Add the orchestrator to a desktop/IDE host's MCP config")
     install.add_argument("host", choices=["claude-desktop", "vscode", "cursor"])
@@ -114,6 +125,8 @@ def _dispatch(args: argparse.Namespace, config_path: str | None) -> int:
         if args.config_command == "check":
             return _commands.config_check(args.file or config_path)
         return _commands.config_import(Path(args.file))
+    if args.command == "token":
+        return _commands.token_new(args.name, Path(args.file) if args.file else None)
     if args.command == "model":
         return _commands.model_fetch(args.variant)
     raise AssertionError(args.command)

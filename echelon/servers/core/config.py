@@ -65,6 +65,11 @@ class ManagerConfig(BaseModel):
     )
     # How the orchestrator reaches this manager; default: a stdio subprocess of this same config.
     url: str | None = None
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description='HTTP headers sent to a manager at `url`, e.g. {Authorization = "Bearer ${TOKEN}"}',
+    )
     command: str | None = None
     args: list[str] = Field(default_factory=list)
 
@@ -104,12 +109,34 @@ class OrchestratorConfig(BaseModel):
     )
 
 
+class HttpConfig(BaseModel):
+    """``[http]``: who may call the orchestrator and managers when they serve Streamable HTTP.
+
+    Flags add to it: ``--auth-token-file`` replaces ``auth_token_file``; ``--allowed-host``/``--allowed-origin``
+    add values.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    auth_token_file: Path | None = Field(
+        default=None,
+        description="File of hashed tokens (lines from `echelon token new`); relative to this file's folder",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host headers accepted besides the bind address and loopback names"
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Origin headers accepted besides loopback"
+    )
+
+
 class HierarchyConfig(BaseModel):
     """The whole ``echelon.toml``."""
 
     model_config = ConfigDict(extra="forbid")
 
     orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
     models: ModelSettings = Field(default_factory=ModelSettings)
     limits: Limits = Field(default_factory=Limits)
     managers: dict[str, ManagerConfig] = Field(min_length=1)
@@ -120,7 +147,7 @@ class HierarchyConfig(BaseModel):
         """How the orchestrator reaches manager ``key``: its url/command, or this config run as a subprocess."""
         manager = self.managers[key]
         if manager.url:
-            return Target(url=manager.url)
+            return Target(url=manager.url, headers=manager.headers)
         if manager.command:
             return Target(command=manager.command, args=manager.args)
         args = ["-m", "echelon.servers.managers", "--name", key]
@@ -253,6 +280,14 @@ def _cross_check(config: HierarchyConfig, file: str) -> list[ConfigProblem]:
         if manager.url and manager.command:
             problems.append(
                 ConfigProblem(file=file, key=f"managers.{key}", message="give 'url' or 'command', not both")
+            )
+        if manager.headers and not manager.url:
+            problems.append(
+                ConfigProblem(
+                    file=file,
+                    key=f"managers.{key}.headers",
+                    message="headers apply only to a manager with 'url'",
+                )
             )
     for name, worker in config.workers.items():
         if worker.command and "/" in worker.command and not Path(worker.command).exists():

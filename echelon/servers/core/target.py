@@ -22,7 +22,10 @@ class Target(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
     url: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict, description="HTTP headers for a url target")
+    # repr=False: headers usually carry a secret (Authorization), and a repr ends up in logs and tracebacks.
+    headers: dict[str, str] = Field(
+        default_factory=dict, repr=False, description="HTTP headers for a url target"
+    )
     # Claude Desktop entries sometimes carry these; accepted so an imported config validates unchanged.
     type: str | None = Field(default=None, description="'stdio', 'http' or 'streamable-http' (optional)")
     disabled: bool = False
