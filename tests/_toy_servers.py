@@ -23,6 +23,10 @@ class Pid(BaseModel):
     pid: int
 
 
+class Env(BaseModel):
+    values: dict[str, str]
+
+
 class Deck(BaseModel):
     artifact: dict[str, Any]
     slides: int
@@ -54,6 +58,11 @@ def build_calc_server() -> MCPServer[Any]:
     def pid() -> Pid:
         """The server's process id."""
         return Pid(pid=os.getpid())
+
+    @server.tool()
+    def env(names: list[str]) -> Env:
+        """The values of the named environment variables that are set in the server's process."""
+        return Env(values={n: os.environ[n] for n in names if n in os.environ})
 
     @server.tool()
     def crash() -> Pid:

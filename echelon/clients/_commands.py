@@ -14,7 +14,7 @@ from mcp import Client, StdioServerParameters
 
 from echelon.servers.core.config import ConfigError, load_config, resolve_config_path, unused_workers
 from echelon.servers.core.envelope import DelegationResult
-from echelon.servers.core.pool import OWN_ENV_PREFIXES, inherited_env, result_text
+from echelon.servers.core.pool import OWN_ENV_PREFIXES, child_env, result_text
 
 
 class CommandError(Exception):
@@ -26,7 +26,7 @@ def orchestrator_params(config_path: str | None, model: str | None) -> StdioServ
     args = ["-m", "echelon.servers.orchestrator"]
     if config_path:
         args += ["--config", str(Path(config_path).resolve())]
-    env = inherited_env(OWN_ENV_PREFIXES)
+    env = child_env(OWN_ENV_PREFIXES)
     if model:
         # One model for every level: managers read it from the environment they inherit.
         env["ECHELON_MODEL"] = model

@@ -6,8 +6,9 @@ import anyio
 import psutil
 import pytest
 
-from echelon.servers.core.pool import ConnectionFailed, ConnectionPool
+from echelon.servers.core.pool import OWN_ENV_PREFIXES, ConnectionFailed, ConnectionPool
 from echelon.servers.core.target import Target
+from echelon.servers.managers.server import WORKER_ENV
 from tests._toy_servers import build_calc_server
 
 pytestmark = pytest.mark.anyio
@@ -94,3 +95,36 @@ async def test_unknown_target_and_unstartable_command_give_clear_errors() -> Non
             await pool.session("nope")
         with pytest.raises(ConnectionFailed, match="broken: could not connect to /nonexistent/bin/server"):
             await pool.session("broken")
+
+
+NETWORK = {"SSL_CERT_FILE": "/etc/company/ca.pem", "HTTPS_PROXY": "http://proxy.example:3128"}
+PROBED = [*NETWORK, "ANTHROPIC_API_KEY", "DECLARED"]
+
+
+async def env_of(pool: ConnectionPool, name: str) -> dict[str, str]:
+    result = await pool.call_tool(name, "env", {"names": PROBED})
+    assert result.structured_content is not None
+    return result.structured_content["values"]
+
+
+async def test_a_worker_sees_the_network_variables_and_its_declared_env_but_no_api_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in {**NETWORK, "ANTHROPIC_API_KEY": "sk-not-for-workers"}.items():
+        monkeypatch.setenv(key, value)
+    target = calc_target().model_copy(update={"env": {"DECLARED": "yes"}})
+    with anyio.fail_after(30):
+        async with ConnectionPool({"calc": target}, env_prefixes=WORKER_ENV) as pool:
+            seen = await env_of(pool, "calc")
+    assert seen == {**NETWORK, "DECLARED": "yes"}
+
+
+async def test_one_of_our_levels_sees_the_network_variables_and_the_api_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in {**NETWORK, "ANTHROPIC_API_KEY": "sk-for-our-levels"}.items():
+        monkeypatch.setenv(key, value)
+    with anyio.fail_after(30):
+        async with ConnectionPool({"calc": calc_target()}, env_prefixes=OWN_ENV_PREFIXES) as pool:
+            seen = await env_of(pool, "calc")
+    assert seen == {**NETWORK, "ANTHROPIC_API_KEY": "sk-for-our-levels"}

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 ProgressFn = ProgressFnT
 
 # Environment a child of ours inherits on top of the SDK's safe defaults (PATH, HOME, ...): echelon's own settings
-# and, for managers, the model provider keys they need. Third-party workers get only what their entry declares.
+# and, for managers, the model provider keys they need. Workers (a manager's pool, ``managers.server.WORKER_ENV``)
+# get no keys: only echelon's settings, the network variables below and what their entry declares.
 OWN_ENV_PREFIXES = (
     "ECHELON_",
     "ANTHROPIC_",
@@ -41,6 +42,20 @@ OWN_ENV_PREFIXES = (
     "PIP_INDEX_URL",
     "PYTHONPATH",
 )
+# TLS and proxy settings: not secrets, and every child that reaches the network (a model API, a package index for
+# `uvx`, a model download) needs them behind a company CA or proxy, so every stdio child gets them, third-party
+# workers included.
+_NETWORK_NAMES = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+)
+NETWORK_ENV_VARS = _NETWORK_NAMES + tuple(n.lower() for n in _NETWORK_NAMES)
 _DEAD = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, BrokenPipeError)
 
 
@@ -51,6 +66,17 @@ class ConnectionFailed(RuntimeError):
 def inherited_env(prefixes: Sequence[str]) -> dict[str, str]:
     """The variables of this process whose names start with one of ``prefixes``."""
     return {k: v for k, v in os.environ.items() if any(k.startswith(p) for p in prefixes)}
+
+
+def network_env() -> dict[str, str]:
+    """The TLS and proxy variables of this process (``NETWORK_ENV_VARS``) that are set."""
+    return {k: v for k in NETWORK_ENV_VARS if (v := os.environ.get(k)) is not None}
+
+
+def child_env(prefixes: Sequence[str], declared: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a stdio child (on top of the SDK's PATH, HOME, ...): the network variables, this
+    process's variables under ``prefixes``, and what the child's entry declares, which wins."""
+    return network_env() | inherited_env(prefixes) | dict(declared or {})
 
 
 def _is_dead_connection(exc: BaseException) -> bool:
@@ -124,7 +150,7 @@ class ConnectionPool:
                 return Client(transport, read_timeout_seconds=self.read_timeout_seconds)
             return Client(target.url, read_timeout_seconds=self.read_timeout_seconds)
         assert target.command is not None
-        env = inherited_env(self.env_prefixes) | target.env
+        env = child_env(self.env_prefixes, target.env)
         params = StdioServerParameters(
             command=target.command, args=target.args, env=env or None, cwd=target.cwd
         )
