@@ -72,6 +72,12 @@ def build_calc_server() -> MCPServer[Any]:
     return server
 
 
+def failing_command(code: int, *lines: str) -> tuple[str, list[str]]:
+    """A command (executable, args) that writes ``lines`` to stderr and exits with ``code`` before speaking MCP."""
+    script = "import sys\n" + "".join(f"print({line!r}, file=sys.stderr)\n" for line in lines)
+    return sys.executable, ["-c", script + f"sys.exit({code})"]
+
+
 def build_deck_server(output: str) -> MCPServer[Any]:
     server = MCPServer(name="deck")
 

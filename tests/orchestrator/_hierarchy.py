@@ -50,13 +50,19 @@ def toy_config(*, synthesis: bool = False) -> HierarchyConfig:
 
 
 def build_hierarchy(
-    tmp: Path, *, orchestrator: Model, numbers: Model, content: Model, synthesis: bool = False
+    tmp: Path,
+    *,
+    orchestrator: Model,
+    numbers: Model,
+    content: Model,
+    synthesis: bool = False,
+    calc: Target | None = None,
 ) -> MCPServer[Any]:
+    """The toy hierarchy; ``calc`` replaces the in-process calculator worker (e.g. with a stdio command)."""
     config = toy_config(synthesis=synthesis)
+    calc = calc or Target.in_process(build_calc_server())
     managers = {
-        "numbers": build_manager(
-            config, "numbers", model=numbers, worker_targets={"calc": Target.in_process(build_calc_server())}
-        ),
+        "numbers": build_manager(config, "numbers", model=numbers, worker_targets={"calc": calc}),
         "content": build_manager(
             config,
             "content",

@@ -24,6 +24,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent, Tool
 from mcp_types import CONNECTION_CLOSED
 
+from ._stdio import ChildRecord, stdio_transport
 from .target import Target
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,17 @@ _DEAD = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream
 
 
 class ConnectionFailed(RuntimeError):
-    """A target could not be started or connected; the message names the target and why."""
+    """A target could not be started or connected; the message names the target and why. For a stdio child that
+    ended, ``exit_code`` is its exit status (negative: killed by that signal) and ``stderr_tail`` the last lines of
+    its stderr; both are in the message too."""
+
+    def __init__(
+        self, message: str, *, target: str = "", exit_code: int | None = None, stderr_tail: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.target = target
+        self.exit_code = exit_code
+        self.stderr_tail = stderr_tail
 
 
 def inherited_env(prefixes: Sequence[str]) -> dict[str, str]:
@@ -96,6 +107,7 @@ class _Connection:
     error: BaseException | None = None
     tools: list[Tool] | None = None
     started_at: float = 0.0
+    child: ChildRecord = field(default_factory=ChildRecord)
 
 
 class ConnectionPool:
@@ -137,7 +149,8 @@ class ConnectionPool:
 
     # -- sessions -----------------------------------------------------------------------------------------------
 
-    def _params(self, target: Target) -> Client:
+    def _params(self, conn: _Connection) -> Client:
+        target = conn.target
         if target.server is not None:
             return Client(target.server, read_timeout_seconds=self.read_timeout_seconds)
         if target.url is not None:
@@ -154,11 +167,11 @@ class ConnectionPool:
         params = StdioServerParameters(
             command=target.command, args=target.args, env=env or None, cwd=target.cwd
         )
-        return Client(params, read_timeout_seconds=self.read_timeout_seconds)
+        return Client(stdio_transport(params, conn.child), read_timeout_seconds=self.read_timeout_seconds)
 
     async def _run(self, conn: _Connection) -> None:
         try:
-            async with self._params(conn.target) as client:
+            async with self._params(conn) as client:
                 conn.client = client
                 conn.ready.set()
                 await conn.stop.wait()
@@ -189,13 +202,13 @@ class ConnectionPool:
             conn.stop.set()
             self._connections.pop(name, None)
             raise ConnectionFailed(
-                f"{name}: no answer within {self.connect_timeout:.0f}s from {conn.target.describe()}"
+                f"{name}: no answer within {self.connect_timeout:.0f}s from {conn.target.describe()}",
+                target=conn.target.describe(),
+                stderr_tail=conn.child.stderr_tail(),
             )
         if conn.client is None:
             self._connections.pop(name, None)
-            raise ConnectionFailed(
-                f"{name}: could not connect to {conn.target.describe()}: {_describe(conn.error)}"
-            )
+            raise _startup_failure(name, conn)
         return conn.client
 
     async def start(self, names: Iterable[str]) -> dict[str, ConnectionFailed | None]:
@@ -282,6 +295,21 @@ def result_text(result: CallToolResult) -> str:
         return json.dumps(result.structured_content, ensure_ascii=False, default=str)
     texts = [c.text for c in result.content if isinstance(c, TextContent)]
     return "\n".join(texts) if texts else "(no content)"
+
+
+def _startup_failure(name: str, conn: _Connection) -> ConnectionFailed:
+    """The error for a target that did not connect: how its child ended and what it last wrote, when it had one."""
+    described, child = conn.target.describe(), conn.child
+    ended, tail = child.describe_exit(), child.stderr_tail()
+    if ended is None:
+        message = f"{name}: could not connect to {described}: {_describe(conn.error)}"
+    else:
+        message = f"{name}: {described} {ended} at start-up"
+    if tail:
+        message += "; the end of its stderr:\n" + "\n".join(f"  {line}" for line in tail.splitlines())
+    elif ended is not None:
+        message += " (it wrote nothing to stderr)"
+    return ConnectionFailed(message, target=described, exit_code=child.returncode, stderr_tail=tail)
 
 
 def _describe(exc: BaseException | None) -> str:
