@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from echelon import __version__
+
 from . import _commands
 
 DEMO_REQUEST = "Which region grew fastest last year? Make a 3-slide deck of the findings."
@@ -19,6 +21,7 @@ DEMO_REQUEST = "Which region grew fastest last year? Make a 3-slide deck of the 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="echelon", description="A hierarchy of AI agents over MCP.")
+    parser.add_argument("--version", action="version", version=f"echelon {__version__}")
     parser.add_argument("--config", default=None, help="echelon.toml (default: $ECHELON_CONFIG or the demo)")
     sub = parser.add_subparsers(dest="command", required=True)
 

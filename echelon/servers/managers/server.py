@@ -16,6 +16,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from echelon import __version__
+
 from ..core.config import HierarchyConfig, load_config, prepare_demo_data
 from ..core.envelope import PhaseContext, PhaseResult
 from ..core.llm import Model, resolve_model
@@ -84,6 +86,7 @@ def build_server(
 
     server = MCPServer[Manager](
         name=f"echelon-manager-{key}",
+        version=__version__,
         instructions=f"The {key!r} domain manager of an echelon hierarchy: {settings.description}",
         lifespan=lifespan,
     )

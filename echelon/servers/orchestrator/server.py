@@ -17,6 +17,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from echelon import __version__
+
 from ..core.config import HierarchyConfig, load_config, prepare_demo_data
 from ..core.llm import Model, describe_auto, resolve_model
 from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
@@ -81,6 +83,7 @@ def build_server(
 
     server = MCPServer[Orchestrator](
         name="echelon",
+        version=__version__,
         instructions=(
             "echelon delegates a request to a hierarchy of specialist agents: domain managers "
             f"({', '.join(config.managers)}) that plan steps over their own tools. Use `delegate` for any task in "
