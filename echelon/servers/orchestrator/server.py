@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from echelon import __version__
 
-from ..core.config import HierarchyConfig, load_config, prepare_demo_data
+from ..core.config import HierarchyConfig, load_config, run_prepare
 from ..core.llm import Model, describe_auto, resolve_model
 from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
 from ..core.serve import serve_main
@@ -70,7 +70,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Orchestrator]:
-        await anyio.to_thread.run_sync(prepare_demo_data, config)
+        await anyio.to_thread.run_sync(run_prepare, config)
         async with ConnectionPool(
             targets,
             env_prefixes=OWN_ENV_PREFIXES,
@@ -146,12 +146,18 @@ def build_server(
 
 
 def _add_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=None, help="echelon.toml (default: $ECHELON_CONFIG or the demo)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="echelon.toml (default: $ECHELON_CONFIG, ./echelon.toml or a parent's, else the demo)",
+    )
     parser.add_argument("--model", default=None, help="Override the orchestrator's model")
 
 
 def _build(args: argparse.Namespace) -> MCPServer[Any]:
-    config = load_config(args.config)
+    from echelon.examples import demo_config_path  # the last resort of a bare `python -m ...`
+
+    config = load_config(args.config, fallback=demo_config_path())
     model = resolve_model(args.model, role="orchestrator", settings=config.models) if args.model else None
     return build_server(config, model=model)
 
