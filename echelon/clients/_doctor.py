@@ -68,13 +68,20 @@ def render(checks: list[Check]) -> None:
     """The checks as a table on stdout: what was checked, the verdict, what was found, and the fix."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="echelon doctor", show_lines=True)
     for column in ("check", "status", "detail", "fix"):
         table.add_column(column, overflow="fold")
     colours = {"ok": "green", "fail": "bold red", "skip": "yellow"}
     for check in checks:
-        table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", check.detail, check.fix)
+        # Text, not markup: details and fixes hold brackets ('mcp-echelon[local]') that are no styles.
+        table.add_row(
+            Text(check.name),
+            Text(check.status, style=colours[check.status]),
+            Text(check.detail),
+            Text(check.fix),
+        )
     console = Console(soft_wrap=False)
     console.print(table)
     failed = sum(c.status == "fail" for c in checks)
@@ -107,10 +114,10 @@ def check_packages() -> Check:
 
 
 def _installed_as() -> Literal["uv-tool", "pipx", "source", "pip"]:
-    prefix = sys.prefix.replace("\\", "/")
-    if "/uv/tools/" in prefix:
+    # Each tool installer leaves its receipt in the environment it made.
+    if (Path(sys.prefix) / "uv-receipt.toml").is_file():
         return "uv-tool"
-    if "/pipx/venvs/" in prefix:
+    if (Path(sys.prefix) / "pipx_metadata.json").is_file():
         return "pipx"
     if (Path(__file__).resolve().parents[2] / "pyproject.toml").is_file():
         return "source"

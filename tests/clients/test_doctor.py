@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from echelon.clients._doctor import Check, collect_checks, run_doctor
+from echelon.clients._doctor import Check, collect_checks, render, run_doctor
 from tests._servers import free_port
 
 pytestmark = pytest.mark.e2e
@@ -136,3 +136,10 @@ def test_a_worker_that_exits_at_start_up_shows_its_exit_code_and_stderr(tmp_path
     assert calc.status == "fail"
     assert "exited with code 3 at start-up" in calc.detail and "calc: no licence file" in calc.detail
     assert calc.fix.startswith("run it yourself to see the whole error: ")
+
+
+def test_the_table_prints_brackets_in_a_fix_as_they_are(capsys: pytest.CaptureFixture[str]) -> None:
+    render([Check(name="local runtime", status="fail", detail="not installed", fix="pip install 'x[local]'")])
+    out = capsys.readouterr().out
+    assert "pip install 'x[local]'" in out
+    assert "1 of 1 checks failed" in out
