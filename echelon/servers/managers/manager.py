@@ -79,9 +79,7 @@ class Manager:
         workers = await self.workers()
         unavailable = [w for w in workers.values() if w.error]
         errors.extend(
-            ErrorInfo(
-                where=f"{self.key}.{w.name}", message=f"worker {w.name!r}: {w.error}", kind="unavailable"
-            )
+            ErrorInfo(where=f"{self.key}.{w.name}", message=w.error or "", kind="unavailable")
             for w in unavailable
         )
         if len(unavailable) == len(workers):  # nothing could carry out a step; a planner would only guess
