@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
+from echelon.servers.core._stdio import ChildRecord, stdio_transport
 from echelon.servers.core.config import (
     ConfigError,
     load_config,
@@ -70,8 +71,17 @@ class _Progress:
 async def _call(config_path: Path, model: str | None, tool: str, arguments: dict[str, Any]) -> Any:
     progress = _Progress()
     print(f"echelon: starting the orchestrator ({tool}) on {config_path}...", file=sys.stderr, flush=True)
-    async with Client(orchestrator_params(config_path, model), read_timeout_seconds=3600) as client:
-        result = await client.call_tool(tool, arguments, progress_callback=progress)
+    child = ChildRecord()
+    transport = stdio_transport(orchestrator_params(config_path, model), child)
+    try:
+        async with Client(transport, read_timeout_seconds=3600) as client:
+            result = await client.call_tool(tool, arguments, progress_callback=progress)
+    except Exception:  # the session's own error (connection closed) says less than how the process ended
+        ended = child.describe_exit()
+        if ended is None:
+            raise
+        # Its stderr, the whole cause, was passed on to ours just above.
+        raise CommandError(f"the orchestrator {ended} before answering (its error is above)") from None
     if result.is_error or result.structured_content is None:
         raise CommandError(f"the orchestrator's {tool} failed: {result_text(result)}")
     return result.structured_content

@@ -38,7 +38,9 @@ def clean_env(tmp: Path) -> dict[str, str]:
 
 
 def run(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 120) -> str:
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert done.returncode == 0, f"{command} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 

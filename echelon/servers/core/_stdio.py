@@ -40,6 +40,8 @@ class ChildRecord:
 
     pid: int | None = None
     returncode: int | None = None
+    exited_on_its_own: bool = False
+    """It closed its stdout and exited before the session ended (not stopped by us)."""
     lines: deque[str] = field(default_factory=lambda: deque[str](maxlen=STDERR_TAIL_LINES))
     _partial: str = ""
 
@@ -59,9 +61,9 @@ class ChildRecord:
         return "\n".join([*self.lines, *pending])
 
     def describe_exit(self) -> str | None:
-        """'exited with code 3' or 'was killed by SIGKILL'; None while the child runs (or was never started)."""
+        """'exited with code 3' or 'was killed by SIGKILL' for a child that ended on its own; else None."""
         code = self.returncode
-        if code is None:
+        if code is None or not self.exited_on_its_own:
             return None
         if code < 0:
             try:
@@ -92,7 +94,7 @@ async def stdio_transport(
     record.pid = process.pid
     to_session, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_stream, from_session = anyio.create_memory_object_stream[SessionMessage](0)
-    stderr_done = anyio.Event()
+    stderr_done, stdout_closed = anyio.Event(), anyio.Event()
 
     async def read_stdout() -> None:
         assert process.stdout is not None
@@ -110,6 +112,7 @@ async def stdio_transport(
                             await to_session.send(_parse(line))
                         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                             delivering = False
+                stdout_closed.set()  # the child closed it: it has exited, or is about to
 
     async def write_stdin() -> None:
         assert process.stdin is not None
@@ -142,6 +145,8 @@ async def stdio_transport(
             ):  # the child must be stopped even when the caller is cancelled
                 read_stream.close()
                 write_stream.close()
+                if stdout_closed.is_set():
+                    record.exited_on_its_own = await _exited(process, _EXIT_GRACE_SECONDS)
                 await _stop(process)
                 record.returncode = process.returncode
                 with anyio.move_on_after(_STDERR_DRAIN_SECONDS):
