@@ -19,6 +19,7 @@ from pathlib import Path
 import anyio
 from mcp import Client, StdioServerParameters
 
+from echelon.examples import demo_config_path
 from echelon.servers.core.config import load_config
 from echelon.servers.core.pool import OWN_ENV_PREFIXES, inherited_env
 
@@ -50,7 +51,7 @@ async def readiness(runs: int) -> tuple[float, float]:
 async def tools_bytes() -> tuple[int, int]:
     async with Client(_params(["-m", "echelon.servers.orchestrator"])) as client:
         orchestrator = len(json.dumps([t.model_dump(mode="json") for t in (await client.list_tools()).tools]))
-    config = load_config(None)
+    config = load_config(demo_config_path())
     total = 0
     for worker in config.workers.values():
         assert worker.command is not None

@@ -28,6 +28,10 @@ class Pid(BaseModel):
     pid: int
 
 
+class Env(BaseModel):
+    values: dict[str, str]
+
+
 class Deck(BaseModel):
     artifact: dict[str, Any]
     slides: int
@@ -72,6 +76,11 @@ def build_calc_server(*, broken: bool = False) -> MCPServer[Any]:
         return Pid(pid=os.getpid())
 
     @server.tool()
+    def env(names: list[str]) -> Env:
+        """The values of the named environment variables that are set in the server's process."""
+        return Env(values={n: os.environ[n] for n in names if n in os.environ})
+
+    @server.tool()
     def crash() -> Pid:
         """Exit the server process at once (to test restarts)."""
         os._exit(3)
@@ -109,6 +118,12 @@ def build_calc_server(*, broken: bool = False) -> MCPServer[Any]:
         return Pid(pid=os.getpid())
 
     return server
+
+
+def failing_command(code: int, *lines: str) -> tuple[str, list[str]]:
+    """A command (executable, args) that writes ``lines`` to stderr and exits with ``code`` before speaking MCP."""
+    script = "import sys\n" + "".join(f"print({line!r}, file=sys.stderr)\n" for line in lines)
+    return sys.executable, ["-c", script + f"sys.exit({code})"]
 
 
 def build_deck_server(output: str) -> MCPServer[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -12,21 +13,44 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-from echelon.servers.core.config import ConfigError, load_config, resolve_config_path, unused_workers
+from echelon.servers.core._stdio import ChildRecord, stdio_transport
+from echelon.servers.core.config import (
+    ConfigError,
+    load_config,
+    prepare_function,
+    resolve_config_path,
+    unused_workers,
+)
 from echelon.servers.core.envelope import DelegationResult
-from echelon.servers.core.pool import OWN_ENV_PREFIXES, inherited_env, result_text
+from echelon.servers.core.pool import OWN_ENV_PREFIXES, child_env, result_text
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class CommandError(Exception):
     """A command failed in a way the user can fix; the message says how."""
 
 
-def orchestrator_params(config_path: str | None, model: str | None) -> StdioServerParameters:
+def find_config(given: str | Path | None, *, demo: bool = False) -> Path:
+    """The config a command uses: ``given`` (--config), else ``$ECHELON_CONFIG``, else ``./echelon.toml`` or the
+    nearest parent's, else the demo hierarchy that ships with echelon. ``demo`` skips straight to the demo
+    unless a config was given."""
+    from echelon.examples import demo_config_path
+
+    if demo and not given:
+        return demo_config_path()
+    try:
+        return resolve_config_path(given, fallback=demo_config_path())
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def orchestrator_params(config_path: str | Path | None, model: str | None) -> StdioServerParameters:
     """The stdio command that runs the orchestrator, exactly as a desktop host would run it."""
     args = ["-m", "echelon.servers.orchestrator"]
     if config_path:
         args += ["--config", str(Path(config_path).resolve())]
-    env = inherited_env(OWN_ENV_PREFIXES)
+    env = child_env(OWN_ENV_PREFIXES)
     if model:
         # One model for every level: managers read it from the environment they inherit.
         env["ECHELON_MODEL"] = model
@@ -44,26 +68,33 @@ class _Progress:
         print(f"  [{elapsed:6.1f}s] {message or progress}", file=sys.stderr, flush=True)
 
 
-async def _call(config_path: str | None, model: str | None, tool: str, arguments: dict[str, Any]) -> Any:
+async def _call(config_path: Path, model: str | None, tool: str, arguments: dict[str, Any]) -> Any:
     progress = _Progress()
-    print(f"echelon: starting the orchestrator ({tool})...", file=sys.stderr, flush=True)
-    async with Client(orchestrator_params(config_path, model), read_timeout_seconds=3600) as client:
-        result = await client.call_tool(tool, arguments, progress_callback=progress)
+    print(f"echelon: starting the orchestrator ({tool}) on {config_path}...", file=sys.stderr, flush=True)
+    child = ChildRecord()
+    transport = stdio_transport(orchestrator_params(config_path, model), child)
+    try:
+        async with Client(transport, read_timeout_seconds=3600) as client:
+            result = await client.call_tool(tool, arguments, progress_callback=progress)
+    except Exception:  # the session's own error (connection closed) says less than how the process ended
+        ended = child.describe_exit()
+        if ended is None:
+            raise
+        # Its stderr, the whole cause, was passed on to ours just above.
+        raise CommandError(f"the orchestrator {ended} before answering (its error is above)") from None
     if result.is_error or result.structured_content is None:
         raise CommandError(f"the orchestrator's {tool} failed: {result_text(result)}")
     return result.structured_content
 
 
-def _check_config(config_path: str | None) -> None:
+def _check_config(config_path: Path) -> None:
     try:
         load_config(config_path)
     except ConfigError as exc:
         raise CommandError(f"the hierarchy file has problems:\n{exc}") from None
 
 
-def run_ask(
-    request: str, *, config_path: str | None, model: str | None, demo: bool = False
-) -> DelegationResult:
+def run_ask(request: str, *, config_path: Path, model: str | None, demo: bool = False) -> DelegationResult:
     """Delegate ``request`` through a real orchestrator subprocess."""
     _check_config(config_path)
     if demo:
@@ -75,7 +106,7 @@ def run_ask(
     return DelegationResult.model_validate(data)
 
 
-def run_plan(request: str, *, config_path: str | None, model: str | None) -> dict[str, Any]:
+def run_plan(request: str, *, config_path: Path, model: str | None) -> dict[str, Any]:
     _check_config(config_path)
     return anyio.run(_call, config_path, model, "plan", {"request": request})
 
@@ -116,11 +147,11 @@ def render_plan(preview: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def serve(args: argparse.Namespace, config_path: str | None) -> int:
+def serve(args: argparse.Namespace, config_path: Path) -> int:
     """Serve the orchestrator, a manager or a worker of the hierarchy in this process."""
     transport = ["--transport", args.transport, "--host", args.host, "--port", str(args.port)]
     transport += _http_auth_flags(args)
-    conf = ["--config", config_path] if config_path else []
+    conf = ["--config", str(config_path)]
     if args.level == "orchestrator":
         from echelon.servers.orchestrator.server import main as orchestrator_main
 
@@ -184,11 +215,12 @@ def token_new(name: str | None, file: Path | None) -> int:
     return 0
 
 
-def install(args: argparse.Namespace, config_path: str | None) -> int:
+def install(args: argparse.Namespace, config_path: Path) -> int:
     from .install import install as do_install
     from .install import orchestrator_entry
 
-    entry = orchestrator_entry(config=Path(config_path).resolve() if config_path else None, model=args.model)
+    env = _install_env(args.env, args.env_file)
+    entry = orchestrator_entry(config=config_path.resolve(), model=args.model, env=env)
     try:
         result = do_install(args.host, name=args.name, entry=entry, dry_run=args.dry_run)
     except (ValueError, OSError) as exc:
@@ -200,16 +232,66 @@ def install(args: argparse.Namespace, config_path: str | None) -> int:
         print(f"echelon: {result.path} already has this {args.name!r} entry; nothing changed")
         return 0
     print(f"echelon: {'replaced' if result.replaced else 'added'} {args.name!r} in {result.path}")
+    print(f"echelon: it runs the orchestrator on {config_path}")
+    if env:
+        # Names only: the values are secrets, and the host's file now holds them.
+        print(f"echelon: with {', '.join(sorted(env))} set (stored in that file, readable by you only)")
     if result.backup:
         print(f"echelon: the previous file is kept at {result.backup}")
     print("echelon: restart the host to load it.")
     return 0
 
 
-def config_check(file: str | None) -> int:
-    path = resolve_config_path(file)
+def _install_env(pairs: list[str], env_file: str | None) -> dict[str, str]:
+    """The variables given with --env-file and --env (which wins), checked so a typo fails here, not in the host."""
+    env: dict[str, str] = {}
+    if env_file:
+        from dotenv import dotenv_values
+
+        path = Path(env_file).expanduser()
+        if not path.is_file():
+            raise CommandError(f"--env-file {env_file}: no such file")
+        for key, value in dotenv_values(path).items():
+            if value is None:
+                raise CommandError(f"--env-file {env_file}: {key!r} has no value; write {key}=VALUE")
+            env[key] = value
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"--env {pair!r}: write KEY=VALUE (e.g. --env ANTHROPIC_API_KEY=sk-...)")
+        env[key.strip()] = value
+    for key in env:
+        if not _ENV_NAME.fullmatch(key):
+            raise CommandError(
+                f"{key!r} is not a variable name: use letters, digits and '_', not first a digit"
+            )
+    return env
+
+
+def uninstall(args: argparse.Namespace) -> int:
+    from .install import uninstall as do_uninstall
+
+    try:
+        result = do_uninstall(args.host, args.name, dry_run=args.dry_run)
+    except (ValueError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    if args.dry_run:
+        print(result.text, end="")
+        return 0
+    if not result.removed:
+        print(f"echelon: {result.path} has no {args.name!r} entry; nothing changed")
+        return 0
+    print(f"echelon: removed {args.name!r} from {result.path}")
+    if result.backup:
+        print(f"echelon: the previous file is kept at {result.backup}")
+    print("echelon: restart the host to unload it.")
+    return 0
+
+
+def config_check(path: Path) -> int:
     try:
         config = load_config(path)
+        prepare_function(config)
     except ConfigError as exc:
         print(f"{len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:

@@ -1,4 +1,5 @@
-"""The ``echelon`` command: ask, plan, serve, token new, install, config check/import, model fetch, demo.
+"""The ``echelon`` command: ask, plan, demo, serve, token new, install/uninstall, config check/import, model
+fetch, doctor.
 
 ``ask`` and ``plan`` start the orchestrator as a stdio subprocess, the same path a desktop host takes.
 """
@@ -11,18 +12,29 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from echelon import __version__
 from echelon.servers.core.serve import add_http_auth_args
 
 from . import _commands
+from .install import HOSTS
 
 DEMO_REQUEST = "Which region grew fastest last year? Make a 3-slide deck of the findings."
 
 
+CONFIG_HELP = "echelon.toml (default: $ECHELON_CONFIG, else ./echelon.toml or a parent's, else the demo)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="echelon", description="A hierarchy of AI agents over MCP.")
-    parser.add_argument("--config", default=None, help="echelon.toml (default: $ECHELON_CONFIG or the demo)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"echelon {__version__}")
+    parser.add_argument("--config", default=None, help=CONFIG_HELP)
+    # Also accepted after the subcommand (`echelon ask --config x.toml ...`); SUPPRESS keeps the one given first
+    # when the subcommand's is absent.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
+    sub = _Subparsers(parser.add_subparsers(dest="command", required=True), common)
 
     ask = sub.add_parser("ask", help="Delegate a request through the hierarchy and print the answer")
     ask.add_argument("request")
@@ -64,10 +76,35 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--file", default=None, help="Append the hashed line to this token file (created 0600)")
 
     install = sub.add_parser("install", help="Add the orchestrator to a desktop/IDE host's MCP config")
-    install.add_argument("host", choices=["claude-desktop", "vscode", "cursor"])
+    install.add_argument("host", choices=HOSTS)
     install.add_argument("--print", dest="dry_run", action="store_true", help="Print the merged config only")
     install.add_argument("--name", default="echelon")
     install.add_argument("--model", default=None)
+    install.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="A variable for the host-started orchestrator, e.g. ANTHROPIC_API_KEY=... (repeatable)",
+    )
+    install.add_argument("--env-file", metavar="FILE", help="Variables from a .env file (KEY=VALUE lines)")
+
+    uninstall = sub.add_parser(
+        "uninstall", help="Remove the orchestrator from a desktop/IDE host's MCP config"
+    )
+    uninstall.add_argument("host", choices=HOSTS)
+    uninstall.add_argument("--name", default="echelon")
+    uninstall.add_argument("--print", dest="dry_run", action="store_true", help="Print the result only")
+
+    doctor = sub.add_parser(
+        "doctor", help="Check this installation and the active config; print a fix per problem"
+    )
+    doctor.add_argument(
+        "--skip-network", action="store_true", help="Do not check that the package index is reachable"
+    )
+    doctor.add_argument(
+        "--index-url", default=None, help="The package index to check (default: $PIP_INDEX_URL or PyPI)"
+    )
 
     config = sub.add_parser("config", help="Check a hierarchy file or import workers from a desktop config")
     config_sub = config.add_subparsers(dest="config_command", required=True)
@@ -85,12 +122,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Subparsers:
+    """Adds every subcommand with the options all of them take (``--config``)."""
+
+    def __init__(self, action: Any, common: argparse.ArgumentParser) -> None:
+        self.action, self.common = action, common
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self.action.add_parser(name, parents=[self.common], **kwargs)
+        return parser
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``echelon`` console script."""
     args = _parser().parse_args(argv)
-    config_path = args.config or os.environ.get("ECHELON_CONFIG")
     try:
-        code = _dispatch(args, config_path)
+        code = _dispatch(args, args.config)
     except KeyboardInterrupt:
         code = 130
     except _commands.CommandError as exc:
@@ -107,23 +154,35 @@ def _dispatch(args: argparse.Namespace, config_path: str | None) -> int:
             os.environ["ECHELON_TRACE"] = str(Path(args.trace).resolve())
         # The demo is the offline path: the embedded local model unless a model is named.
         model = args.model or ("local" if demo else None)
-        result = _commands.run_ask(args.request, config_path=config_path, model=model, demo=demo)
+        # `demo` is the demo hierarchy whatever the folder holds; only an explicit --config replaces it.
+        path = _commands.find_config(config_path, demo=demo)
+        result = _commands.run_ask(args.request, config_path=path, model=model, demo=demo)
         if getattr(args, "json", False):
             print(result.model_dump_json(indent=2))
         else:
             print(_commands.render_result(result))
         return 0 if result.status in ("ok", "partial") else 1
     if args.command == "plan":
-        preview = _commands.run_plan(args.request, config_path=config_path, model=args.model)
+        preview = _commands.run_plan(
+            args.request, config_path=_commands.find_config(config_path), model=args.model
+        )
         print(json.dumps(preview, indent=2) if args.json else _commands.render_plan(preview))
         return 0
     if args.command == "serve":
-        return _commands.serve(args, config_path)
+        return _commands.serve(args, _commands.find_config(config_path))
     if args.command == "install":
-        return _commands.install(args, config_path)
+        return _commands.install(args, _commands.find_config(config_path))
+    if args.command == "uninstall":
+        return _commands.uninstall(args)
+    if args.command == "doctor":
+        from ._doctor import run_doctor
+
+        return run_doctor(
+            _commands.find_config(config_path), network=not args.skip_network, index_url=args.index_url
+        )
     if args.command == "config":
         if args.config_command == "check":
-            return _commands.config_check(args.file or config_path)
+            return _commands.config_check(_commands.find_config(args.file or config_path))
         return _commands.config_import(Path(args.file))
     if args.command == "token":
         return _commands.token_new(args.name, Path(args.file) if args.file else None)

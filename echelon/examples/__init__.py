@@ -29,14 +29,20 @@ class DemoData:
     output: Path
 
 
+def demo_config_path() -> Path:
+    """The demo hierarchy's config, shipped in the package (managers data, research, content)."""
+    return Path(__file__).resolve().with_name("echelon.toml")
+
+
 def demo_dir() -> Path:
-    """The demo data directory: ``$ECHELON_DEMO_DIR`` if set, else the user data dir ``echelon/demo``."""
+    """The demo data directory: ``$ECHELON_DEMO_DIR`` if set, else ``demo`` in echelon's data directory, exactly
+    as the demo config's ``${ECHELON_DEMO_DIR:-${ECHELON_DATA_DIR}/demo}`` says."""
     override = os.environ.get("ECHELON_DEMO_DIR")
     if override:
         return Path(override).expanduser()
-    from platformdirs import user_data_dir
+    from echelon.servers.core.paths import data_dir
 
-    return Path(user_data_dir("echelon", appauthor=False)) / "demo"
+    return data_dir() / "demo"
 
 
 def ensure_demo_data(directory: Path | None = None, *, today: date | None = None) -> DemoData:

@@ -6,9 +6,10 @@ import anyio
 import psutil
 import pytest
 
-from echelon.servers.core.pool import ConnectionFailed, ConnectionPool, SessionLost
+from echelon.servers.core.pool import OWN_ENV_PREFIXES, ConnectionFailed, ConnectionPool, SessionLost
 from echelon.servers.core.target import Target
-from tests._toy_servers import build_calc_server
+from echelon.servers.managers.server import WORKER_ENV
+from tests._toy_servers import build_calc_server, failing_command
 
 pytestmark = pytest.mark.anyio
 
@@ -97,3 +98,72 @@ async def test_unknown_target_and_unstartable_command_give_clear_errors() -> Non
             await pool.session("nope")
         with pytest.raises(ConnectionFailed, match="broken: could not connect to /nonexistent/bin/server"):
             await pool.session("broken")
+
+
+NETWORK = {"SSL_CERT_FILE": "/etc/company/ca.pem", "HTTPS_PROXY": "http://proxy.example:3128"}
+PROBED = [*NETWORK, "ANTHROPIC_API_KEY", "DECLARED"]
+
+
+async def env_of(pool: ConnectionPool, name: str) -> dict[str, str]:
+    result = await pool.call_tool(name, "env", {"names": PROBED})
+    assert result.structured_content is not None
+    return result.structured_content["values"]
+
+
+async def test_a_worker_sees_the_network_variables_and_its_declared_env_but_no_api_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in {**NETWORK, "ANTHROPIC_API_KEY": "sk-not-for-workers"}.items():
+        monkeypatch.setenv(key, value)
+    target = calc_target().model_copy(update={"env": {"DECLARED": "yes"}})
+    with anyio.fail_after(30):
+        async with ConnectionPool({"calc": target}, env_prefixes=WORKER_ENV) as pool:
+            seen = await env_of(pool, "calc")
+    assert seen == {**NETWORK, "DECLARED": "yes"}
+
+
+async def test_one_of_our_levels_sees_the_network_variables_and_the_api_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in {**NETWORK, "ANTHROPIC_API_KEY": "sk-for-our-levels"}.items():
+        monkeypatch.setenv(key, value)
+    with anyio.fail_after(30):
+        async with ConnectionPool({"calc": calc_target()}, env_prefixes=OWN_ENV_PREFIXES) as pool:
+            seen = await env_of(pool, "calc")
+    assert seen == {**NETWORK, "ANTHROPIC_API_KEY": "sk-for-our-levels"}
+
+
+def failing_target(code: int, *lines: str) -> Target:
+    command, args = failing_command(code, *lines)
+    return Target(command=command, args=args)
+
+
+async def test_a_child_that_exits_at_start_up_is_reported_with_its_exit_code_and_stderr_tail(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    lines = [f"line {i}" for i in range(30)] + ["error: no database at /nowhere/sales.db"]
+    with anyio.fail_after(30):
+        async with ConnectionPool({"sql": failing_target(3, *lines)}) as pool:
+            with pytest.raises(ConnectionFailed) as caught:
+                await pool.session("sql")
+    failure = caught.value
+    assert failure.exit_code == 3
+    assert failure.stderr_tail.splitlines()[-1] == "error: no database at /nowhere/sales.db"
+    assert len(failure.stderr_tail.splitlines()) == 20  # the tail is bounded
+    assert "line 10" not in failure.stderr_tail and "line 11" in failure.stderr_tail
+    assert "exited with code 3 at start-up" in str(failure)
+    assert "  error: no database at /nowhere/sales.db" in str(failure)
+    # The child's stderr still reaches ours, every line of it.
+    assert "line 0\n" in capfd.readouterr().err
+
+
+async def test_a_child_killed_at_start_up_names_the_signal() -> None:
+    target = Target(
+        command=sys.executable, args=["-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+    )
+    with anyio.fail_after(30):
+        async with ConnectionPool({"dies": target}) as pool:
+            with pytest.raises(ConnectionFailed, match="was killed by SIGKILL at start-up") as caught:
+                await pool.session("dies")
+    assert caught.value.exit_code == -signal.SIGKILL
+    assert "it wrote nothing to stderr" in str(caught.value)

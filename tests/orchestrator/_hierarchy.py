@@ -68,16 +68,13 @@ def build_hierarchy(
     content: Model,
     synthesis: bool = False,
     config: HierarchyConfig | None = None,
-    calc: MCPServer[Any] | None = None,
+    calc: Target | None = None,
 ) -> MCPServer[Any]:
+    """The toy hierarchy; ``calc`` replaces the in-process calculator worker (e.g. with a stdio command)."""
     config = config or toy_config(synthesis=synthesis)
+    calc = calc or Target.in_process(build_calc_server())
     managers = {
-        "numbers": build_manager(
-            config,
-            "numbers",
-            model=numbers,
-            worker_targets={"calc": Target.in_process(calc or build_calc_server())},
-        ),
+        "numbers": build_manager(config, "numbers", model=numbers, worker_targets={"calc": calc}),
         "content": build_manager(
             config,
             "content",

@@ -6,6 +6,7 @@ worker 'sq' (workers: sql, math)``), and all problems are reported at once, so a
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -16,8 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ._expand import expand
 from .budget import Limits
 from .llm import ModelSettings
+from .paths import data_dir
 from .policies import DEFAULT_POLICIES, PolicyName
 from .target import Target
 
@@ -28,7 +31,8 @@ _PLANNER_ALIASES: dict[str, PlannerName] = {
     "workerrouterplanner": "WorkerRouterPlanner",
     "router": "WorkerRouterPlanner",
 }
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+CONFIG_NAME = "echelon.toml"
 
 
 class WorkerConfig(Target):
@@ -135,6 +139,11 @@ class HierarchyConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    prepare: str | None = Field(
+        default=None,
+        description="A Python callable 'module:function' the orchestrator and managers call once, with no "
+        "arguments, before they serve (e.g. to generate the data their workers read)",
+    )
     orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     models: ModelSettings = Field(default_factory=ModelSettings)
@@ -142,6 +151,13 @@ class HierarchyConfig(BaseModel):
     managers: dict[str, ManagerConfig] = Field(min_length=1)
     workers: dict[str, WorkerConfig] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("prepare")
+    @classmethod
+    def _callable_name(cls, value: str | None) -> str | None:
+        if value is not None and not _CALLABLE.match(value):
+            raise ValueError(f"{value!r} is not 'module:function' (e.g. 'mypackage.data:prepare')")
+        return value
 
     def manager_target(self, key: str) -> Target:
         """How the orchestrator reaches manager ``key``: its url/command, or this config run as a subprocess."""
@@ -177,40 +193,27 @@ class ConfigError(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def demo_config_path() -> Path:
-    """The demo hierarchy that ships with the package (managers data, research, content)."""
-    return Path(__file__).resolve().parents[2] / "examples" / "echelon.toml"
-
-
-def _demo_dir() -> str:
-    from echelon.examples import demo_dir
-
-    return str(demo_dir())
-
-
 def builtin_variables(config_dir: Path) -> dict[str, Callable[[], str]]:
-    """Variables a config may use besides the environment's (computed only when used)."""
+    """Variables a config may use besides the environment's (computed only when used; the environment wins)."""
     return {
         "ECHELON_PYTHON": lambda: sys.executable,
         "ECHELON_CONFIG_DIR": lambda: str(config_dir),
-        "ECHELON_DEMO_DIR": _demo_dir,
+        "ECHELON_DATA_DIR": lambda: str(data_dir()),
     }
 
 
 def _expand(value: Any, variables: dict[str, Callable[[], str]], key: str, problems: list[str]) -> Any:
     if isinstance(value, str):
 
-        def sub(match: re.Match[str]) -> str:
-            var = match.group(1)
-            found = os.environ.get(var)
-            if found is None and var in variables:
-                found = variables[var]()
-            if found is None:
-                problems.append(f"{key}: ${{{var}}} is not set (an environment variable or a built-in)")
-                return match.group(0)
+        def lookup(name: str) -> str | None:
+            found = os.environ.get(name)
+            if found is None and name in variables:
+                found = variables[name]()
             return found
 
-        return _VAR.sub(sub, value)
+        expanded, found_problems = expand(value, lookup)
+        problems.extend(f"{key}: {problem}" for problem in found_problems)
+        return expanded
     if isinstance(value, list):
         return [_expand(v, variables, f"{key}[{i}]", problems) for i, v in enumerate(value)]
     if isinstance(value, dict):
@@ -311,15 +314,30 @@ def unused_workers(config: HierarchyConfig) -> list[str]:
     return sorted(set(config.workers) - used)
 
 
-def resolve_config_path(path: str | Path | None = None) -> Path:
-    """The config to use: the given path, else ``$ECHELON_CONFIG``, else the demo hierarchy."""
+def resolve_config_path(
+    path: str | Path | None = None, *, fallback: Path | None = None, cwd: Path | None = None
+) -> Path:
+    """The config to use: ``path``, else ``$ECHELON_CONFIG``, else ``echelon.toml`` in ``cwd`` (default: the current
+    folder) or the nearest parent that has one, else ``fallback``. Raises ConfigError when none is found."""
     chosen = path or os.environ.get("ECHELON_CONFIG")
-    return Path(chosen).expanduser().resolve() if chosen else demo_config_path()
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    if fallback is not None:
+        return fallback
+    message = (
+        f"no {CONFIG_NAME} found in {here} or its parents: pass --config FILE, set ECHELON_CONFIG, or create "
+        f"one (the README shows the format)"
+    )
+    raise ConfigError([ConfigProblem(file=CONFIG_NAME, key="", message=message)])
 
 
-def load_config(path: str | Path | None = None) -> HierarchyConfig:
+def load_config(path: str | Path | None = None, *, fallback: Path | None = None) -> HierarchyConfig:
     """Read and validate the hierarchy file (see ``resolve_config_path``)."""
-    file = resolve_config_path(path)
+    file = resolve_config_path(path, fallback=fallback)
     if not file.is_file():
         raise ConfigError([ConfigProblem(file=str(file), key="", message="file not found")])
     try:
@@ -337,10 +355,33 @@ def load_config(path: str | Path | None = None) -> HierarchyConfig:
     return config
 
 
-def prepare_demo_data(config: HierarchyConfig) -> None:
-    """Generate the demo database and documents if ``config`` is the demo hierarchy and they are missing or
-    cover other years than the two before today (see ``examples.ensure_demo_data``)."""
-    if config.source is not None and config.source == demo_config_path():
-        from echelon.examples import ensure_demo_data
+def prepare_function(config: HierarchyConfig) -> Callable[[], object] | None:
+    """The config's ``prepare`` callable, imported; ConfigError naming the key when it cannot be."""
+    if config.prepare is None:
+        return None
+    module_name, attribute = config.prepare.split(":")
+    file = str(config.source or "<config>")
 
-        ensure_demo_data()
+    def problem(message: str) -> ConfigError:
+        return ConfigError([ConfigProblem(file=file, key="prepare", message=message)])
+
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise problem(
+            f"cannot import {module_name!r} ({exc}); install the package that provides it into the Python "
+            f"running echelon ({sys.executable})"
+        ) from None
+    function = getattr(module, attribute, None)
+    if function is None:
+        raise problem(f"module {module_name!r} has no {attribute!r}")
+    if not callable(function):
+        raise problem(f"{config.prepare!r} is a {type(function).__name__}, not a function")
+    return function
+
+
+def run_prepare(config: HierarchyConfig) -> None:
+    """Call the config's ``prepare`` callable, if it names one (servers do this once, before they serve)."""
+    function = prepare_function(config)
+    if function is not None:
+        function()

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +24,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent, Tool
 from mcp_types import CONNECTION_CLOSED
 
+from ._stdio import ChildRecord, stdio_transport
 from .target import Target
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ logger = logging.getLogger(__name__)
 ProgressFn = ProgressFnT
 
 # Environment a child of ours inherits on top of the SDK's safe defaults (PATH, HOME, ...): echelon's own settings
-# and, for managers, the model provider keys they need. Third-party workers get only what their entry declares.
+# and, for managers, the model provider keys they need. Workers (a manager's pool, ``managers.server.WORKER_ENV``)
+# get no keys: only echelon's settings, the network variables below and what their entry declares.
 OWN_ENV_PREFIXES = (
     "ECHELON_",
     "ANTHROPIC_",
@@ -41,11 +43,35 @@ OWN_ENV_PREFIXES = (
     "PIP_INDEX_URL",
     "PYTHONPATH",
 )
+# TLS and proxy settings: not secrets, and every child that reaches the network (a model API, a package index for
+# `uvx`, a model download) needs them behind a company CA or proxy, so every stdio child gets them, third-party
+# workers included.
+_NETWORK_NAMES = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+)
+NETWORK_ENV_VARS = _NETWORK_NAMES + tuple(n.lower() for n in _NETWORK_NAMES)
 _DEAD = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, BrokenPipeError)
 
 
 class ConnectionFailed(RuntimeError):
-    """A target could not be started or connected; the message names the target and why."""
+    """A target could not be started or connected; the message names the target and why. For a stdio child that
+    ended, ``exit_code`` is its exit status (negative: killed by that signal) and ``stderr_tail`` the last lines of
+    its stderr; both are in the message too."""
+
+    def __init__(
+        self, message: str, *, target: str = "", exit_code: int | None = None, stderr_tail: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.target = target
+        self.exit_code = exit_code
+        self.stderr_tail = stderr_tail
 
 
 class SessionLost(RuntimeError):
@@ -56,6 +82,17 @@ class SessionLost(RuntimeError):
 def inherited_env(prefixes: Sequence[str]) -> dict[str, str]:
     """The variables of this process whose names start with one of ``prefixes``."""
     return {k: v for k, v in os.environ.items() if any(k.startswith(p) for p in prefixes)}
+
+
+def network_env() -> dict[str, str]:
+    """The TLS and proxy variables of this process (``NETWORK_ENV_VARS``) that are set."""
+    return {k: v for k in NETWORK_ENV_VARS if (v := os.environ.get(k)) is not None}
+
+
+def child_env(prefixes: Sequence[str], declared: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a stdio child (on top of the SDK's PATH, HOME, ...): the network variables, this
+    process's variables under ``prefixes``, and what the child's entry declares, which wins."""
+    return network_env() | inherited_env(prefixes) | dict(declared or {})
 
 
 def _is_dead_connection(exc: BaseException) -> bool:
@@ -75,6 +112,7 @@ class _Connection:
     error: BaseException | None = None
     tools: list[Tool] | None = None
     started_at: float = 0.0
+    child: ChildRecord = field(default_factory=ChildRecord)
 
 
 class ConnectionPool:
@@ -119,7 +157,8 @@ class ConnectionPool:
 
     # -- sessions -----------------------------------------------------------------------------------------------
 
-    def _params(self, target: Target) -> Client:
+    def _params(self, conn: _Connection) -> Client:
+        target = conn.target
         if target.server is not None:
             return Client(target.server, read_timeout_seconds=self.read_timeout_seconds)
         if target.url is not None:
@@ -132,15 +171,15 @@ class ConnectionPool:
                 return Client(transport, read_timeout_seconds=self.read_timeout_seconds)
             return Client(target.url, read_timeout_seconds=self.read_timeout_seconds)
         assert target.command is not None
-        env = inherited_env(self.env_prefixes) | target.env
+        env = child_env(self.env_prefixes, target.env)
         params = StdioServerParameters(
             command=target.command, args=target.args, env=env or None, cwd=target.cwd
         )
-        return Client(params, read_timeout_seconds=self.read_timeout_seconds)
+        return Client(stdio_transport(params, conn.child), read_timeout_seconds=self.read_timeout_seconds)
 
     async def _run(self, conn: _Connection) -> None:
         try:
-            async with self._params(conn.target) as client:
+            async with self._params(conn) as client:
                 conn.client = client
                 conn.ready.set()
                 await conn.stop.wait()
@@ -171,13 +210,13 @@ class ConnectionPool:
             conn.stop.set()
             self._connections.pop(name, None)
             raise ConnectionFailed(
-                f"{name}: no answer within {self.connect_timeout:.0f}s from {conn.target.describe()}"
+                f"{name}: no answer within {self.connect_timeout:.0f}s from {conn.target.describe()}",
+                target=conn.target.describe(),
+                stderr_tail=conn.child.stderr_tail(),
             )
         if conn.client is None:
             self._connections.pop(name, None)
-            raise ConnectionFailed(
-                f"{name}: could not connect to {conn.target.describe()}: {_describe(conn.error)}"
-            )
+            raise _startup_failure(name, conn)
         return conn.client
 
     async def start(self, names: Iterable[str]) -> dict[str, ConnectionFailed | None]:
@@ -266,6 +305,21 @@ def result_text(result: CallToolResult) -> str:
         return json.dumps(result.structured_content, ensure_ascii=False, default=str)
     texts = [c.text for c in result.content if isinstance(c, TextContent)]
     return "\n".join(texts) if texts else "(no content)"
+
+
+def _startup_failure(name: str, conn: _Connection) -> ConnectionFailed:
+    """The error for a target that did not connect: how its child ended and what it last wrote, when it had one."""
+    described, child = conn.target.describe(), conn.child
+    ended, tail = child.describe_exit(), child.stderr_tail()
+    if ended is None:
+        message = f"{name}: could not connect to {described}: {_describe(conn.error)}"
+    else:
+        message = f"{name}: {described} {ended} at start-up"
+    if tail:
+        message += "; the end of its stderr:\n" + "\n".join(f"  {line}" for line in tail.splitlines())
+    elif ended is not None:
+        message += " (it wrote nothing to stderr)"
+    return ConnectionFailed(message, target=described, exit_code=child.returncode, stderr_tail=tail)
 
 
 def _describe(exc: BaseException | None) -> str:

@@ -69,6 +69,13 @@ class Manager:
         """Plan with the configured planner; if its answers stay invalid, fall back to the router, and for a manager
         with a single available worker to one step with the phase's goals. Failed attempts are kept in ``errors``."""
         workers = await self.workers()
+        unavailable = [w for w in workers.values() if w.error]
+        errors.extend(
+            ErrorInfo(where=f"{self.key}.{w.name}", message=w.error or "", kind="connection")
+            for w in unavailable
+        )
+        if len(unavailable) == len(workers):  # nothing could carry out a step; a planner would only guess
+            return None
         planners = [self.planner]
         if not isinstance(self.planner, WorkerRouterPlanner):
             planners.append(WorkerRouterPlanner(model, manager=self.key, description=self.config.description))

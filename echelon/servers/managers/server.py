@@ -17,10 +17,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from echelon import __version__
+
 from ..core.budget import Budget
 from ..core.calls import ToolCaller
 from ..core.catalog import WorkerInfo
-from ..core.config import HierarchyConfig, load_config, prepare_demo_data
+from ..core.config import HierarchyConfig, load_config, run_prepare
 from ..core.contracts import EXECUTE_PHASE, PLAN_PHASE, PhaseContext, PhasePlanPreview
 from ..core.envelope import PhaseResult
 from ..core.llm import Model, resolve_model
@@ -80,7 +82,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Manager]:
-        await anyio.to_thread.run_sync(prepare_demo_data, config)
+        await anyio.to_thread.run_sync(run_prepare, config)
         async with ConnectionPool(targets, env_prefixes=WORKER_ENV) as pool:
             try:
                 yield Manager(
@@ -98,6 +100,7 @@ def build_server(
 
     server = MCPServer[Manager](
         name=f"echelon-manager-{key}",
+        version=__version__,
         instructions=f"The {key!r} domain manager of an echelon hierarchy: {settings.description}",
         lifespan=lifespan,
     )
@@ -163,14 +166,20 @@ def build_server(
 
 def _add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", required=True, help="The manager_worker_key of the manager to serve")
-    parser.add_argument("--config", default=None, help="echelon.toml (default: $ECHELON_CONFIG or the demo)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="echelon.toml (default: $ECHELON_CONFIG, ./echelon.toml or a parent's, else the demo)",
+    )
     parser.add_argument(
         "--model", default=None, help="Override the manager's model (e.g. local, anthropic:...)"
     )
 
 
 def _build(args: argparse.Namespace) -> MCPServer[Any]:
-    config = load_config(args.config)
+    from echelon.examples import demo_config_path  # the last resort of a bare `python -m ...`
+
+    config = load_config(args.config, fallback=demo_config_path())
     model = resolve_model(args.model, role="manager", settings=config.models) if args.model else None
     return build_server(config, args.name, model=model)
 

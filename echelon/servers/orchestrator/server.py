@@ -18,8 +18,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from echelon import __version__
+
 from ..core.calls import ToolCaller
-from ..core.config import HierarchyConfig, load_config, prepare_demo_data
+from ..core.config import HierarchyConfig, load_config, run_prepare
 from ..core.llm import Model, describe_auto, resolve_model
 from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
 from ..core.progress import Progress
@@ -84,7 +86,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Orchestrator]:
-        await anyio.to_thread.run_sync(prepare_demo_data, config)
+        await anyio.to_thread.run_sync(run_prepare, config)
         async with ConnectionPool(targets, env_prefixes=OWN_ENV_PREFIXES) as pool:
             try:
                 caller = ToolCaller(pool, call_timeout=config.orchestrator.phase_timeout_seconds)
@@ -94,6 +96,7 @@ def build_server(
 
     server = MCPServer[Orchestrator](
         name="echelon",
+        version=__version__,
         instructions=(
             "echelon delegates a request to a hierarchy of specialist agents: domain managers "
             f"({', '.join(config.managers)}) that plan steps over their own tools. Use `delegate` for any task in "
@@ -167,12 +170,18 @@ def build_server(
 
 
 def _add_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=None, help="echelon.toml (default: $ECHELON_CONFIG or the demo)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="echelon.toml (default: $ECHELON_CONFIG, ./echelon.toml or a parent's, else the demo)",
+    )
     parser.add_argument("--model", default=None, help="Override the orchestrator's model")
 
 
 def _build(args: argparse.Namespace) -> MCPServer[Any]:
-    config = load_config(args.config)
+    from echelon.examples import demo_config_path  # the last resort of a bare `python -m ...`
+
+    config = load_config(args.config, fallback=demo_config_path())
     model = resolve_model(args.model, role="orchestrator", settings=config.models) if args.model else None
     return build_server(config, model=model)
 

@@ -18,6 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from echelon import __version__
 from echelon.servers.core.serve import serve_main
 
 from ._index import DocRow, DocumentIndex
@@ -145,6 +146,7 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
     """The docs worker over an existing index (``build_server`` is the usual entry; tests keep the index)."""
     server = MCPServer(
         "docs",
+        version=__version__,
         instructions=(
             "Full-text search over a folder of company documents (Markdown, text, HTML). Use search to find "
             "passages, then read_document with a hit's id to read it; list_documents shows them all."

@@ -13,6 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from echelon import __version__
 from echelon.servers.core.serve import serve_main
 from echelon.servers.workers.math import _compute, _stats
 from echelon.servers.workers.math._limit import run_limited
@@ -37,7 +38,7 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
     process that is stopped after ``timeout_seconds``."""
     if not timeout_seconds > 0:
         raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
-    server = MCPServer("echelon-math", instructions=INSTRUCTIONS)
+    server = MCPServer("echelon-math", instructions=INSTRUCTIONS, version=__version__)
 
     @server.tool(annotations=_PURE)
     def evaluate(

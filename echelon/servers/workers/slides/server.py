@@ -15,6 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from echelon import __version__
 from echelon.servers.core.envelope import Artifact
 from echelon.servers.core.serve import serve_main
 
@@ -63,6 +64,7 @@ def build_server(output_dir: Path) -> MCPServer:
 
     server = MCPServer(
         "slides",
+        version=__version__,
         instructions=(
             "Builds PowerPoint decks from a title and a list of slides (title, bullets, speaker notes, image "
             "suggestion). create_deck writes a .pptx file and returns it as an artifact; outline returns the "

@@ -15,6 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from echelon import __version__
 from echelon.servers.core.serve import serve_main
 from echelon.servers.workers.sql import _analysis, _compare, _errors
 from echelon.servers.workers.sql._db import (
@@ -66,7 +67,7 @@ def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds:
     if not timeout_seconds > 0:
         raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
     db = ReadOnlyDatabase(path.resolve(), timeout_seconds)
-    server = MCPServer("echelon-sql", instructions=INSTRUCTIONS)
+    server = MCPServer("echelon-sql", instructions=INSTRUCTIONS, version=__version__)
     schema = _schema_summary(db)
 
     @contextmanager

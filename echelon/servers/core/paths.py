@@ -1,0 +1,17 @@
+"""Where echelon keeps its files on this machine. Import-light: the demo data generator uses it too."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def data_dir() -> Path:
+    """echelon's data directory: ``$ECHELON_DATA_DIR`` if set, else the user data dir of ``echelon``
+    (``~/.local/share/echelon`` on Linux). A config names it as ``${ECHELON_DATA_DIR}``."""
+    override = os.environ.get("ECHELON_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("echelon", appauthor=False))
