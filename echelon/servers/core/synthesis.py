@@ -61,14 +61,16 @@ async def synthesize(
     *,
     system: str,
     content: str,
+    evidence: str,
     output_type: type[FinalAnswer],
     policies: Sequence[Policy],
     state: RunState,
     where: str,
 ) -> SynthesisOutcome:
     """Ask ``model`` for ``output_type`` over ``content`` (the results); every policy judges the answer against
-    ``state`` (whose ``given`` becomes ``content``)."""
-    state.given = content
+    ``state`` with ``evidence`` as its given text: what the answer may draw on besides the tools' results, which
+    leaves out summaries a model wrote (they may hold the very figures a policy refused)."""
+    state.given = evidence
 
     def validate(value: FinalAnswer) -> None:
         # An answer that says the goals were not met is not held to stating what they ask for.

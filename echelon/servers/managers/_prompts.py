@@ -46,16 +46,22 @@ def step_prompt(
     )
 
 
+def phase_text(phase: PlanNode, context: PhaseContext) -> str:
+    """The request, the phase and the context from earlier phases: what a phase's answer may draw on besides its
+    own tools' results."""
+    return (
+        f"User request: {context.request or '(not given)'}\nPhase: {phase.name}\n"
+        f"Goals: {phase.goals}\nNotes: {phase.notes}\n"
+        f"Context from earlier phases:\n{context_text(context, limit=1500)}"
+    )
+
+
 def synthesis_content(
     phase: PlanNode, context: PhaseContext, steps: list[StepResult], notes: Mapping[str, str]
 ) -> str:
     """The phase and its steps' results, for the manager's synthesis."""
     steps_text = "\n\n".join(_step_text(s, notes.get(s.step, "")) for s in steps)
-    return (
-        f"User request: {context.request or '(not given)'}\nPhase: {phase.name}\n"
-        f"Goals: {phase.goals}\nNotes: {phase.notes}\n"
-        f"Context from earlier phases:\n{context_text(context, limit=1500)}\n\nStep results:\n{steps_text}"
-    )
+    return f"{phase_text(phase, context)}\n\nStep results:\n{steps_text}"
 
 
 def steps_fallback_text(steps: list[StepResult]) -> str:

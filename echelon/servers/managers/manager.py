@@ -21,7 +21,7 @@ from ..core.pool import ConnectionPool
 from ..core.progress import SILENT, Progress
 from ..core.prompts import load_prompt
 from ..core.synthesis import PhaseAnswer, roll_up, synthesize
-from ._prompts import steps_fallback_text, synthesis_content
+from ._prompts import phase_text, steps_fallback_text, synthesis_content
 from ._steps import StepRunner
 from .planners import PLANNERS, StepPlanner, WorkerRouterPlanner
 
@@ -213,6 +213,7 @@ class Manager:
                 content=synthesis_content(
                     phase, context, result.steps, {s.name: s.notes for s in plan.steps}
                 ),
+                evidence=phase_text(phase, context) + "".join(f"\n{s.notes}" for s in plan.steps),
                 output_type=PhaseAnswer,
                 policies=self.policies(),
                 state=state,

@@ -19,6 +19,13 @@ def synthesis_content(request: str, phases: Sequence[PhaseResult]) -> str:
     return f"Request: {request}\n\nPhase results:\n" + "\n\n".join(parts)
 
 
+def grounded_answers(request: str, phases: Sequence[PhaseResult]) -> str:
+    """The request and the answers of the phases no policy objected to: what the final answer may draw on besides
+    the tools' results."""
+    kept = [p.output for p in phases if not any(e.kind == "grounding" for e in p.errors)]
+    return "\n".join([request, *kept])
+
+
 def fallback_text(phases: Sequence[PhaseResult]) -> str:
     """The phases' own answers, the output when the final synthesis gave none."""
     return "\n\n".join(f"[{p.phase} ({p.manager}, {p.status})]\n{p.output}" for p in phases)

@@ -28,7 +28,7 @@ from ..core.progress import SILENT, Progress
 from ..core.prompts import load_prompt
 from ..core.synthesis import FinalAnswer, roll_up, synthesize
 from ._fit import FittedPlan, fit_plan
-from ._prompts import fallback_text, replan_request, synthesis_content
+from ._prompts import fallback_text, grounded_answers, replan_request, synthesis_content
 from .planner import PhasePlanner, StrategicPlanner
 
 
@@ -280,6 +280,7 @@ class Orchestrator:
             budget.model(self.model),
             system=load_prompt("orchestrator_synthesis"),
             content=synthesis_content(request, effective),
+            evidence=grounded_answers(request, effective),
             output_type=FinalAnswer,
             policies=build_policies(self.config.orchestrator.policies),
             state=state,

@@ -16,6 +16,7 @@ from ..core.llm import (
     SendBack,
     TokenUsage,
     generate_structured,
+    require,
     schema_with_choices,
 )
 from ..core.plan import Plan, PlanDocument
@@ -64,8 +65,11 @@ class StrategicPlanner(PhasePlanner):
                 *few_shot("strategic_planner"),
                 Message(role="user", content=f"Managers:\n{listing}\n\nRequest: {request}"),
             ],
-            output_schema=schema_with_choices(
-                PlanDocument, {"PlanNode.worker": list(managers), "Plan.primary_worker": list(managers)}
+            output_schema=require(
+                schema_with_choices(
+                    PlanDocument, {"PlanNode.worker": list(managers), "Plan.primary_worker": list(managers)}
+                ),
+                {"Plan": ["asks_for"]},
             ),
             purpose="plan_phases",
         )

@@ -27,7 +27,7 @@ from .base import (
     ToolCall,
     ToolDefinition,
 )
-from .structured import SendBack, StructuredOutputError, generate_structured, schema_with_choices
+from .structured import SendBack, StructuredOutputError, generate_structured, require, schema_with_choices
 
 Role = Literal["orchestrator", "manager"]
 
@@ -55,6 +55,7 @@ __all__ = [
     "check_allowed",
     "describe_auto",
     "generate_structured",
+    "require",
     "resolve_model",
     "schema_with_choices",
 ]

@@ -118,3 +118,18 @@ def schema_with_choices(output_type: type[BaseModel], choices: dict[str, list[st
             raise KeyError(f"{path} is not a field of {output_type.__name__}'s schema")
         target["properties"][field]["enum"] = list(values)
     return schema
+
+
+def require(schema: dict[str, Any], fields: dict[str, list[str]]) -> dict[str, Any]:
+    """``schema`` with the named fields of the named models required, e.g. ``{"Plan": ["asks_for"]}``: a field with
+    a default is optional in the schema, and grammar-constrained decoding then lets a small model leave out a
+    decision it was asked to make."""
+    for model_name, names in fields.items():
+        target = schema if schema.get("title") == model_name else schema.get("$defs", {}).get(model_name)
+        if target is None:
+            raise KeyError(f"{model_name} is not in the schema")
+        target["required"] = [
+            *target.get("required", []),
+            *(n for n in names if n not in target.get("required", [])),
+        ]
+    return schema
