@@ -138,11 +138,13 @@ def load_measures(path: Path, catalog: Catalog, conn: sqlite3.Connection) -> lis
             )
         try:
             expression = _check(item.model_copy(update={"table": table}), catalog.tables[table].columns)
-            sql = expression.sql(dialect="sqlite")
-            conn.execute(f"SELECT {sql} FROM {quote_identifier(table)} AS {ROW_ALIAS} WHERE 0").fetchall()
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
-        except sqlite3.Error as exc:
-            raise ValueError(f"{where}: SQLite refuses expression {item.expression!r}: {exc}") from None
+        # As written first (the message then quotes the user's own terms), then as it will run.
+        for sql in dict.fromkeys((item.expression, expression.sql(dialect="sqlite"))):
+            try:
+                conn.execute(f"SELECT {sql} FROM {quote_identifier(table)} AS {ROW_ALIAS} WHERE 0").fetchall()
+            except sqlite3.Error as exc:
+                raise ValueError(f"{where}: SQLite refuses expression {sql!r}: {exc}") from None
         measures.append(Measure(key, table, expression, qualified(expression, table), item.description))
     return measures
