@@ -48,7 +48,6 @@ class Dimension:
     name: str
     select: str
     key: str
-    meaning: str
     join: Join | None = None
 
 
@@ -180,66 +179,48 @@ def _stem(column: str) -> str:
     return stem or column
 
 
+def _buckets(column: str) -> dict[str, Dimension]:
+    """year(c), quarter(c) and month(c) of an ISO date column, as 'YYYY', 'YYYY-Qn' and 'YYYY-MM' (the forms
+    periods take, so a value read from a row can be passed back as a period)."""
+    ref = f"{ROW_ALIAS}.{quote_identifier(column)}"
+    sql = {
+        "year": f"substr({ref}, 1, 4)",
+        "quarter": f"substr({ref}, 1, 4) || '-Q' || ((CAST(substr({ref}, 6, 2) AS INTEGER) + 2) / 3)",
+        "month": f"substr({ref}, 1, 7)",
+    }
+    return {f"{b}({column})": Dimension(f"{b}({column})", expr, expr) for b, expr in sql.items()}
+
+
 def _dimensions(
     db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, columns: list[_Column]
 ) -> dict[str, Dimension]:
+    """A table's own columns (a labelled foreign key replaced by the name it points to), its date buckets, and
+    the columns of each table a foreign key reaches as ``key.column``."""
     keys = _single_column_keys(db, conn, table)
-    labelled: dict[str, tuple[str, str, str, str]] = {}
-    for from_col, ref_table, to_col in keys:
-        label = label_column(db.column_names(conn, ref_table))
-        if label is not None:
-            labelled[from_col] = (ref_table, to_col, label, from_col)
+    labels = {from_col: label_column(db.column_names(conn, ref)) for from_col, ref, _to in keys}
     dims: dict[str, Dimension] = {}
     for col in columns:
-        if col.name in labelled or col.declared == "BLOB":
-            continue
-        ref = f"{ROW_ALIAS}.{quote_identifier(col.name)}"
-        dims[col.name] = Dimension(col.name, ref, ref, f"{table}.{col.name}")
+        if labels.get(col.name) is None and col.declared != "BLOB":
+            ref = f"{ROW_ALIAS}.{quote_identifier(col.name)}"
+            dims[col.name] = Dimension(col.name, ref, ref)
     for col in columns:
         if col.date:
-            ref = f"{ROW_ALIAS}.{quote_identifier(col.name)}"
-            buckets = {
-                "year": (f"substr({ref}, 1, 4)", "'YYYY'"),
-                "quarter": (
-                    f"substr({ref}, 1, 4) || '-Q' || ((CAST(substr({ref}, 6, 2) AS INTEGER) + 2) / 3)",
-                    "'YYYY-Qn'",
-                ),
-                "month": (f"substr({ref}, 1, 7)", "'YYYY-MM'"),
-            }
-            for bucket, (sql, shape) in buckets.items():
-                dims.setdefault(
-                    f"{bucket}({col.name})",
-                    Dimension(
-                        f"{bucket}({col.name})", sql, sql, f"{bucket} of {table}.{col.name}, as {shape}"
-                    ),
-                )
+            for name, dim in _buckets(col.name).items():
+                dims.setdefault(name, dim)
     for index, (from_col, ref_table, to_col) in enumerate(keys, start=1):
         join = Join(f"j{index}", ref_table, to_col, from_col)
-        stem = _stem(from_col)
-        ref_columns = _columns(db, conn, ref_table)
-        ref_keys = {k[0] for k in _single_column_keys(db, conn, ref_table)}
-        label = labelled.get(from_col, (None, None, None, None))[2]
+        stem, label = _stem(from_col), labels[from_col]
         if label is not None:
+            # Grouped on the key, shown by the name: two rows with one name stay two groups.
             name = stem if stem not in dims else f"{stem}.{label}"
             key = f"{ROW_ALIAS}.{quote_identifier(from_col)}"
-            dims.setdefault(
-                name,
-                Dimension(
-                    name,
-                    f"{join.alias}.{quote_identifier(label)}",
-                    key,
-                    f"{ref_table}.{label} via {table}.{from_col}",
-                    join,
-                ),
-            )
-        for col in ref_columns:
-            if col.primary_key or col.name == label or col.name in ref_keys or col.declared == "BLOB":
+            dims.setdefault(name, Dimension(name, f"{join.alias}.{quote_identifier(label)}", key, join))
+        reached_keys = {k[0] for k in _single_column_keys(db, conn, ref_table)}  # one hop only
+        for col in _columns(db, conn, ref_table):
+            if col.primary_key or col.name in (label, *reached_keys) or col.declared == "BLOB":
                 continue
-            name = f"{stem}.{col.name}"
             ref = f"{join.alias}.{quote_identifier(col.name)}"
-            dims.setdefault(
-                name, Dimension(name, ref, ref, f"{ref_table}.{col.name} via {table}.{from_col}", join)
-            )
+            dims.setdefault(f"{stem}.{col.name}", Dimension(f"{stem}.{col.name}", ref, ref, join))
     return dims
 
 
