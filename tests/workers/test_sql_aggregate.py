@@ -539,3 +539,17 @@ async def test_aggregate_stops_at_the_time_limit(tmp_path: Path) -> None:
     server = build_server(database, timeout_seconds=0.3)
     message = await call_error(server, "aggregate", measure="count(forever)")
     assert "the aggregate exceeded 0.3 seconds and was stopped" in message
+
+
+async def test_a_date_range_includes_the_first_month_of_a_month_column(tmp_path: Path) -> None:
+    database = tmp_path / "monthly.db"
+    conn = sqlite3.connect(database)
+    conn.executescript(
+        "CREATE TABLE monthly (month TEXT, amount REAL);"
+        "INSERT INTO monthly VALUES ('2025-01', 1), ('2025-02', 2), ('2025-06', 4), ('2025-07', 8);"
+    )
+    conn.close()
+    result = await call(
+        build_server(database), "aggregate", measure="sum(monthly.amount)", period="2025-01-01..2025-06-30"
+    )
+    assert result["rows"] == [{"group": {}, "value": 7.0}]

@@ -39,5 +39,10 @@ def parse_period(text: str) -> Period:
         start, end = m.group(1), m.group(2)
         if start > end:
             raise ValueError(f"period {text!r} ends before it starts")
-        return Period(f"{start}..{end}", "substr({col}, 1, 10) BETWEEN ? AND ?", (start, end))
+        # The start cut to the column's own precision, so a month column's '2025-01' is in 2025-01-01..
+        return Period(
+            f"{start}..{end}",
+            "substr({col}, 1, 10) BETWEEN substr(?, 1, length(substr({col}, 1, 10))) AND ?",
+            (start, end),
+        )
     raise ValueError(f"unknown period {text!r}: use {PERIOD_FORMATS}")
