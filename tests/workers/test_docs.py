@@ -85,7 +85,7 @@ async def test_search_ranks_the_most_relevant_demo_document_first(tmp_path: Path
     assert found["match"] == "all_terms" and len(found["hits"]) == 3
     first = found["hits"][0]
     assert first["path"] == "regional-strategy-mountain-west.md"
-    assert "«Mountain» «West»" in first["snippet"]
+    assert "Mountain West is our fastest-growing region" in first["passage"]
     assert [h["score"] for h in found["hits"]] == sorted((h["score"] for h in found["hits"]), reverse=True)
     assert warranty["hits"][0]["path"] == "returns-and-warranty-faq.txt"
 
@@ -222,6 +222,7 @@ async def test_index_updates_incrementally_and_skips_unchanged_files(
         stats = index.last_sync
         assert (stats.added, stats.updated, stats.removed, stats.unchanged) == (1, 1, 1, 1)
         assert [h["path"] for h in zeppelin["hits"]] == ["alpha.md"]
+        assert zeppelin["hits"][0]["passage"] == "Now about zeppelins."  # passages are re-read with the file
         assert zeppelin["hits"][0]["id"] == before["alpha.md"]  # ids survive edits
         assert (await call(client, "search", query="glaciers"))["hits"] == []
         pelican = await call(client, "search", query="pelican")

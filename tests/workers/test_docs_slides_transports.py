@@ -133,4 +133,4 @@ def test_inspector_cli_lists_and_calls_docs_tools(documents: Path, tmp_path: Pat
     assert called.get("isError") is not True
     hits = called["structuredContent"]["hits"]
     assert hits[0]["path"] == "regional-strategy-southwest.md"
-    assert "«Southwest»" in hits[0]["snippet"]
+    assert "Southwest" in hits[0]["passage"] and hits[0]["start_line"] <= hits[0]["end_line"]

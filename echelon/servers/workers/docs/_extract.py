@@ -21,9 +21,11 @@ KINDS: dict[str, DocKind] = {
 
 _SKIPPED_TAGS = {"script", "style", "noscript", "template", "svg"}
 _BLOCK_TAGS = {
-    "p", "div", "br", "li", "tr", "table", "section", "article", "header", "footer", "nav", "aside", "main",
-    "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "dt", "dd", "figure", "form",
+    "p", "div", "table", "section", "article", "header", "footer", "nav", "aside", "main",
+    "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "figure", "form", "dl",
 }  # fmt: skip
+# Lines of one block: a list's items and a table's rows stay together as one paragraph.
+_LINE_TAGS = {"br", "li", "tr", "dt", "dd"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 
@@ -37,6 +39,7 @@ class _HTMLText(HTMLParser):
         self.title = ""
         self.first_heading = ""
         self._skip_depth = 0
+        self._pre_depth = 0
         self._in_title = False
         self._heading: list[str] | None = None
 
@@ -45,7 +48,9 @@ class _HTMLText(HTMLParser):
             self._in_title = True
         elif tag in _SKIPPED_TAGS:
             self._skip_depth += 1
-        if tag in _BLOCK_TAGS:
+        elif tag == "pre":
+            self._pre_depth += 1
+        if tag in _BLOCK_TAGS or tag in _LINE_TAGS:
             self.parts.append("\n")
         if tag == "li":
             self.parts.append("- ")
@@ -59,6 +64,8 @@ class _HTMLText(HTMLParser):
             self._in_title = False
         elif tag in _SKIPPED_TAGS and self._skip_depth:
             self._skip_depth -= 1
+        elif tag == "pre" and self._pre_depth:
+            self._pre_depth -= 1
         if tag in _BLOCK_TAGS:
             self.parts.append("\n")
         if tag in _HEADINGS and self._heading is not None:
@@ -71,6 +78,8 @@ class _HTMLText(HTMLParser):
             return
         if self._skip_depth:
             return
+        if not self._pre_depth:
+            data = re.sub(r"\s+", " ", data)  # line breaks in HTML source are spaces; only tags break lines
         self.parts.append(data)
         if self._heading is not None:
             self._heading.append(data)

@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Literal
 
 from ._extract import KINDS, extract
+from ._passages import split_passages
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MARKER = "echelon-docs-index"
 MAX_QUERY_TERMS = 32
 _TERM = re.compile(r"\w+", re.UNICODE)
+# Passages of document N have rowids N * PASSAGE_SPAN + 0, 1, ...: deleting a document's is one rowid range.
+PASSAGE_SPAN = 1_000_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,6 +42,9 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS fts
     USING fts5(title, body, tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS passages
+    USING fts5(body, section, start_line UNINDEXED, end_line UNINDEXED,
+               tokenize = 'porter unicode61 remove_diacritics 2');
 """
 
 MatchMode = Literal["all_terms", "any_term"]
@@ -70,7 +76,10 @@ class Hit:
     path: str
     title: str
     score: float
-    snippet: str
+    passage: str
+    section: str
+    start_line: int
+    end_line: int
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,8 @@ class DocumentIndex:
             if meta.get("version") != str(SCHEMA_VERSION) or meta.get("folder") != str(self.folder):
                 logger.info("resetting docs index %s (other folder or schema version)", self.index_path)
                 conn.executescript(
-                    "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS documents; DELETE FROM meta;"
+                    "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS passages; DROP TABLE IF EXISTS documents;"
+                    " DELETE FROM meta;"
                 )
         conn.executescript(_SCHEMA)
         with conn:
@@ -211,6 +221,8 @@ class DocumentIndex:
                 removed_ids = [(doc_id,) for rel, (doc_id, _s, _m) in stored.items() if rel not in found]
                 conn.executemany("DELETE FROM fts WHERE rowid = ?", removed_ids)
                 conn.executemany("DELETE FROM documents WHERE id = ?", removed_ids)
+                for (doc_id,) in removed_ids:
+                    self._drop_passages(conn, doc_id)
             self.last_sync = SyncStats(added, updated, len(removed_ids), unchanged, skipped)
             return self.last_sync
 
@@ -238,8 +250,42 @@ class DocumentIndex:
                 (title, kind, item.size, item.mtime_ns, lines, doc_id),
             )
             conn.execute("DELETE FROM fts WHERE rowid = ?", (doc_id,))
+            self._drop_passages(conn, doc_id)
         conn.execute("INSERT INTO fts (rowid, title, body) VALUES (?, ?, ?)", (doc_id, title, text))
+        if doc_id is None:  # pragma: no cover - sqlite always gives an AUTOINCREMENT row its id
+            raise sqlite3.DatabaseError(f"no id for the new document {item.rel}")
+        conn.executemany(
+            "INSERT INTO passages (rowid, body, section, start_line, end_line) VALUES (?, ?, ?, ?, ?)",
+            [
+                (doc_id * PASSAGE_SPAN + n, p.text, p.section, p.start_line, p.end_line)
+                for n, p in enumerate(split_passages(text, kind)[:PASSAGE_SPAN])
+            ],
+        )
         return True
+
+    @staticmethod
+    def _drop_passages(conn: sqlite3.Connection, doc_id: int) -> None:
+        first = doc_id * PASSAGE_SPAN
+        conn.execute("DELETE FROM passages WHERE rowid BETWEEN ? AND ?", (first, first + PASSAGE_SPAN - 1))
+
+    def _best_passage(self, conn: sqlite3.Connection, doc_id: int, query: str) -> tuple[str, str, int, int]:
+        """The passage of ``doc_id`` that best matches any of the query's words (bm25; the heading it is under
+        counts at half weight, so a list under "Discount ceilings" is about ceilings), else the first one."""
+        first = doc_id * PASSAGE_SPAN
+        span = (first, first + PASSAGE_SPAN - 1)
+        expression = fts_query(query, "any_term")
+        row = conn.execute(
+            "SELECT body, section, start_line, end_line FROM passages"
+            " WHERE passages MATCH ? AND rowid BETWEEN ? AND ? ORDER BY bm25(passages, 1.0, 0.5), rowid LIMIT 1",
+            (expression, *span),
+        ).fetchone()
+        if row is None:  # the document matched on its title only
+            row = conn.execute(
+                "SELECT body, section, start_line, end_line FROM passages"
+                " WHERE rowid BETWEEN ? AND ? ORDER BY rowid LIMIT 1",
+                span,
+            ).fetchone()
+        return (str(row[0]), str(row[1]), int(row[2]), int(row[3])) if row else ("", "", 0, 0)
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -252,14 +298,17 @@ class DocumentIndex:
                 if expression is None:
                     return [], None
                 rows = conn.execute(
-                    "SELECT d.id, d.path, d.title, bm25(fts, 5.0, 1.0) AS rank,"
-                    " snippet(fts, -1, '«', '»', ' … ', 16)"
+                    "SELECT d.id, d.path, d.title, bm25(fts, 5.0, 1.0) AS rank"
                     " FROM fts JOIN documents d ON d.id = fts.rowid"
                     " WHERE fts MATCH ? ORDER BY rank, d.id LIMIT ?",
                     (expression, limit),
                 ).fetchall()
                 if rows:
-                    return [Hit(r[0], r[1], r[2], -float(r[3]), " ".join(r[4].split())) for r in rows], mode
+                    hits = [
+                        Hit(r[0], r[1], r[2], -float(r[3]), *self._best_passage(conn, r[0], query))
+                        for r in rows
+                    ]
+                    return hits, mode
             return [], "any_term"
 
     def get(self, doc_id: int) -> tuple[DocRow, str] | None:

@@ -33,7 +33,12 @@ class SearchHit(BaseModel):
     path: str = Field(description="Path relative to the documents folder")
     title: str
     score: float = Field(description="bm25 relevance (higher is better)")
-    snippet: str = Field(description="Matching passage; matched words are marked «like this»")
+    section: str = Field(description="The heading the passage is under ('' when none)")
+    passage: str = Field(
+        description="The paragraph that best matches the query, whole and verbatim: quote it"
+    )
+    start_line: int = Field(description="The passage's first line (read_document numbering)")
+    end_line: int = Field(description="The passage's last line")
 
 
 class SearchResult(BaseModel):
@@ -148,8 +153,9 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
         "docs",
         version=__version__,
         instructions=(
-            "Full-text search over a folder of company documents (Markdown, text, HTML). Use search to find "
-            "passages, then read_document with a hit's id to read it; list_documents shows them all."
+            "Full-text search over a folder of company documents (Markdown, text, HTML). search answers with the "
+            "paragraph that best matches the words, whole, with its lines: quote facts from it. read_document "
+            "with a hit's id (and lines) reads more; list_documents shows every document."
         ),
     )
 
@@ -158,7 +164,8 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
         query: Annotated[str, Field(description="Words to look for (plain text; no query syntax needed)")],
         limit: Annotated[int, Field(description="Maximum number of hits", ge=1, le=50)] = 5,
     ) -> SearchResult:
-        """Search the documents by keywords, best matches first (bm25), with a snippet of each match."""
+        """Search the documents by keywords, best matches first (bm25). Each hit carries the paragraph that best
+        matches the words, whole, with its lines: quote the fact from it, or read_document for more."""
         index.sync()
         hits, mode = index.search(query, limit)
         if mode is None:
@@ -168,7 +175,16 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
             query=query,
             match=mode if hits else "none",
             hits=[
-                SearchHit(id=h.id, path=h.path, title=h.title, score=round(h.score, 4), snippet=h.snippet)
+                SearchHit(
+                    id=h.id,
+                    path=h.path,
+                    title=h.title,
+                    score=round(h.score, 4),
+                    section=h.section,
+                    passage=h.passage,
+                    start_line=h.start_line,
+                    end_line=h.end_line,
+                )
                 for h in hits
             ],
             note=note,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +108,12 @@ class ReadOnlyDatabase:
             conn.close()
 
     def fetch(
-        self, conn: sqlite3.Connection, sql: str, params: Sequence[Any], max_rows: int, deadline: Deadline
+        self,
+        conn: sqlite3.Connection,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any],
+        max_rows: int,
+        deadline: Deadline,
     ) -> Fetched:
         """Run one statement and fetch up to ``max_rows`` rows (one more to tell whether there were more)."""
         conn.set_progress_handler(deadline, PROGRESS_STEP)

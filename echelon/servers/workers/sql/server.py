@@ -17,7 +17,9 @@ from pydantic import Field
 
 from echelon import __version__
 from echelon.servers.core.serve import serve_main
-from echelon.servers.workers.sql import _analysis, _compare, _errors
+from echelon.servers.workers.sql import _analysis, _errors
+from echelon.servers.workers.sql._aggregate_tools import add_aggregate_tools
+from echelon.servers.workers.sql._catalog import Catalog, Measure, build_catalog
 from echelon.servers.workers.sql._db import (
     Deadline,
     QueryTimeout,
@@ -25,6 +27,7 @@ from echelon.servers.workers.sql._db import (
     SchemaObject,
     quote_identifier,
 )
+from echelon.servers.workers.sql._measures import load_measures
 from echelon.servers.workers.sql._models import (
     ColumnInfo,
     ForeignKey,
@@ -46,17 +49,25 @@ _ORIGINS: dict[str, Literal["create_index", "unique_constraint", "primary_key"]]
 }
 
 INSTRUCTIONS = (
-    "Read-only access to one SQLite database; run_query's description lists its tables and columns. For growth "
-    "or any change between two periods, call compare_periods: it returns both totals and the percent change per "
-    "group, exactly. Otherwise run_query runs one SELECT; rows are limited and queries are time-limited. This is "
-    "SQLite: there is no YEAR() or MONTH(); dates are ISO text, so take the year with substr(date_column, 1, 4). "
-    "Use the real table and column names. analyze_query and translate_query only inspect or convert SQL text; "
-    "they never run it."
+    "Read-only access to one SQLite database. For totals, counts, averages, rankings, time series and changes "
+    "between periods call aggregate: it needs no SQL and its measures and group_by names come from the schema. "
+    "compare_periods is the older way to compare two periods. Otherwise run_query runs one SELECT (its "
+    "description lists the tables and columns); rows are limited and queries are time-limited. This is SQLite: "
+    "there is no YEAR() or MONTH(); dates are ISO text, so take the year with substr(date_column, 1, 4). "
+    "analyze_query and translate_query only inspect or convert SQL text; they never run it."
 )
 
 
-def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds: float = 5.0) -> MCPServer:
-    """The SQL worker for ``database``. Only the arguments are checked here; the file is opened per call."""
+def build_server(
+    database: Path | str,
+    *,
+    row_limit: int = 500,
+    timeout_seconds: float = 5.0,
+    measures: Path | str | None = None,
+) -> MCPServer:
+    """The SQL worker for ``database``. The schema is read once here for the aggregate tool's measures and
+    dimensions (and the business measures of the ``measures`` TOML file are checked against it); every call
+    opens the file again."""
     path = Path(database).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
@@ -69,6 +80,7 @@ def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds:
     db = ReadOnlyDatabase(path.resolve(), timeout_seconds)
     server = MCPServer("echelon-sql", instructions=INSTRUCTIONS, version=__version__)
     schema = _schema_summary(db)
+    catalog, business = _catalog(db, Path(measures).expanduser() if measures is not None else None)
 
     @contextmanager
     def session() -> Generator[sqlite3.Connection, None, None]:
@@ -200,48 +212,7 @@ def build_server(database: Path | str, *, row_limit: int = 500, timeout_seconds:
             elapsed_ms=round(elapsed, 3),
         )
 
-    @server.tool(annotations=_READ_ONLY)
-    def compare_periods(
-        table: Annotated[str, Field(description="The table or view holding the values")],
-        value_column: Annotated[str, Field(description="The numeric column to total, e.g. revenue")],
-        date_column: Annotated[str, Field(description="The column with ISO dates or months (YYYY-MM[-DD])")],
-        from_period: Annotated[str, Field(description=f"The earlier period: {_compare.PERIOD_FORMATS}")],
-        to_period: Annotated[str, Field(description="The later period, in the same forms")],
-        group_by: Annotated[
-            str | None,
-            Field(
-                description="Column to compare by: of the table, or of a table its foreign keys point to "
-                "(a foreign key column itself is shown by the name it points to)"
-            ),
-        ] = None,
-        aggregate: Annotated[
-            Literal["sum", "count", "avg"], Field(description="sum (default), count of rows, or avg")
-        ] = "sum",
-    ) -> _compare.PeriodComparison:
-        """Compare a value between two periods (growth, change): each group's total in both periods, the change
-        and the percent change, largest growth first, plus the overall total. Exact; no SQL needed."""
-        with session() as conn:
-            obj = find_object(conn, table)
-            try:
-                return _compare.compare(
-                    db,
-                    conn,
-                    obj.name,
-                    value_column=value_column,
-                    date_column=date_column,
-                    from_period=from_period,
-                    to_period=to_period,
-                    group_by=group_by,
-                    aggregate=aggregate,
-                    max_groups=row_limit,
-                    deadline=Deadline(timeout_seconds),
-                )
-            except ValueError as exc:
-                raise ToolError(str(exc)) from None
-            except QueryTimeout:
-                raise ToolError(
-                    f"the comparison exceeded {timeout_seconds:g} seconds and was stopped"
-                ) from None
+    add_aggregate_tools(server, db, catalog, business, session, find_object, row_limit=row_limit)
 
     @server.tool(annotations=_READ_ONLY)
     def analyze_query(
@@ -271,10 +242,15 @@ def _add_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--row-limit", type=int, default=500, help="default and maximum rows per query")
     parser.add_argument("--timeout-seconds", type=float, default=5.0, help="time limit per query")
+    parser.add_argument(
+        "--measures", type=Path, default=None, help="TOML file of business measures for the aggregate tool"
+    )
 
 
 def _build(args: argparse.Namespace) -> MCPServer:
-    return build_server(args.database, row_limit=args.row_limit, timeout_seconds=args.timeout_seconds)
+    return build_server(
+        args.database, row_limit=args.row_limit, timeout_seconds=args.timeout_seconds, measures=args.measures
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -297,3 +273,22 @@ def _schema_summary(db: ReadOnlyDatabase, limit: int = 3000) -> str:
         return ""
     text = "; ".join(parts)
     return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _catalog(db: ReadOnlyDatabase, measures: Path | None) -> tuple[Catalog, list[Measure]]:
+    """Measures and dimensions of the database as it is at start-up, with the business measures of ``measures``
+    (also returned alone, for the tool description).
+
+    An unreadable database gives an empty catalog (calls then report the problem), unless measures were asked for.
+    """
+    try:
+        with db.connect() as conn:
+            catalog = build_catalog(db, conn)
+            business = load_measures(measures, catalog, conn) if measures is not None else []
+    except sqlite3.Error as exc:
+        if measures is not None:
+            raise ValueError(f"cannot read {db.path} to check the measures of {measures}: {exc}") from None
+        return Catalog(), []
+    for measure in business:
+        catalog.measures[measure.name] = measure
+    return catalog, business

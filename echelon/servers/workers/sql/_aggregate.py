@@ -1,0 +1,268 @@
+"""The aggregate core: one measure, grouped, filtered, over a period and optionally against an earlier one.
+
+Both the ``aggregate`` tool and ``compare_periods`` run through ``run``, so the two give the same figures. The SQL
+is built from checked identifiers (the catalog's) and named parameters only; the result carries it for provenance.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import sqlglot
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, WithJsonSchema, model_serializer
+from sqlglot import exp
+
+from echelon.servers.workers.sql._catalog import ROW_ALIAS, Dimension, Join, Measure
+from echelon.servers.workers.sql._db import Deadline, ReadOnlyDatabase, quote_identifier
+from echelon.servers.workers.sql._models import Cell
+from echelon.servers.workers.sql._periods import Period
+
+Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "like"]
+Order = Literal[
+    "value_desc",
+    "value_asc",
+    "difference_desc",
+    "difference_asc",
+    "percent_change_desc",
+    "percent_change_asc",
+    "group",
+]
+Scalar = str | int | float
+_COMPARISON_FIELDS = ("previous", "difference", "percent_change")
+
+
+class FilterBase(BaseModel):
+    """One condition on a dimension; the server's own subclass lists the dimension names as an enum."""
+
+    dimension: str = Field(description="A group_by name (the value compared is the one group_by would show)")
+    op: Op = Field(default="=", description="Comparison; 'in' takes a list, 'like' a pattern with %")
+    value: Scalar | list[Scalar] = Field(description="The value to compare with (a list for 'in')")
+
+
+class AggregateRow(BaseModel):
+    group: dict[str, Any] = Field(
+        description="The group's value for each group_by name ({} without group_by)"
+    )
+    value: Any = Field(description="The measure for this group (in `period` when comparing)")
+    previous: Any = Field(default=None, description="The measure in `compare_to` (comparisons only)")
+    difference: float | None = Field(default=None, description="value - previous (comparisons only)")
+    percent_change: float | None = Field(
+        default=None, description="difference as a percent of |previous| (comparisons only; absent when 0)"
+    )
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_comparison(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Without a comparison these fields are always null: leaving them out keeps results short for models.
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if not (k in _COMPARISON_FIELDS and v is None)}
+
+
+# Every MCP client checks each result against the output schema. A row's fields are described in the rows'
+# description and only the object shape is checked: a schema per field (let alone an anyOf per cell) made a
+# 500-row result several times slower to check.
+_ROW_FIELDS = "; ".join(f"{name}: {info.description}" for name, info in AggregateRow.model_fields.items())
+_ROW_SCHEMA: dict[str, Any] = {"type": "object", "required": ["group", "value"]}
+
+
+class AggregateResult(BaseModel):
+    measure: str = Field(description="The measure's name")
+    group_by: list[str]
+    period: str | None = Field(description="The period the values are for (None: all rows)")
+    compare_to: str | None = Field(description="The earlier period `previous` is for (None: no comparison)")
+    rows: Annotated[
+        list[AggregateRow],
+        WithJsonSchema({"type": "array", "items": _ROW_SCHEMA}),
+        Field(description=f"One row per group, in the requested order. Each row has {_ROW_FIELDS}"),
+    ]
+    overall: Annotated[
+        AggregateRow | None,
+        WithJsonSchema(_ROW_SCHEMA | {"type": ["object", "null"]}),
+        Field(
+            description="The measure over all matching rows at once (not a sum of rows); None without group_by"
+        ),
+    ]
+    row_count: int = Field(description="Rows returned")
+    truncated: bool = Field(description="True when there were more groups than the limit")
+    table: str = Field(description="The table the measure aggregates")
+    date_column: str | None = Field(description="The date column periods apply to")
+    definition: str = Field(description="The measure as SQL")
+    description: str | None = Field(
+        default=None, description="What the measure means (from the measures file)"
+    )
+    sql: str = Field(description="The query that produced rows (named parameters in `parameters`)")
+    overall_sql: str | None = Field(description="The query that produced overall")
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Condition:
+    dimension: Dimension
+    op: Op
+    value: Scalar | list[Scalar]
+
+
+@dataclass
+class Query:
+    """A request with every name resolved against the catalog."""
+
+    measure: Measure
+    group_by: list[Dimension]
+    filters: list[Condition]
+    date_column: str | None
+    period: Period | None
+    compare_to: Period | None
+    order: Order
+    limit: int
+
+
+@dataclass
+class _Builder:
+    params: dict[str, Cell] = field(default_factory=dict[str, Cell])
+
+    def param(self, value: Cell) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def period(self, period: Period, column: str) -> str:
+        text = period.condition.format(col=f"{ROW_ALIAS}.{quote_identifier(column)}")
+        for value in period.params:
+            text = text.replace("?", self.param(value), 1)
+        return text
+
+    def condition(self, cond: Condition) -> str:
+        target = cond.dimension.select
+        if cond.op == "in":
+            values = cond.value if isinstance(cond.value, list) else [cond.value]
+            return f"{target} IN ({', '.join(self.param(v) for v in values)})"
+        value = cond.value
+        if isinstance(value, list):
+            raise ValueError(f"filter on {cond.dimension.name!r}: op {cond.op!r} takes one value, not a list")
+        return f"{target} {cond.op.upper()} {self.param(value)}"
+
+
+def _only_when(expression: exp.Expr, condition: str) -> str:
+    """``expression`` with every aggregate fed only the rows where ``condition`` holds (CASE WHEN inside)."""
+    test = sqlglot.parse_one(condition, read="sqlite")
+
+    def restrict(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.AggFunc) or isinstance(node.parent, exp.AggFunc):
+            return node
+        node = node.copy()
+        argument = node.this
+        if isinstance(argument, exp.Star) or argument is None:
+            node.set("this", exp.Case(ifs=[exp.If(this=test.copy(), true=exp.Literal.number(1))]))
+        elif isinstance(argument, exp.Distinct):
+            inner = [exp.Case(ifs=[exp.If(this=test.copy(), true=e)]) for e in argument.expressions]
+            argument.set("expressions", inner)
+        else:
+            node.set("this", exp.Case(ifs=[exp.If(this=test.copy(), true=argument)]))
+        return node
+
+    return expression.transform(restrict).sql(dialect="sqlite")
+
+
+def _number(value: Cell) -> Cell:
+    # Round away float-summation noise (451623.05000000005) that only makes figures harder to read and copy.
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def _row(group: dict[str, Cell], value: Cell, previous: Cell, comparing: bool) -> AggregateRow:
+    value, previous = _number(value), _number(previous)
+    if not comparing:
+        return AggregateRow(group=group, value=value)
+    difference = percent = None
+    if isinstance(value, int | float) and isinstance(previous, int | float):
+        difference = round(value - previous, 6)
+        percent = round(difference / abs(previous) * 100, 2) if previous else None
+    return AggregateRow(
+        group=group, value=value, previous=previous, difference=difference, percent_change=percent
+    )
+
+
+def _order_sql(order: Order, groups: int) -> str:
+    keys = [f"g{i}" for i in range(groups)]
+    if order == "group":
+        return ", ".join(keys) if keys else ""
+    column, _, direction = order.rpartition("_")
+    column = quote_identifier(column)
+    return ", ".join([f"({column} IS NULL)", f"{column} {direction.upper()}", *keys])
+
+
+def _source(table: str, dimensions: list[Dimension]) -> str:
+    """FROM the measure's table, joined to the tables ``dimensions`` read from (each once)."""
+    joins: dict[str, Join] = {}
+    for dim in dimensions:
+        if dim.join is not None:
+            joins.setdefault(dim.join.alias, dim.join)
+    ordered = sorted(joins.values(), key=lambda j: j.alias)
+    return f"FROM {quote_identifier(table)} AS {ROW_ALIAS}" + "".join(j.sql() for j in ordered)
+
+
+def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline) -> AggregateResult:
+    """Run ``query``: the grouped rows and, with group_by, the measure over all matching rows."""
+    sql = _Builder()
+    comparing = query.compare_to is not None
+    where: list[str] = [sql.condition(c) for c in query.filters]
+    measure = query.measure.expression
+    if query.period is not None and query.date_column is not None:
+        current = sql.period(query.period, query.date_column)
+        if query.compare_to is not None:
+            earlier = sql.period(query.compare_to, query.date_column)
+            values = (
+                f'{_only_when(measure, current)} AS "value", {_only_when(measure, earlier)} AS "previous"'
+            )
+            where.append(f"(({current}) OR ({earlier}))")
+        else:
+            values = f'{measure.sql(dialect="sqlite")} AS "value"'
+            where.append(current)
+    else:
+        values = f'{measure.sql(dialect="sqlite")} AS "value"'
+    grouped_from = _source(query.measure.table, [*query.group_by, *(c.dimension for c in query.filters)])
+    overall_from = _source(query.measure.table, [c.dimension for c in query.filters])
+    where_sql = f" WHERE {' AND '.join(where)}" if where else ""
+    selected = ", ".join(f"{d.select} AS g{i}" for i, d in enumerate(query.group_by))
+    grouped = f"SELECT {selected + ', ' if selected else ''}{values} {grouped_from}{where_sql}"
+    if query.group_by:
+        grouped += f" GROUP BY {', '.join(d.key for d in query.group_by)}"
+    if comparing:
+        grouped = (
+            'SELECT *, "value" - "previous" AS "difference", '
+            '("value" - "previous") * 100.0 / abs(NULLIF("previous", 0)) AS "percent_change" '
+            f"FROM ({grouped})"
+        )
+    order = _order_sql(query.order, len(query.group_by))
+    rows_sql = grouped + (f" ORDER BY {order}" if order else "") + f" LIMIT {query.limit + 1}"
+    fetched = db.fetch(conn, rows_sql, sql.params, query.limit, deadline)
+    names = [d.name for d in query.group_by]
+    width = len(names)
+    rows = [
+        _row(
+            dict(zip(names, r[:width], strict=True)), r[width], r[width + 1] if comparing else None, comparing
+        )
+        for r in fetched.rows
+    ]
+    overall, overall_sql = None, None
+    if query.group_by:
+        overall_sql = f"SELECT {values} {overall_from}{where_sql}"
+        total = db.fetch(conn, overall_sql, sql.params, 1, deadline).rows[0]
+        overall = _row({}, total[0], total[1] if comparing else None, comparing)
+    return AggregateResult(
+        measure=query.measure.name,
+        group_by=names,
+        period=query.period.text if query.period else None,
+        compare_to=query.compare_to.text if query.compare_to else None,
+        rows=rows,
+        overall=overall,
+        row_count=len(rows),
+        truncated=fetched.truncated,
+        table=query.measure.table,
+        date_column=query.date_column if query.period else None,
+        definition=query.measure.definition,
+        description=query.measure.description,
+        sql=rows_sql,
+        overall_sql=overall_sql,
+        parameters=dict(sql.params),
+    )

@@ -1,0 +1,174 @@
+"""The aggregate and compare_periods tools: registered per server, since their enums come from its schema."""
+
+# No `from __future__ import annotations` here: tool signatures are read at registration, and they use the
+# per-server Filter class and enums defined below.
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field, JsonValue
+from pydantic.config import JsonDict
+
+from echelon.servers.workers.sql import _aggregate, _compare, _resolve
+from echelon.servers.workers.sql._catalog import Catalog, Measure
+from echelon.servers.workers.sql._db import Deadline, QueryTimeout, ReadOnlyDatabase, SchemaObject
+from echelon.servers.workers.sql._periods import PERIOD_FORMATS
+
+DEFAULT_GROUPS = 50
+_READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
+
+AGGREGATE_DESCRIPTION = (
+    "Compute a measure without writing SQL: a count, total, average, minimum or maximum, per group, for a "
+    "period, optionally against an earlier period (compare_to: each row then gets previous, difference and "
+    "percent_change). Rows come sorted, largest first, and `overall` is the measure over all matching rows. "
+    "Measures: count(table) counts rows, sum/avg/min/max(table.column), count_distinct(table.column) counts "
+    "different values. group_by names must belong to the measure's table: its columns, key.column for a table "
+    "its foreign key points to (the key's own name gives that row's name), and year/quarter/month(date column)."
+)
+
+
+def _enum(names: list[str]) -> JsonDict:
+    """A JSON-schema enum of ``names`` (none for an empty database: an empty enum would allow nothing)."""
+    return {"enum": list[JsonValue](names)} if names else {}
+
+
+def add_aggregate_tools(
+    server: MCPServer,
+    db: ReadOnlyDatabase,
+    catalog: Catalog,
+    business: list[Measure],
+    session: Callable[[], AbstractContextManager[sqlite3.Connection]],
+    find_object: Callable[[sqlite3.Connection, str], SchemaObject],
+    *,
+    row_limit: int,
+) -> None:
+    """Register aggregate (names checked against ``catalog``) and compare_periods on ``server``."""
+    measure_names, dimension_names = list(catalog.measures), catalog.dimension_names()
+    timeout_seconds = db.timeout_seconds
+
+    class Filter(_aggregate.FilterBase):
+        dimension: str = Field(
+            description="A group_by name; its value as group_by shows it is compared",
+            json_schema_extra=_enum(dimension_names),
+        )
+
+    def tool_error(exc: Exception, what: str) -> ToolError:
+        if isinstance(exc, QueryTimeout):
+            return ToolError(f"the {what} exceeded {timeout_seconds:g} seconds and was stopped")
+        if isinstance(exc, sqlite3.Error):
+            return ToolError(f"could not read the database {db.path}: {exc}")
+        return ToolError(str(exc))
+
+    @server.tool(
+        annotations=_READ_ONLY,
+        description=AGGREGATE_DESCRIPTION
+        + (
+            " Business measures: "
+            + "; ".join(
+                f"{m.name} = {m.definition}" + (f" ({m.description})" if m.description else "")
+                for m in business
+            )
+            if business
+            else ""
+        ),
+    )
+    def aggregate(
+        measure: Annotated[
+            str,
+            Field(
+                description="What to compute, e.g. sum(table.column)", json_schema_extra=_enum(measure_names)
+            ),
+        ],
+        group_by: Annotated[
+            list[Annotated[str, Field(json_schema_extra=_enum(dimension_names))]] | None,
+            Field(description="Dimensions to group by (one row per combination); none: one row"),
+        ] = None,
+        filters: Annotated[
+            list[Filter] | None, Field(description="Conditions rows must meet, all of them")
+        ] = None,
+        period: Annotated[
+            str | None, Field(description=f"Only rows in this period: {PERIOD_FORMATS}")
+        ] = None,
+        compare_to: Annotated[
+            str | None, Field(description="An earlier period to compare period with, in the same forms")
+        ] = None,
+        date_column: Annotated[
+            Annotated[str, Field(json_schema_extra=_enum(catalog.date_column_names()))] | None,
+            Field(description="The date column periods apply to; only needed when the table has several"),
+        ] = None,
+        order: Annotated[
+            _aggregate.Order | None,
+            Field(
+                description="Row order: value_desc (default), value_asc, by difference or percent_change when "
+                "comparing (percent_change_desc is then the default), or group (by the group values, e.g. in time)"
+            ),
+        ] = None,
+        limit: Annotated[
+            int | None,
+            Field(
+                ge=1,
+                description=f"Maximum rows; default {min(DEFAULT_GROUPS, row_limit)}, at most {row_limit}",
+            ),
+        ] = None,
+    ) -> _aggregate.AggregateResult:
+        with session() as conn:
+            try:
+                query = _resolve.resolve(
+                    catalog,
+                    measure=measure,
+                    group_by=group_by or [],
+                    filters=filters or [],
+                    period=period,
+                    compare_to=compare_to,
+                    date_column=date_column,
+                    order=order,
+                    limit=min(limit or DEFAULT_GROUPS, row_limit),
+                )
+                return _aggregate.run(db, conn, query, Deadline(timeout_seconds))
+            except (ValueError, QueryTimeout, sqlite3.Error) as exc:
+                raise tool_error(exc, "aggregate") from None
+
+    @server.tool(annotations=_READ_ONLY)
+    def compare_periods(
+        table: Annotated[str, Field(description="The table or view holding the values")],
+        value_column: Annotated[str, Field(description="The numeric column to total, e.g. revenue")],
+        date_column: Annotated[str, Field(description="The column with ISO dates or months (YYYY-MM[-DD])")],
+        from_period: Annotated[str, Field(description=f"The earlier period: {PERIOD_FORMATS}")],
+        to_period: Annotated[str, Field(description="The later period, in the same forms")],
+        group_by: Annotated[
+            str | None,
+            Field(
+                description="Column to compare by: of the table, or of a table its foreign keys point to "
+                "(a foreign key column itself is shown by the name it points to)"
+            ),
+        ] = None,
+        aggregate: Annotated[
+            Literal["sum", "count", "avg"], Field(description="sum (default), count of rows, or avg")
+        ] = "sum",
+    ) -> _compare.PeriodComparison:
+        """Compare a value between two periods (growth, change): each group's total in both periods, the change
+        and the percent change, largest growth first, plus the overall total. The same figures as aggregate
+        with compare_to."""
+        with session() as conn:
+            obj = find_object(conn, table)
+            try:
+                return _compare.compare(
+                    db,
+                    conn,
+                    catalog,
+                    obj.name,
+                    value_column=value_column,
+                    date_column=date_column,
+                    from_period=from_period,
+                    to_period=to_period,
+                    group_by=group_by,
+                    aggregate=aggregate,
+                    max_groups=row_limit,
+                    deadline=Deadline(timeout_seconds),
+                )
+            except (ValueError, QueryTimeout, sqlite3.Error) as exc:
+                raise tool_error(exc, "comparison") from None

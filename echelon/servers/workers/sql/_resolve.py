@@ -1,0 +1,162 @@
+"""Turn the aggregate tool's arguments (names) into a ``Query``; every error names the argument and the choices."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+from echelon.servers.workers.sql._aggregate import Condition, FilterBase, Order, Query
+from echelon.servers.workers.sql._catalog import Catalog, Dimension, Measure, TableShape
+from echelon.servers.workers.sql._periods import Period, parse_period
+
+
+def _close(given: str, choices: Iterable[str]) -> str:
+    found = difflib.get_close_matches(given, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean {found[0]!r}?" if found else ""
+
+
+def _unqualified(name: str) -> str:
+    """``sum(sales.revenue)`` -> ``sum(revenue)``, ``product.category`` -> ``category``."""
+    head, paren, rest = name.partition("(")
+    if paren:
+        return f"{head}({rest.rpartition('.')[2]}"
+    return name.rpartition(".")[2]
+
+
+def pick(given: str, choices: Sequence[str]) -> str | None:
+    """The choice ``given`` names: exactly, in another case, or without its table when that is unambiguous."""
+    text = given.strip()
+    if text in choices:
+        return text
+    lowered = [c for c in choices if c.lower() == text.lower()]
+    if len(lowered) == 1:
+        return lowered[0]
+    bare = [c for c in choices if _unqualified(c).lower() == text.lower()]
+    return bare[0] if len(bare) == 1 else None
+
+
+def measure_named(catalog: Catalog, given: str) -> Measure:
+    names = list(catalog.measures)
+    found = pick(given, names)
+    if found is None:
+        listing = ", ".join(names) if names else "(none: the database has no tables)"
+        raise ValueError(
+            f"measure {given!r} is not one of this database's measures.{_close(given, names)} Valid measures: {listing}"
+        )
+    return catalog.measures[found]
+
+
+def _foreign_label(shape: TableShape, given: str) -> Dimension | None:
+    """The name a foreign key points to, asked for by the key's column (region_id) or its table (regions)."""
+    word = given.strip().lower()
+    for dim in shape.dimensions.values():
+        join = dim.join
+        if join is None or dim.key == dim.select:
+            continue  # only a foreign key's label dimension
+        if word == join.from_column.lower() or word in (
+            join.table.lower(),
+            join.table.lower().removesuffix("s"),
+        ):
+            return dim
+    return None
+
+
+def dimension_named(catalog: Catalog, shape: TableShape, given: str, argument: str) -> Dimension:
+    """The dimension of ``shape`` that ``given`` names (see ``pick``), or that a foreign key's column or table
+    name means; else a ValueError listing the valid names and the tables that do have ``given``."""
+    names = list(shape.dimensions)
+    found = pick(given, names)
+    if found is not None:
+        return shape.dimensions[found]
+    label = _foreign_label(shape, given)
+    if label is not None:
+        return label
+    elsewhere = [t.name for t in catalog.tables.values() if pick(given, list(t.dimensions))]
+    hint = f" ({given!r} is a dimension of {', '.join(elsewhere)}, not of {shape.name})" if elsewhere else ""
+    raise ValueError(
+        f"{argument} {given!r} is not a dimension of {shape.name}.{_close(given, names)}{hint} "
+        f"Valid for {shape.name}: {', '.join(names)}"
+    )
+
+
+def _date_column(shape: TableShape, given: str | None) -> str:
+    dates = shape.date_columns
+    if given is not None:
+        found = pick(given, dates)
+        if found is None:
+            listing = ", ".join(dates) if dates else "none"
+            raise ValueError(
+                f"date_column {given!r} is not a date column of {shape.name}; its date columns: {listing}"
+            )
+        return found
+    if len(dates) == 1:
+        return dates[0]
+    if not dates:
+        raise ValueError(
+            f"{shape.name} has no date column (ISO text such as 2025-03-01), so period and compare_to cannot "
+            "apply; leave them out, or filter on a column instead"
+        )
+    raise ValueError(
+        f"{shape.name} has several date columns ({', '.join(dates)}): pass date_column to choose one"
+    )
+
+
+def _period(argument: str, text: str | None) -> Period | None:
+    if text is None:
+        return None
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise ValueError(f"{argument}: {exc}") from None
+
+
+def resolve(
+    catalog: Catalog,
+    *,
+    measure: str,
+    group_by: Sequence[str],
+    filters: Sequence[FilterBase],
+    period: str | None,
+    compare_to: str | None,
+    date_column: str | None,
+    order: Order | None,
+    limit: int,
+) -> Query:
+    """Check every name against the catalog; ValueError says which argument is wrong and what would be valid."""
+    chosen = measure_named(catalog, measure)
+    shape = catalog.tables[chosen.table]
+    dims = [dimension_named(catalog, shape, name, "group_by") for name in group_by]
+    if len({d.name for d in dims}) != len(dims):
+        raise ValueError(f"group_by names a dimension twice: {[d.name for d in dims]}")
+    conditions: list[Condition] = []
+    for item in filters:
+        dim = dimension_named(catalog, shape, item.dimension, "filter dimension")
+        if item.op == "in" and not (isinstance(item.value, list) and item.value):
+            raise ValueError(f"filter on {dim.name!r}: op 'in' takes a non-empty list of values")
+        if item.op != "in" and isinstance(item.value, list):
+            raise ValueError(
+                f"filter on {dim.name!r}: op {item.op!r} takes one value; use op 'in' for a list"
+            )
+        if item.op == "like" and not isinstance(item.value, str):
+            raise ValueError(f"filter on {dim.name!r}: op 'like' takes a text pattern such as 'A%'")
+        conditions.append(Condition(dim, item.op, item.value))
+    if compare_to is not None and period is None:
+        raise ValueError(
+            "compare_to needs period: give the later period as period and the earlier as compare_to"
+        )
+    column = _date_column(shape, date_column) if period is not None or date_column is not None else None
+    comparing = compare_to is not None
+    if order is not None and not comparing and order.startswith(("difference", "percent_change")):
+        raise ValueError(
+            f"order {order!r} needs compare_to; without a comparison use value_desc, value_asc or group"
+        )
+    return Query(
+        measure=chosen,
+        group_by=dims,
+        filters=conditions,
+        date_column=column,
+        period=_period("period", period),
+        compare_to=_period("compare_to", compare_to),
+        order=order or ("percent_change_desc" if comparing else "value_desc"),
+        limit=limit,
+    )

@@ -1,0 +1,555 @@
+"""The SQL worker's aggregate tool and compare_periods, each figure checked against hand-written SQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+from echelon.examples.company import demo_years, generate_database
+from echelon.servers.workers.sql import build_server
+from tests.workers._calls import call, call_error
+from tests.workers._shop_db import make_database
+
+pytestmark = pytest.mark.anyio
+
+SHOP_MEASURES = [
+    "count(big_orders)",
+    "count_distinct(big_orders.id)",
+    "count_distinct(big_orders.customer_id)",
+    "sum(big_orders.total)",
+    "avg(big_orders.total)",
+    "min(big_orders.total)",
+    "max(big_orders.total)",
+    "count(customers)",
+    "count(orders)",
+    "count_distinct(orders.customer_id)",
+    "sum(orders.total)",
+    "avg(orders.total)",
+    "min(orders.total)",
+    "max(orders.total)",
+]
+ORDERS_DIMENSIONS = [
+    "id",
+    "total",
+    "created",
+    "year(created)",
+    "quarter(created)",
+    "month(created)",
+    "customer",
+    "customer.region",
+]
+
+
+def query(database: Path, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+    """The oracle: plain SQL on the file, outside the worker."""
+    conn = sqlite3.connect(database)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def add_2025_orders(database: Path) -> None:
+    conn = sqlite3.connect(database)
+    with conn:
+        conn.executemany(
+            "INSERT INTO orders (customer_id, total, created) VALUES (?, ?, ?)",
+            [(1, 900.0, "2025-03-01"), (2, 100.0, "2025-04-01"), (3, 700.0, "2025-05-01")],
+        )
+    conn.close()
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    database = make_database(tmp_path / "shop.db")
+    add_2025_orders(database)
+    return database
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_database(tmp_path_factory.mktemp("demo") / "demo.db")
+
+
+def groups(result: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(*r["group"].values(), r["value"]) for r in result["rows"]]
+
+
+# --- what the tool offers --------------------------------------------------------------------------------------
+
+
+async def test_the_measure_enum_lists_exactly_the_measures_derived_from_the_schema(shop: Path) -> None:
+    async with Client(build_server(shop)) as client:
+        tool = {t.name: t for t in (await client.list_tools()).tools}["aggregate"]
+    properties = tool.input_schema["properties"]
+    assert properties["measure"]["enum"] == SHOP_MEASURES
+    group_by = properties["group_by"]["anyOf"][0]["items"]["enum"]
+    # The union over tables: orders' own columns, its customer's name and region, created's buckets; the
+    # customers table's columns (not its blob); the view's columns (it has no foreign key).
+    assert group_by == sorted({*ORDERS_DIMENSIONS, "name", "region", "customer_id"})
+    assert properties["date_column"]["anyOf"][0]["enum"] == ["created"]
+    assert tool.output_schema is not None and "summary" not in tool.output_schema["properties"]
+
+
+async def test_the_aggregate_arguments_become_a_llama_cpp_grammar(shop: Path) -> None:
+    grammar_module = pytest.importorskip("llama_cpp.llama_grammar")
+    from echelon.servers.core.llm._local_server import WireFunction, tool_call_schema
+
+    async with Client(build_server(shop)) as client:
+        tool = {t.name: t for t in (await client.list_tools()).tools}["aggregate"]
+    wire = WireFunction(name=tool.name, description=tool.description or "", parameters=tool.input_schema)
+    grammar = grammar_module.LlamaGrammar.from_json_schema(
+        json.dumps(tool_call_schema([wire], True, None)), verbose=False
+    )
+    text = grammar._grammar  # pyright: ignore[reportPrivateUsage]
+    assert all(name in text for name in ("sum(orders.total)", "count_distinct(orders.customer_id)"))
+
+
+# --- figures against an oracle ---------------------------------------------------------------------------------
+
+
+async def test_a_ranking_equals_a_hand_written_group_by(shop: Path) -> None:
+    result = await call(build_server(shop), "aggregate", measure="sum(orders.total)", group_by=["customer"])
+    expected = query(
+        shop,
+        "SELECT c.name, sum(o.total) FROM orders o JOIN customers c ON c.id = o.customer_id "
+        "GROUP BY c.id ORDER BY 2 DESC",
+    )
+    assert groups(result) == [tuple(r) for r in expected]
+    assert result["overall"] == {"group": {}, "value": query(shop, "SELECT sum(total) FROM orders")[0][0]}
+    assert result["group_by"] == ["customer"] and result["table"] == "orders"
+    assert result["row_count"] == 3 and result["truncated"] is False
+    assert all(set(row) == {"group", "value"} for row in result["rows"])  # no comparison fields
+
+
+async def test_the_sql_returned_reproduces_the_rows(shop: Path) -> None:
+    result = await call(
+        build_server(shop),
+        "aggregate",
+        measure="avg(orders.total)",
+        group_by=["customer.region"],
+        filters=[{"dimension": "customer", "op": "!=", "value": "Bob"}],
+        period="2024",
+    )
+    rerun = query(shop, result["sql"], result["parameters"])
+    assert [(r[0], round(r[1], 6)) for r in rerun] == groups(result)
+    expected = query(
+        shop,
+        "SELECT c.region, avg(o.total) FROM orders o JOIN customers c ON c.id = o.customer_id "
+        "WHERE c.name != 'Bob' AND o.created LIKE '2024%' GROUP BY c.region ORDER BY 2 DESC",
+    )
+    assert groups(result) == [(region, round(value, 6)) for region, value in expected]
+    assert result["definition"] == "AVG(orders.total)"
+
+
+@pytest.mark.parametrize(
+    ("condition", "where", "params"),
+    [
+        ({"dimension": "customer", "op": "=", "value": "Ada"}, "c.name = ?", ("Ada",)),
+        ({"dimension": "customer", "op": "in", "value": ["Ada", "Cy"]}, "c.name IN (?, ?)", ("Ada", "Cy")),
+        ({"dimension": "customer.region", "op": "like", "value": "%th"}, "c.region LIKE ?", ("%th",)),
+        ({"dimension": "total", "op": ">=", "value": 200}, "o.total >= ?", (200,)),
+        ({"dimension": "total", "op": "<", "value": 200.5}, "o.total < ?", (200.5,)),
+        (
+            {"dimension": "month(created)", "op": "<=", "value": "2024-06"},
+            "substr(o.created, 1, 7) <= ?",
+            ("2024-06",),
+        ),
+        ({"dimension": "quarter(created)", "op": ">", "value": "2024-Q2"}, "o.created >= '2024-07'", ()),
+    ],
+)
+async def test_filters_select_the_same_rows_as_a_where_clause(
+    shop: Path, condition: dict[str, Any], where: str, params: tuple[Any, ...]
+) -> None:
+    result = await call(
+        build_server(shop),
+        "aggregate",
+        measure="count(orders)",
+        group_by=["year(created)"],
+        filters=[condition],
+    )
+    expected = query(
+        shop,
+        "SELECT substr(o.created, 1, 4), count(*) FROM orders o JOIN customers c ON c.id = o.customer_id "
+        f"WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1",
+        params,
+    )
+    assert groups(result) == [tuple(r) for r in expected]
+
+
+async def test_time_buckets_give_a_time_series_and_its_peak(demo: Path) -> None:
+    server = build_server(demo)
+    last = str(demo_years()[1])
+    peak = await call(
+        server, "aggregate", measure="sum(sales.revenue)", group_by=["month(sale_date)"], period=last, limit=1
+    )
+    expected = query(
+        demo,
+        "SELECT substr(sale_date, 1, 7), sum(revenue) FROM sales WHERE sale_date LIKE ? || '%' "
+        "GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+        (last,),
+    )
+    assert groups(peak) == [(expected[0][0], round(expected[0][1], 6))]
+    assert peak["truncated"] is True and peak["period"] == last
+    series = await call(
+        server, "aggregate", measure="count(sales)", group_by=["quarter(sale_date)"], order="group"
+    )
+    quarters = query(
+        demo,
+        "SELECT substr(sale_date, 1, 4) || '-Q' || ((CAST(substr(sale_date, 6, 2) AS INTEGER) + 2) / 3), count(*) "
+        "FROM sales GROUP BY 1 ORDER BY 1",
+    )
+    assert groups(series) == [tuple(r) for r in quarters] and len(quarters) == 8
+
+
+async def test_averages_follow_the_measure_denominator(demo: Path) -> None:
+    server = build_server(demo)
+    per_line = await call(server, "aggregate", measure="avg(sales.revenue)", group_by=["region"])
+    expected = query(
+        demo,
+        "SELECT r.name, avg(s.revenue) FROM sales s JOIN regions r USING (region_id) GROUP BY r.region_id ORDER BY 2 DESC",
+    )
+    assert groups(per_line) == [(name, round(value, 6)) for name, value in expected]
+    buyers = await call(
+        server, "aggregate", measure="count_distinct(sales.customer_id)", group_by=["customer.segment"]
+    )
+    expected = query(
+        demo,
+        "SELECT c.segment, count(DISTINCT s.customer_id) FROM sales s JOIN customers c USING (customer_id) "
+        "GROUP BY c.segment ORDER BY 2 DESC, 1",
+    )
+    assert groups(buyers) == [tuple(r) for r in expected]
+    # Not the sum of the segments' counts: one customer is one customer overall.
+    assert buyers["overall"]["value"] == query(demo, "SELECT count(DISTINCT customer_id) FROM sales")[0][0]
+
+
+async def test_compare_to_gives_both_periods_the_difference_and_the_percent_change(demo: Path) -> None:
+    first, last = (str(y) for y in demo_years())
+    result = await call(
+        build_server(demo),
+        "aggregate",
+        measure="sum(sales.revenue)",
+        group_by=["region"],
+        period=last,
+        compare_to=first,
+    )
+    rows = query(
+        demo,
+        "SELECT r.name, sum(CASE WHEN s.sale_date LIKE :a || '%' THEN s.revenue END),"
+        " sum(CASE WHEN s.sale_date LIKE :b || '%' THEN s.revenue END)"
+        " FROM sales s JOIN regions r USING (region_id) GROUP BY r.region_id",
+        {"a": last, "b": first},
+    )
+    expected = sorted(
+        (
+            {
+                "group": {"region": name},
+                "value": round(now, 6),
+                "previous": round(before, 6),
+                "difference": round(round(now, 6) - round(before, 6), 6),
+                "percent_change": round((round(now, 6) - round(before, 6)) / round(before, 6) * 100, 2),
+            }
+            for name, now, before in rows
+        ),
+        key=lambda r: -r["percent_change"],
+    )
+    assert result["rows"] == expected
+    total_now, total_before = query(
+        demo,
+        "SELECT sum(CASE WHEN sale_date LIKE ? || '%' THEN revenue END),"
+        " sum(CASE WHEN sale_date LIKE ? || '%' THEN revenue END) FROM sales",
+        (last, first),
+    )[0]
+    assert (result["overall"]["value"], result["overall"]["previous"]) == (
+        round(total_now, 6),
+        round(total_before, 6),
+    )
+    assert (result["period"], result["compare_to"], result["date_column"]) == (last, first, "sale_date")
+    # The same figures as the value without a comparison.
+    alone = await call(
+        build_server(demo), "aggregate", measure="sum(sales.revenue)", group_by=["region"], period=last
+    )
+    assert {r["group"]["region"]: r["value"] for r in alone["rows"]} == {
+        r["group"]["region"]: r["value"] for r in result["rows"]
+    }
+
+
+async def test_compare_periods_and_aggregate_compare_to_agree_exactly(demo: Path, shop: Path) -> None:
+    first, last = (str(y) for y in demo_years())
+    cases = [
+        (demo, "sales", "revenue", "sale_date", "region", "sum", "sum(sales.revenue)", last, first),
+        (
+            demo,
+            "sales",
+            "quantity",
+            "sale_date",
+            "category",
+            "avg",
+            "avg(sales.quantity)",
+            f"{last}-Q2",
+            f"{first}-Q2",
+        ),
+        (shop, "orders", "total", "created", "customer_id", "count", "count(orders)", "2025", "2024"),
+    ]
+    for database, table, value, date, by, function, measure, later, earlier in cases:
+        server = build_server(database)
+        compared = await call(
+            server,
+            "compare_periods",
+            table=table,
+            value_column=value,
+            date_column=date,
+            group_by=by,
+            aggregate=function,
+            from_period=earlier,
+            to_period=later,
+        )
+        aggregated = await call(
+            server, "aggregate", measure=measure, group_by=[by], period=later, compare_to=earlier, limit=500
+        )
+        assert [
+            (g["group"], g["from_value"], g["to_value"], g["difference"], g["percent_change"])
+            for g in compared["groups"]
+        ] == [
+            (*r["group"].values(), r["previous"], r["value"], r["difference"], r["percent_change"])
+            for r in aggregated["rows"]
+        ]
+        total = compared["total"]
+        overall = aggregated["overall"]
+        assert (total["from_value"], total["to_value"], total["percent_change"]) == (
+            overall["previous"],
+            overall["value"],
+            overall["percent_change"],
+        )
+        assert compared["sql"] == aggregated["sql"]
+        assert "summary" not in compared
+
+
+# --- compare_periods keeps its arguments -----------------------------------------------------------------------
+
+
+async def test_compare_periods_ranks_groups_and_names_foreign_keys(shop: Path) -> None:
+    result = await call(
+        build_server(shop),
+        "compare_periods",
+        table="orders",
+        value_column="total",
+        date_column="created",
+        group_by="customer_id",
+        from_period="2024",
+        to_period="2025",
+    )
+    # 2024 totals: Ada 40*(1+4+7+10)=880, Bob 40*(2+5+8+11)=1040, Cy 40*(3+6+9+12)=1200.
+    assert [(g["group"], g["from_value"], g["to_value"], g["percent_change"]) for g in result["groups"]] == [
+        ("Ada", 880.0, 900.0, 2.27),
+        ("Cy", 1200.0, 700.0, -41.67),
+        ("Bob", 1040.0, 100.0, -90.38),
+    ]
+    assert result["total"] == {
+        "group": "(all)",
+        "from_value": 3120.0,
+        "to_value": 1700.0,
+        "difference": -1420.0,
+        "percent_change": -45.51,
+    }
+    assert result["group_by"] == "customer"
+
+
+async def test_compare_periods_groups_by_a_column_of_the_table_a_foreign_key_points_to(shop: Path) -> None:
+    server = build_server(shop)
+    base = {"table": "orders", "date_column": "created", "from_period": "2024", "to_period": "2025"}
+    result = await call(server, "compare_periods", **base, value_column="total", group_by="region")
+    assert result["group_by"] == "customer.region"
+    assert [(g["group"], g["from_value"], g["to_value"]) for g in result["groups"]] == [
+        ("north", 880.0, 900.0),
+        ("east", 1200.0, 700.0),
+        ("south", 1040.0, 100.0),
+    ]
+    # Asked of the table the groups live in, it compares the one table that refers to it and says so.
+    by_customer = await call(
+        server, "compare_periods", **{**base, "table": "customers"}, value_column="total", group_by="region"
+    )
+    assert (by_customer["table"], by_customer["group_by"]) == ("orders", "customer.region")
+    assert by_customer["groups"] == result["groups"]
+    assert (
+        by_customer["note"] == "customers has no total by created; compared orders, which refers to customers"
+    )
+    # A foreign key named by what it points to ("customer", "customers") groups by that row's name.
+    for word in ("customer", "customers"):
+        named = await call(server, "compare_periods", **base, value_column="total", group_by=word)
+        assert named["group_by"] == "customer"
+        assert [g["group"] for g in named["groups"]] == ["Ada", "Cy", "Bob"]
+    wrong_table = await call_error(
+        server,
+        "compare_periods",
+        **{**base, "table": "customers", "date_column": "placed"},
+        value_column="total",
+    )
+    assert "('total' is a column of: big_orders, orders)" in wrong_table
+
+
+async def test_compare_periods_takes_quarters_months_date_ranges_and_counts(tmp_path: Path) -> None:
+    server = build_server(make_database(tmp_path / "shop.db"))
+    base = {"table": "orders", "value_column": "total", "date_column": "created"}
+    quarters = await call(server, "compare_periods", **base, from_period="2024-Q1", to_period="2024-Q2")
+    assert (quarters["total"]["from_value"], quarters["total"]["to_value"]) == (40.0 * 6, 40.0 * 15)
+    assert quarters["total"]["percent_change"] == 150.0 and quarters["groups"] == []
+    months = await call(server, "compare_periods", **base, from_period="2024-01", to_period="2024-12")
+    assert (months["total"]["from_value"], months["total"]["to_value"]) == (40.0, 480.0)
+    counted = await call(
+        server,
+        "compare_periods",
+        **base,
+        from_period="2024-01-01..2024-06-30",
+        to_period="2024-07-01..2024-12-31",
+        aggregate="count",
+    )
+    assert (counted["total"]["from_value"], counted["total"]["to_value"]) == (6, 6)
+
+
+async def test_compare_periods_names_the_wrong_column_or_period_and_what_is_accepted(shop: Path) -> None:
+    server = build_server(shop)
+    base = {"table": "orders", "date_column": "created", "from_period": "2024", "to_period": "2025"}
+    wrong_column = await call_error(server, "compare_periods", **base, value_column="amount")
+    assert "value_column 'amount' is not a column of orders" in wrong_column
+    assert "id, customer_id, total, created" in wrong_column
+    wrong_period = await call_error(
+        server, "compare_periods", **{**base, "to_period": "last year"}, value_column="total"
+    )
+    assert "unknown period 'last year'" in wrong_period and "'2025-Q3' (a quarter)" in wrong_period
+    wrong_table = await call_error(
+        server, "compare_periods", **{**base, "table": "sales"}, value_column="total"
+    )
+    assert "no such table: sales" in wrong_table and "orders" in wrong_table
+    wrong_group = await call_error(server, "compare_periods", **base, value_column="total", group_by="colour")
+    assert "group_by 'colour'" in wrong_group and "customer.region" in wrong_group
+
+
+# --- errors name the argument and the choices ------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(shop: Path) -> MCPServer:
+    return build_server(shop, row_limit=5)
+
+
+async def test_an_unknown_measure_lists_the_valid_ones(server: MCPServer) -> None:
+    message = await call_error(server, "aggregate", measure="sum(orders.totl)")
+    assert "measure 'sum(orders.totl)' is not one of this database's measures" in message
+    assert "Did you mean 'sum(orders.total)'?" in message
+    assert "Valid measures: " + ", ".join(SHOP_MEASURES) in message
+    ambiguous = await call_error(server, "aggregate", measure="sum(total)")  # orders or big_orders
+    assert "Valid measures:" in ambiguous
+    short = await call(server, "aggregate", measure="count(ORDERS)")
+    assert short["measure"] == "count(orders)"
+
+
+async def test_a_dimension_of_another_table_names_that_table_and_the_valid_ones(server: MCPServer) -> None:
+    message = await call_error(server, "aggregate", measure="count(customers)", group_by=["customer"])
+    assert "group_by 'customer' is not a dimension of customers" in message
+    assert "('customer' is a dimension of orders, not of customers)" in message
+    assert "Valid for customers: id, name, region" in message
+    bad_filter = await call_error(
+        server, "aggregate", measure="count(orders)", filters=[{"dimension": "colour", "value": "red"}]
+    )
+    assert "filter dimension 'colour' is not a dimension of orders" in bad_filter
+    assert "Valid for orders: " + ", ".join(ORDERS_DIMENSIONS) in bad_filter
+
+
+async def test_a_bare_column_name_finds_the_one_dimension_it_can_mean(server: MCPServer) -> None:
+    result = await call(server, "aggregate", measure="count(orders)", group_by=["region"])
+    assert result["group_by"] == ["customer.region"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (
+            {"filters": [{"dimension": "customer", "op": "in", "value": "Ada"}]},
+            "op 'in' takes a non-empty list",
+        ),
+        ({"filters": [{"dimension": "customer", "op": "=", "value": ["Ada"]}]}, "use op 'in' for a list"),
+        ({"filters": [{"dimension": "total", "op": "like", "value": 3}]}, "op 'like' takes a text pattern"),
+        ({"period": "last year"}, "period: unknown period 'last year': use '2025' (a year)"),
+        ({"period": "2025", "compare_to": "Q1"}, "compare_to: unknown period 'Q1'"),
+        ({"compare_to": "2024"}, "compare_to needs period"),
+        ({"order": "percent_change_desc"}, "order 'percent_change_desc' needs compare_to"),
+        (
+            {"date_column": "total", "period": "2024"},
+            "date_column 'total' is not a date column of orders; its date columns: created",
+        ),
+        ({"group_by": ["customer", "customer"]}, "group_by names a dimension twice"),
+    ],
+)
+async def test_bad_arguments_say_which_and_what_is_valid(
+    server: MCPServer, arguments: dict[str, Any], expected: str
+) -> None:
+    assert expected in await call_error(server, "aggregate", measure="count(orders)", **arguments)
+
+
+async def test_periods_need_a_date_column_and_a_choice_among_several(tmp_path: Path) -> None:
+    database = tmp_path / "two_dates.db"
+    conn = sqlite3.connect(database)
+    conn.executescript(
+        "CREATE TABLE parcels (id INTEGER PRIMARY KEY, sent TEXT, delivered TEXT, weight REAL);"
+        "INSERT INTO parcels VALUES (1, '2024-01-30', '2024-02-02', 2.5), (2, '2024-02-10', '2024-02-12', 1.0);"
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes VALUES (1, 'x');"
+    )
+    conn.close()
+    server = build_server(database)
+    several = await call_error(server, "aggregate", measure="sum(parcels.weight)", period="2024-02")
+    assert "parcels has several date columns (sent, delivered): pass date_column to choose one" in several
+    sent = await call(
+        server, "aggregate", measure="sum(parcels.weight)", period="2024-02", date_column="sent"
+    )
+    delivered = await call(
+        server, "aggregate", measure="sum(parcels.weight)", period="2024-02", date_column="delivered"
+    )
+    assert (sent["rows"][0]["value"], delivered["rows"][0]["value"]) == (1.0, 3.5)
+    none = await call_error(server, "aggregate", measure="count(notes)", period="2024")
+    assert "notes has no date column" in none and "leave them out" in none
+
+
+async def test_limit_caps_the_rows_and_says_when_it_cut(server: MCPServer) -> None:
+    two = await call(server, "aggregate", measure="sum(orders.total)", group_by=["month(created)"], limit=2)
+    assert two["row_count"] == 2 and two["truncated"] is True
+    capped = await call(
+        server, "aggregate", measure="sum(orders.total)", group_by=["month(created)"], limit=99
+    )
+    assert capped["row_count"] == 5  # the server's row limit
+    ascending = await call(
+        server, "aggregate", measure="sum(orders.total)", group_by=["customer"], order="value_asc"
+    )
+    assert [r["group"]["customer"] for r in ascending["rows"]] == ["Bob", "Ada", "Cy"]  # 1140, 1780, 1900
+
+
+async def test_aggregate_stops_at_the_time_limit(tmp_path: Path) -> None:
+    database = make_database(tmp_path / "slow.db")
+    conn = sqlite3.connect(database)
+    conn.execute(
+        "CREATE VIEW forever AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c"
+    )
+    conn.close()
+    server = build_server(database, timeout_seconds=0.3)
+    message = await call_error(server, "aggregate", measure="count(forever)")
+    assert "the aggregate exceeded 0.3 seconds and was stopped" in message
+
+
+async def test_a_date_range_includes_the_first_month_of_a_month_column(tmp_path: Path) -> None:
+    database = tmp_path / "monthly.db"
+    conn = sqlite3.connect(database)
+    conn.executescript(
+        "CREATE TABLE monthly (month TEXT, amount REAL);"
+        "INSERT INTO monthly VALUES ('2025-01', 1), ('2025-02', 2), ('2025-06', 4), ('2025-07', 8);"
+    )
+    conn.close()
+    result = await call(
+        build_server(database), "aggregate", measure="sum(monthly.amount)", period="2025-01-01..2025-06-30"
+    )
+    assert result["rows"] == [{"group": {}, "value": 7.0}]
