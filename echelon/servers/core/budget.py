@@ -142,6 +142,17 @@ class Budget:
         self.tokens -= tokens
         self.tool_calls -= tool_calls
 
+    def snapshot(self) -> Budget:
+        """A copy to hand to one step: the step spends the copy, and the run charges what the step reports it used,
+        so a step replayed from its record charges the run exactly as the first time."""
+        return Budget(
+            model_calls=self.model_calls,
+            tokens=self.tokens,
+            tool_calls=self.tool_calls,
+            deadline=self.deadline,
+            limits=self.limits,
+        )
+
     def timeout(self, cap: float | None = None) -> float:
         """Seconds a call may take: what is left of the deadline, at most ``cap``."""
         left = max(self.seconds_left, 0.001)

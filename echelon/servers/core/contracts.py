@@ -92,8 +92,9 @@ class ManagerClient:
         progress: Progress,
         cap_seconds: float | None = None,
     ) -> PhaseResult:
-        """Have the manager carry out ``phase``; a manager that fails or cannot be reached gives a failed result
-        saying why (never an exception), and what it used is charged to ``budget``."""
+        """Have the manager carry out ``phase`` within ``budget`` (handed down as what remains); a manager that fails
+        or cannot be reached gives a failed result saying why (never an exception). The caller charges what the
+        result reports it used."""
         made = await self.caller.call(
             self.key,
             EXECUTE_PHASE,
@@ -103,11 +104,7 @@ class ManagerClient:
             cap_seconds=cap_seconds,
             counts=False,
         )
-        result = self._phase_result(phase, made)
-        budget.charge(
-            model_calls=result.usage.llm_calls, tokens=result.usage.tokens, tool_calls=result.usage.tool_calls
-        )
-        return result
+        return self._phase_result(phase, made)
 
     def _phase_result(self, phase: PlanNode, made: CallResult) -> PhaseResult:
         raw, record = made.raw, made.record

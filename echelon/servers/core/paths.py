@@ -15,3 +15,14 @@ def data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("echelon", appauthor=False))
+
+
+def state_dir() -> Path:
+    """echelon's state directory (run records): ``$ECHELON_STATE_DIR`` if set, else the user state dir of
+    ``echelon`` (``~/.local/state/echelon`` on Linux)."""
+    override = os.environ.get("ECHELON_STATE_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("echelon", appauthor=False))

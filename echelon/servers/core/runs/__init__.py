@@ -1,0 +1,75 @@
+"""Runs: every delegation is a durable DBOS workflow, and its record can be read later by anyone with the database.
+
+The orchestrator runs delegations as workflows (``servers/orchestrator/_durable.py``); this package is what every
+reader shares: where the database is (``[runs] database``, ``ECHELON_RUNS_DATABASE``, else a SQLite file in the
+user's state directory), the typed records (``RunSummary``, ``RunRecord``), and ``RunReader``, which reads them
+through a ``DBOSClient`` without starting a DBOS runtime (the CLI and the UI use it). DBOS is imported lazily: its
+import costs most of a second.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..paths import state_dir
+
+ENV_DATABASE = "ECHELON_RUNS_DATABASE"
+WORKFLOW_NAME = "echelon.delegation"
+EVENTS_STREAM = "events"
+
+RunStatus = Literal["queued", "running", "ok", "partial", "failed", "cancelled"]
+
+
+class RunsSettings(BaseModel):
+    """``[runs]`` in ``echelon.toml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database: str | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql://user:pass@host/db (several orchestrators share runs there); "
+        f"default: ${ENV_DATABASE}, else runs.sqlite in the user's state directory",
+    )
+    concurrency: int = Field(default=2, ge=1, le=64, description="Delegations one orchestrator runs at once")
+
+
+def database_url(settings: RunsSettings | None = None) -> str:
+    """The run database: ``$ECHELON_RUNS_DATABASE``, else the config's, else a SQLite file (its folder made)."""
+    chosen = os.environ.get(ENV_DATABASE) or (settings.database if settings else None)
+    if chosen:
+        return chosen
+    folder = state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'runs.sqlite'}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL (None for another database)."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+class RunEvent(BaseModel):
+    """One progress message of a run, as it was said."""
+
+    time: float
+    message: str
+
+
+class RunSummary(BaseModel):
+    """One line of ``list_runs``: what was asked, how far it got, what it cost."""
+
+    run_id: str
+    status: RunStatus
+    request: str
+    started_at: float | None = Field(default=None, description="Unix time")
+    updated_at: float | None = None
+    phases_done: int = 0
+    phases_total: int | None = None
+    llm_calls: int = 0
+    tokens: int = 0
+    wall_seconds: float | None = None
+    resumed_from: str | None = None
