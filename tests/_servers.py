@@ -25,6 +25,16 @@ from anyio.abc import Process
 from mcp import StdioServerParameters
 
 REPO = Path(__file__).resolve().parent.parent
+ORCHESTRATOR_TOOLS = {
+    "delegate",
+    "plan",
+    "list_managers",
+    "run_status",
+    "run_result",
+    "cancel_run",
+    "list_runs",
+    "resume_run",
+}
 
 
 def free_port() -> int:

@@ -22,6 +22,13 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def _runs_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's runs go to a database of its own (subprocesses the test starts inherit it)."""
+    folder = tmp_path_factory.mktemp("runs")
+    monkeypatch.setenv("ECHELON_RUNS_DATABASE", f"sqlite:///{folder / 'runs.sqlite'}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_scratch_demo_dir() -> Iterator[None]:
     yield

@@ -9,6 +9,8 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tests._servers import ORCHESTRATOR_TOOLS
+
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +42,7 @@ async def test_installed_claude_desktop_entry_starts_the_orchestrator(tmp_path: 
         async with Client(params, mode="legacy") as client:
             tools = {t.name for t in (await client.list_tools()).tools}
             listing = await client.call_tool("list_managers", {})
-    assert tools == {"delegate", "plan", "list_managers"}
+    assert tools == ORCHESTRATOR_TOOLS
     assert [m["key"] for m in (listing.structured_content or {})["managers"]] == [
         "data",
         "research",

@@ -8,6 +8,7 @@ from echelon.servers.core.llm import ModelError, ModelRequest
 from echelon.servers.core.target import Target
 from echelon.servers.core.testing import FunctionModel, ScriptedModel
 from echelon.servers.orchestrator.server import build_server
+from tests._servers import ORCHESTRATOR_TOOLS
 from tests.orchestrator._hierarchy import adding_model, build_hierarchy, toy_config
 
 pytestmark = pytest.mark.anyio
@@ -20,7 +21,7 @@ async def test_tools_list_and_list_managers_answer_without_starting_any_manager(
     async with Client(server) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         listing = await client.call_tool("list_managers", {})
-    assert tools == {"delegate", "plan", "list_managers"}
+    assert tools == ORCHESTRATOR_TOOLS
     assert not listing.is_error
     data = listing.structured_content or {}
     assert [m["key"] for m in data["managers"]] == ["numbers", "content"]

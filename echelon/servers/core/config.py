@@ -22,6 +22,7 @@ from .budget import Limits
 from .llm import ModelSettings
 from .paths import data_dir
 from .policies import DEFAULT_POLICIES, PolicyName
+from .runs import RunsSettings
 from .target import Target
 
 PlannerName = Literal["StrategicDecomposerPlanner", "WorkerRouterPlanner"]
@@ -148,6 +149,7 @@ class HierarchyConfig(BaseModel):
     http: HttpConfig = Field(default_factory=HttpConfig)
     models: ModelSettings = Field(default_factory=ModelSettings)
     limits: Limits = Field(default_factory=Limits)
+    runs: RunsSettings = Field(default_factory=RunsSettings)
     managers: dict[str, ManagerConfig] = Field(min_length=1)
     workers: dict[str, WorkerConfig] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
@@ -385,3 +387,10 @@ def run_prepare(config: HierarchyConfig) -> None:
     function = prepare_function(config)
     if function is not None:
         function()
+
+
+def config_secrets(config: HierarchyConfig) -> list[str]:
+    """The values a config declares for workers' ``env`` and for ``headers`` (tokens often come that way): they
+    must never reach a run record or a trace."""
+    values = [v for w in config.workers.values() for v in [*w.env.values(), *w.headers.values()]]
+    return values + [v for m in config.managers.values() for v in m.headers.values()]

@@ -9,10 +9,10 @@ run then finds each phase's recorded result under the same step, whatever order 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-StepFn = Callable[[], Awaitable[dict[str, Any]]]
+StepFn = Callable[[], Coroutine[Any, Any, dict[str, Any]]]
 
 
 class Slot(ABC):

@@ -1,15 +1,19 @@
 """The orchestrator MCP server: what Claude Desktop, IDEs and the ``echelon`` CLI run over stdio.
 
-Tools: ``delegate`` (full hierarchical delegation), ``plan`` (preview, nothing executed), ``list_managers``.
-It answers ``initialize`` and ``tools/list`` without starting any manager; managers start on first use,
-concurrently, each starting its own workers the same way.
+Tools: ``delegate`` (full hierarchical delegation, as a durable run), ``plan`` (preview, nothing executed),
+``list_managers``, and the run tools (``_run_tools``). It answers ``initialize`` and ``tools/list`` without
+starting any manager or waiting for the run database; managers start on first use, concurrently, each starting its
+own workers the same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
+import uuid
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
@@ -21,12 +25,14 @@ from pydantic import BaseModel, Field
 from echelon import __version__
 
 from ..core.calls import ToolCaller
-from ..core.config import HierarchyConfig, load_config, run_prepare
+from ..core.config import HierarchyConfig, config_secrets, load_config, run_prepare
 from ..core.llm import Model, describe_auto, resolve_model
 from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
-from ..core.progress import Progress
 from ..core.serve import serve_main
 from ..core.target import Target
+from ._delegation import RunInput
+from ._durable import DurableRuns
+from ._run_tools import progress_of, register_run_tools
 from .orchestrator import Orchestrator
 from .planner import PhasePlanner
 
@@ -50,6 +56,14 @@ class LimitsOverride(BaseModel):
 
     def given(self) -> dict[str, object]:
         return self.model_dump(exclude_none=True)
+
+
+@dataclass
+class Serving:
+    """What one serving orchestrator holds: its logic, and its durable runs."""
+
+    orchestrator: Orchestrator
+    runs: DurableRuns
 
 
 class ManagerListing(BaseModel):
@@ -85,22 +99,33 @@ def build_server(
     targets = dict(manager_targets or {key: config.manager_target(key) for key in config.managers})
 
     @asynccontextmanager
-    async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Orchestrator]:
+    async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Serving]:
         await anyio.to_thread.run_sync(run_prepare, config)
-        async with ConnectionPool(targets, env_prefixes=OWN_ENV_PREFIXES) as pool:
+        async with (
+            ConnectionPool(targets, env_prefixes=OWN_ENV_PREFIXES) as pool,
+            anyio.create_task_group() as tg,
+        ):
             try:
                 caller = ToolCaller(pool, call_timeout=config.orchestrator.phase_timeout_seconds)
-                yield Orchestrator(config, pool=pool, model=chosen_model, planner=planner, caller=caller)
+                orchestrator = Orchestrator(
+                    config, pool=pool, model=chosen_model, planner=planner, caller=caller
+                )
+                runs = DurableRuns(orchestrator, config.runs, secrets=config_secrets(config))
+                # DBOS starts in the background: initialize and tools/list do not wait for it.
+                await tg.start(runs.serve)
+                yield Serving(orchestrator, runs)
             finally:
+                tg.cancel_scope.cancel()
                 await chosen_model.aclose()
 
-    server = MCPServer[Orchestrator](
+    server = MCPServer[Serving](
         name="echelon",
         version=__version__,
         instructions=(
             "echelon delegates a request to a hierarchy of specialist agents: domain managers "
             f"({', '.join(config.managers)}) that plan steps over their own tools. Use `delegate` for any task in "
-            "those domains; `plan` previews what would run; `list_managers` shows the domains."
+            "those domains; `plan` previews what would run; `list_managers` shows the domains. A delegation that "
+            "takes longer than wait_seconds answers with a run_id: follow it with `run_result`."
         ),
         lifespan=lifespan,
     )
@@ -110,37 +135,58 @@ def build_server(
     )
     async def delegate(
         request: Annotated[str, Field(description="The task, in plain language, as the user would put it")],
-        ctx: Context[Orchestrator, Any],
+        ctx: Context[Serving, Any],
         context: Annotated[str | None, Field(description="Extra context for the task (optional)")] = None,
         limits: Annotated[
             LimitsOverride | None,
             Field(description="Per-request limits (model calls, tokens, tool calls, deadline, request size)"),
         ] = None,
+        wait_seconds: Annotated[
+            float | None,
+            Field(
+                ge=0,
+                le=3600,
+                description="How long to wait for the answer before returning the run_id instead (default: "
+                "[orchestrator] wait_seconds, 45 s, below desktop hosts' 60 s limit)",
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         """Delegate a task to the hierarchy: it is planned into phases, each carried out by a domain manager with
         its workers' tools. Returns a DelegationResult: status, output (the answer), artifacts (files: name, path),
-        phases (per-manager results), usage (model calls, tokens, seconds) and errors."""
+        phases (per-manager results), usage (model calls, tokens, seconds) and errors. If it is not done within
+        wait_seconds, it returns {run_id, status: "running", progress} instead and the run goes on: call
+        run_result(run_id) to get the answer."""
         if not request.strip():
             raise ToolError("request is empty: say what you want done")
-        orchestrator = ctx.request_context.lifespan_context
-        result = await orchestrator.delegate(
-            request,
-            context,
-            limits=limits.given() if limits else None,
-            progress=Progress(ctx.report_progress),
+        runs = ctx.request_context.lifespan_context.runs
+        run = RunInput(
+            run_id=new_run_id(), request=request, context=context, limits=limits.given() if limits else {}
         )
-        return result.model_dump(mode="json")
+        wait = config.orchestrator.wait_seconds if wait_seconds is None else wait_seconds
+        try:
+            async with runs.monitor(run.run_id).following(ctx.report_progress):
+                await runs.submit(run)
+                result = await runs.result(run.run_id, wait)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):  # the host gave up on the call: the run stops with it
+                await runs.cancel(run.run_id)
+            raise
+        except RuntimeError as exc:
+            raise ToolError(str(exc)) from None
+        if result is not None:
+            return result.model_dump(mode="json")
+        return progress_of(await runs.view(run.run_id)).model_dump(mode="json")
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def plan(
         request: Annotated[str, Field(description="The task to plan")],
-        ctx: Context[Orchestrator, Any],
+        ctx: Context[Serving, Any],
     ) -> dict[str, Any]:
         """Show how a request would be carried out: the phases, the manager of each, and each manager's steps
         (phases[].phase, phases[].steps). Nothing is executed."""
         if not request.strip():
             raise ToolError("request is empty: say what you want planned")
-        orchestrator = ctx.request_context.lifespan_context
+        orchestrator = ctx.request_context.lifespan_context.orchestrator
         try:
             return (await orchestrator.preview(request)).model_dump(mode="json")
         except Exception as exc:
@@ -166,7 +212,13 @@ def build_server(
             ],
         )
 
+    register_run_tools(server, lambda ctx: ctx.request_context.lifespan_context.runs)
     return server
+
+
+def new_run_id() -> str:
+    """A short, unique, time-ordered run id."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
 def _add_args(parser: argparse.ArgumentParser) -> None:

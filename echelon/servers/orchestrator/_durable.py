@@ -1,0 +1,358 @@
+"""Durable runs: every delegation is a DBOS workflow whose steps are the plan, each phase, and the answer.
+
+``DurableRuns`` owns this process's DBOS runtime (one per process: DBOS is a singleton). It is started in the
+background once the orchestrator serves, so readiness does not wait for ``import dbos`` (about 0.8 s), and
+stopped with the orchestrator. Runs are enqueued on a DBOS queue (``[runs] concurrency`` at once per
+orchestrator) and run on the orchestrator's own event loop, where its sessions live. Phase steps are preemptible:
+cancelling a run (from any process on the database) cancels its in-flight manager call. What a step returns is
+redacted before DBOS stores it. Progress goes to the run's ``events`` stream and to whoever follows the run here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from echelon import __version__
+
+from ..core.envelope import DelegationResult
+from ..core.progress import Progress, Send
+from ..core.runs import EVENTS_STREAM, WORKFLOW_NAME, RunEvent, RunsSettings, database_url
+from ..core.runs._reader import RunReader, RunView
+from ..core.runs._redact import Redactor
+from ._checkpoints import Checkpoints, Slot, StepFn
+from ._delegation import Delegation, RunInput
+from ._liveness import HEARTBEAT_SECONDS, Executor, Liveness
+
+if TYPE_CHECKING:
+    from .orchestrator import Orchestrator
+
+logger = logging.getLogger(__name__)
+QUEUE = "echelon-delegations"
+_active: DurableRuns | None = None  # the runs service of this process, which the workflow function runs on
+
+
+class RunMonitor:
+    """The live side of one run in this process: its recent progress, and who is following it."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.events: deque[RunEvent] = deque(maxlen=200)
+        self.listeners: list[Send] = []
+        self._steps: list[contextvars.Context] = []
+
+    async def publish(self, value: float, total: float | None, message: str | None) -> None:
+        if not message:
+            return
+        event = RunEvent(time=time.time(), message=message)
+        self.events.append(event)
+        if self._steps:
+            self._write(self._steps[-1], event)
+        for listener in list(self.listeners):
+            try:
+                await listener(value, total, message)
+            except Exception:  # a follower that went away must not stop the run
+                self.listeners.remove(listener)
+
+    @staticmethod
+    def _write(step: contextvars.Context, event: RunEvent) -> None:
+        from dbos import DBOS
+
+        try:
+            step.run(DBOS.write_stream, EVENTS_STREAM, event.model_dump())
+        except Exception as exc:  # progress is best effort; the run's result never depends on it
+            logger.debug("could not record a progress event: %s", exc)
+
+    @contextlib.contextmanager
+    def in_step(self) -> Any:
+        """While a step runs, progress is also written to the run's stream from the step's own context."""
+        self._steps.append(contextvars.copy_context())
+        try:
+            yield
+        finally:
+            self._steps.pop()
+
+    @contextlib.asynccontextmanager
+    async def following(self, listener: Send | None) -> AsyncGenerator[None]:
+        """``listener`` gets the run's progress for the duration of the block."""
+        if listener is not None:
+            self.listeners.append(listener)
+        try:
+            yield
+        finally:
+            if listener is not None and listener in self.listeners:
+                self.listeners.remove(listener)
+
+
+class _DbosSlot(Slot):
+    def __init__(self, reservation: Any, name: str, checkpoints: DbosCheckpoints) -> None:
+        self.reservation = reservation
+        self.name = name
+        self.checkpoints = checkpoints
+
+    async def run(self, fn: StepFn) -> dict[str, Any]:
+        result: dict[str, Any] = await self.reservation.run_async(
+            {"name": self.name, "preemptible": True}, self.checkpoints.kept(fn)
+        )
+        return result
+
+
+class DbosCheckpoints(Checkpoints):
+    """Steps of the current DBOS workflow."""
+
+    def __init__(self, monitor: RunMonitor, redactor: Redactor) -> None:
+        self.monitor = monitor
+        self.redactor = redactor
+
+    def kept(self, fn: StepFn) -> StepFn:
+        async def step() -> dict[str, Any]:
+            with self.monitor.in_step():
+                return self.redactor.json(await fn())
+
+        return step
+
+    async def step(self, name: str, fn: StepFn) -> dict[str, Any]:
+        from dbos import DBOS
+
+        result: dict[str, Any] = await DBOS.run_step_async({"name": name, "preemptible": True}, self.kept(fn))
+        return result
+
+    def slots(self, names: Sequence[str]) -> dict[str, Slot]:
+        from dbos import DBOS
+
+        return {name: _DbosSlot(DBOS.reserve_step(), name, self) for name in names}
+
+
+def _workflow() -> Any:
+    """The delegation workflow function, registered with DBOS once per process."""
+    from dbos import DBOS
+
+    global _registered
+    if _registered is None:
+
+        @DBOS.workflow(name=WORKFLOW_NAME)
+        async def delegation(run: dict[str, Any]) -> dict[str, Any]:
+            if _active is None:
+                raise RuntimeError("no orchestrator runs delegations in this process")
+            return await _active.execute(RunInput.model_validate(run))
+
+        _registered = delegation
+    return _registered
+
+
+_registered: Any = None
+
+
+class DurableRuns:
+    """This process's DBOS runtime, its queue, and the runs it executes."""
+
+    def __init__(
+        self, orchestrator: Orchestrator, settings: RunsSettings, *, secrets: Sequence[str] = ()
+    ) -> None:
+        self.orchestrator = orchestrator
+        self.settings = settings
+        self.url = database_url(settings)
+        self.redactor = Redactor(secrets)
+        self.me = Executor.this_process()
+        self.monitors: dict[str, RunMonitor] = {}
+        self.ready = anyio.Event()
+        self.failure: BaseException | None = None
+        self._liveness: Liveness | None = None
+        self._queue: Any = None
+        self._reader: RunReader | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    async def serve(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Start DBOS, then keep this executor's heartbeat and finish dead executors' runs until cancelled."""
+        global _active
+        task_status.started()
+        try:
+            await anyio.to_thread.run_sync(_import_dbos)
+            self._liveness = await anyio.to_thread.run_sync(Liveness, self.url)
+            await anyio.to_thread.run_sync(self._liveness.beat, self.me)
+            _active = self
+            self._launch()  # in this thread: DBOS runs dequeued and recovered workflows on this event loop
+            self._queue = await _register_queue(self.settings.concurrency)
+        except BaseException as exc:
+            self.failure = exc
+            self.ready.set()
+            logger.error("durable runs could not start on %s: %s", _shown(self.url), exc)
+            raise
+        self.ready.set()
+        try:
+            while True:
+                await self._recover_dead()
+                await anyio.sleep(HEARTBEAT_SECONDS)
+                await anyio.to_thread.run_sync(self._liveness.beat, self.me)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._stop()
+
+    def _launch(self) -> None:
+        from dbos import DBOS, DBOSPortableJSONSerializer
+
+        _workflow()
+        DBOS(
+            config={
+                "name": "echelon",
+                "system_database_url": self.url,
+                "executor_id": self.me.executor_id,
+                "application_version": __version__,
+                "log_level": "WARNING",
+                "serializer": DBOSPortableJSONSerializer(),
+                "notification_listener_polling_interval_sec": 0.2,
+            }
+        )
+        DBOS.launch()
+
+    async def _stop(self) -> None:
+        global _active
+        from dbos import DBOS
+
+        if _active is self:
+            _active = None
+        if self._reader is not None:
+            self._reader.close()
+        await anyio.to_thread.run_sync(DBOS.destroy)
+        if self._liveness is not None:
+            await anyio.to_thread.run_sync(self._liveness.forget, self.me)
+            self._liveness.close()
+
+    async def _recover_dead(self) -> None:
+        """Hand the pending runs of orchestrators that are gone to DBOS's recovery (this one may take them)."""
+        from dbos import DBOS
+
+        assert self._liveness is not None
+        pending = await DBOS.list_workflows_async(
+            status="PENDING", name=WORKFLOW_NAME, load_input=False, load_output=False
+        )
+        owners = {w.executor_id for w in pending if w.executor_id}
+        dead = await anyio.to_thread.run_sync(self._liveness.dead, owners, self.me)
+        if dead:
+            logger.warning("finishing the runs of stopped orchestrators: %s", ", ".join(dead))
+            await anyio.to_thread.run_sync(DBOS._recover_pending_workflows, dead)  # pyright: ignore[reportPrivateUsage]
+
+    async def started(self) -> None:
+        """Wait until runs can be submitted; raise why not if DBOS could not start."""
+        await self.ready.wait()
+        if self.failure is not None:
+            raise RuntimeError(f"the run database {_shown(self.url)} is unavailable: {self.failure}")
+
+    # -- runs --------------------------------------------------------------------------------------------------
+
+    def monitor(self, run_id: str) -> RunMonitor:
+        if run_id not in self.monitors:
+            self.monitors[run_id] = RunMonitor(run_id)
+        return self.monitors[run_id]
+
+    async def execute(self, run: RunInput) -> dict[str, Any]:
+        """The body of the workflow: the delegation, its steps kept by DBOS."""
+        from dbos import DBOS
+
+        # A resumed run is a fork under a new id: the result carries the id it runs under.
+        run = run.model_copy(update={"run_id": DBOS.workflow_id or run.run_id})
+        monitor = self.monitor(run.run_id)
+        checkpoints = DbosCheckpoints(monitor, self.redactor)
+        result = await Delegation(self.orchestrator, run, checkpoints, Progress(monitor.publish))()
+        return self.redactor.json(result.model_dump(mode="json"))
+
+    async def submit(self, run: RunInput) -> None:
+        """Enqueue ``run`` under its own id (submitting the same id again is a no-op)."""
+        from dbos import SetWorkflowID
+
+        await self.started()
+        with SetWorkflowID(run.run_id):
+            await self._queue.enqueue_async(_workflow(), run.model_dump(mode="json"))
+
+    async def result(self, run_id: str, wait_seconds: float) -> DelegationResult | None:
+        """The run's result once it has one, waiting at most ``wait_seconds``; None if it is still going."""
+        from dbos import DBOS
+
+        await self.started()
+        handle = await DBOS.retrieve_workflow_async(run_id)
+        with anyio.move_on_after(max(wait_seconds, 0.0)):
+            output = await handle.get_result(polling_interval_sec=0.1)
+            return DelegationResult.model_validate(output) if output is not None else None
+        return None
+
+    # -- reading and changing runs ------------------------------------------------------------------------------
+
+    @property
+    def reader(self) -> RunReader:
+        if self._reader is None:
+            self._reader = RunReader(self.url)
+        return self._reader
+
+    async def view(self, run_id: str) -> RunView:
+        """The run as it stands; ``LookupError`` naming the id when there is no such run."""
+        await self.started()
+        view = await self.reader.get(run_id, with_events=False)
+        if view is None:
+            raise LookupError(f"there is no run {run_id!r} (list_runs shows the runs there are)")
+        live = self.monitors.get(run_id)
+        view.events = list(live.events) if live is not None else await self.reader.events(run_id)
+        return view
+
+    async def cancel(self, run_id: str) -> RunView:
+        """Cancel the run: its in-flight manager call is cancelled, and no further step runs."""
+        from dbos import DBOS
+
+        view = await self.view(run_id)
+        if view.summary.status in ("queued", "running"):
+            await DBOS.cancel_workflow_async(run_id)
+        return await self.view(run_id)
+
+    async def resume(self, run_id: str) -> str:
+        """Resume a cancelled or broken run where it stopped (same id); start a finished run that failed again
+        from its first failed phase (a new id). Returns the id the run continues under."""
+        from dbos import DBOS
+
+        view = await self.view(run_id)
+        status = view.summary.status
+        if status in ("queued", "running"):
+            return run_id
+        if status == "cancelled" or view.error is not None:
+            await DBOS.resume_workflow_async(run_id)
+            return run_id
+        if status == "ok":
+            raise ValueError(
+                f"run {run_id!r} finished ok; there is nothing to resume (delegate again to redo it)"
+            )
+        steps = await DBOS.list_workflow_steps_async(run_id)
+        failed = {p.name for p in view.phases if p.state in ("failed", "skipped", "not run")}
+        start = next(
+            (s["function_id"] for s in steps if s["function_name"].removeprefix("phase:") in failed),
+            next((s["function_id"] for s in steps if s["function_name"] == "answer"), None),
+        )
+        if start is None:
+            raise ValueError(f"run {run_id!r} has no unfinished phase to resume from")
+        handle = await DBOS.fork_workflow_async(
+            run_id, start, application_version=__version__, queue_name=QUEUE
+        )
+        return handle.get_workflow_id()
+
+
+async def _register_queue(concurrency: int) -> Any:
+    from dbos import DBOS
+
+    return await DBOS.register_queue_async(QUEUE, worker_concurrency=concurrency, polling_interval_sec=0.2)
+
+
+def _import_dbos() -> None:
+    import dbos  # pyright: ignore[reportUnusedImport]  # noqa: F401 - slow (about 0.8 s): in a thread, once
+
+
+def _shown(url: str) -> str:
+    """A database URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return url
