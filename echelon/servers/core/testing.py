@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from .llm.base import Model, ModelRequest, ModelResponse, Purpose, TokenUsage, ToolCall
 
 Answer: TypeAlias = ModelResponse | str | dict[str, Any] | BaseModel | ToolCall | list[ToolCall]
-Step: TypeAlias = Answer | Callable[[ModelRequest], Answer]
+Step: TypeAlias = Answer | Callable[[ModelRequest], Answer] | Callable[[ModelRequest], Awaitable[Answer]]
 
 _ids = itertools.count(1)
 
@@ -78,6 +78,8 @@ class ScriptedModel(Model):
             )
         step = self.steps[index]
         answer = step(request) if callable(step) and not isinstance(step, BaseModel) else step
+        if inspect.isawaitable(answer):
+            answer = await answer
         return to_response(answer, request, self.name)
 
     @property
@@ -146,7 +148,9 @@ class PurposeModel(Model):
         else:
             raise AssertionError(f"{self.name} has no answer for purpose {purpose!r}")
         answer = step(request) if callable(step) and not isinstance(step, BaseModel) else step
-        return to_response(answer, request, self.name)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return to_response(answer, request, self.name)  # type: ignore[arg-type]
 
     def of(self, purpose: Purpose) -> list[ModelRequest]:
         """The requests made for ``purpose``, in order."""

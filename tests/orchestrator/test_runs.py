@@ -1,0 +1,83 @@
+"""Runs that outlive the call: delegate answers with a run id, and the run tools finish the conversation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from echelon.servers.core.envelope import DelegationResult
+from echelon.servers.core.llm import ModelRequest
+from echelon.servers.core.testing import Answer, PurposeModel, ScriptedModel, tool_call
+from tests.orchestrator._hierarchy import build_hierarchy
+
+pytestmark = pytest.mark.anyio
+
+ONE_PHASE = {
+    "plan": {"phases": [{"name": "Sum", "worker": "numbers", "goals": "add 2 and 3"}], "primary_worker": "numbers"}
+}
+
+
+def gated_numbers(gate: anyio.Event) -> PurposeModel:
+    """The numbers manager's model: its answer waits until ``gate`` is set."""
+
+    async def answer(request: ModelRequest) -> Answer:
+        if request.messages[-1].role != "tool":
+            return tool_call("add", a=2, b=3)
+        await gate.wait()
+        return "2 + 3 = 5"
+
+    return PurposeModel(
+        {"plan_steps": {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}}, "step": answer}
+    )
+
+
+def structured(answer: Any) -> dict[str, Any]:
+    assert not answer.is_error, answer.content
+    return answer.structured_content or json.loads(answer.content[0].text)
+
+
+async def test_a_delegation_that_outlives_wait_seconds_returns_a_run_id_and_run_result_the_answer(
+    tmp_path: Path,
+) -> None:
+    gate = anyio.Event()
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=gated_numbers(gate), content=ScriptedModel([])
+    )
+    with anyio.fail_after(60):
+        async with Client(server) as client:
+            running = structured(await client.call_tool("delegate", {"request": "add 2 and 3", "wait_seconds": 3}))
+            assert running["status"] == "running"
+            run_id = running["run_id"]
+            assert "run_result(run_id=" in running["next"]
+            status = structured(await client.call_tool("run_status", {"run_id": run_id}))
+            assert status["status"] == "running"
+            assert [(p["name"], p["state"]) for p in status["phases"]] == [("Sum", "running")]
+            assert any("calc.add" in m or "thinking" in m for m in status["progress"])
+            still = structured(await client.call_tool("run_result", {"run_id": run_id, "wait_seconds": 0.2}))
+            assert still["status"] == "running"
+            gate.set()
+            done = DelegationResult.model_validate(
+                structured(await client.call_tool("run_result", {"run_id": run_id, "wait_seconds": 30}))
+            )
+            listed = structured(await client.call_tool("list_runs", {"limit": 5}))
+            resource = await client.read_resource(f"echelon://runs/{run_id}")
+    assert (done.status, done.output, done.run_id) == ("ok", "2 + 3 = 5", run_id)
+    runs = listed["result"] if isinstance(listed, dict) and "result" in listed else listed
+    assert [(r["run_id"], r["status"], r["request"]) for r in runs] == [(run_id, "ok", "add 2 and 3")]
+    record = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
+    assert record["summary"]["status"] == "ok" and record["result"]["output"] == "2 + 3 = 5"
+    assert [p["state"] for p in record["phases"]] == ["ok"]
+
+
+async def test_an_unknown_run_id_is_named_in_the_error(tmp_path: Path) -> None:
+    server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([]), numbers=ScriptedModel([]), content=ScriptedModel([]))
+    with anyio.fail_after(30):
+        async with Client(server) as client:
+            answer = await client.call_tool("run_status", {"run_id": "nope"})
+    assert answer.is_error
+    assert "there is no run 'nope' (list_runs shows the runs there are)" in answer.content[0].text  # type: ignore[union-attr]
