@@ -95,3 +95,44 @@ def build_tool_runner(role: Any = None) -> Model:
         return tool_call(call["tool"], **call["arguments"])
 
     return PurposeModel({"plan_phases": plan, "plan_steps": steps, "step": step}, name="test:tool-runner")
+
+
+def build_script_runner(role: Any = None) -> Model:
+    """A model for runs of several phases, one after another, each making the one call the request names for it:
+    the request is ``{"phases": [{"name", "tool", "arguments", "manager"?}, ...]}``; a phase goes to the numbers
+    manager unless it names another."""
+
+    def script(request: ModelRequest) -> list[dict[str, Any]]:
+        text = next(m.content for m in request.messages if '{"phases"' in m.content)
+        return json.JSONDecoder().raw_decode(text[text.index('{"phases"') :])[0]["phases"]
+
+    def plan(request: ModelRequest) -> Answer:
+        phases = script(request)
+        nodes = [
+            {
+                "name": p["name"],
+                "worker": p.get("manager", "numbers"),
+                "goals": f"Make this call: {json.dumps({'tool': p['tool'], 'arguments': p['arguments']})}",
+                "depends_on": [phases[i - 1]["name"]] if i else [],
+            }
+            for i, p in enumerate(phases)
+        ]
+        return {"plan": {"phases": nodes, "primary_worker": "numbers"}}
+
+    def steps(request: ModelRequest) -> Answer:
+        call = json.dumps(_called(request))
+        return {"plan": {"steps": [{"name": "Call", "worker": "calc", "goals": f"Make this call: {call}"}]}}
+
+    def step(request: ModelRequest) -> Answer:
+        if request.messages[-1].role == "tool":
+            return "The call is done."
+        call = _called(request)
+        return tool_call(call["tool"], **call["arguments"])
+
+    answers = {
+        "plan_phases": plan,
+        "plan_steps": steps,
+        "step": step,
+        "synthesis": {"answer": "All calls are done."},
+    }
+    return PurposeModel(answers, name="test:script-runner")  # type: ignore[arg-type]

@@ -109,6 +109,19 @@ def build_calc_server(*, broken: bool = False) -> MCPServer[Any]:
             raise
         return Sum(value=seconds)
 
+    @server.tool()
+    def count(counter: str) -> Sum:
+        """Count the call in the file ``counter`` and return the count (a call with an effect to see)."""
+        return Sum(value=float(_count(counter)))
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    async def wait_once(marker: str, seconds: float) -> Sum:
+        """The first call (no file ``marker`` yet) writes it and waits ``seconds``; later calls return at once."""
+        if not await anyio.Path(marker).exists():
+            await anyio.Path(marker).write_text("waiting")
+            await anyio.sleep(seconds)
+        return Sum(value=0.0)
+
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def block(seconds: float, marker: str = "") -> Pid:
         """Block a worker thread for ``seconds`` (it cannot be cancelled); write the pid to ``marker`` first."""
@@ -140,6 +153,11 @@ def build_deck_server(output: str) -> MCPServer[Any]:
     return server
 
 
+def _calc_args(parser: Any) -> None:
+    parser.add_argument("--broken", action="store_true", help="add kills the server")
+    parser.add_argument("--api-token", help="ignored: a secret on the command line, for redaction tests")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "calc":
         from echelon.servers.core.serve import serve_main
@@ -147,7 +165,7 @@ if __name__ == "__main__":
         serve_main(
             "A toy calculator.",
             lambda args: build_calc_server(broken=args.broken),
-            lambda parser: parser.add_argument("--broken", action="store_true", help="add kills the server"),
+            _calc_args,
             argv=sys.argv[2:],
         )
     else:

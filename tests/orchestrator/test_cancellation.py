@@ -6,6 +6,7 @@ The whole hierarchy runs as real processes over stdio: this test -> orchestrator
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -44,7 +45,12 @@ async def orchestrator(tmp: Path, **env: str) -> AsyncGenerator[Client]:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "echelon.servers.orchestrator", "--config", str(hierarchy(tmp))],
-        env={"ECHELON_MODEL": "python:tests._e2e_model:build_tool_runner", "PYTHONPATH": str(REPO), **env},
+        env={
+            **{k: v for k, v in os.environ.items() if k.startswith("ECHELON_")},  # the test's run database
+            "ECHELON_MODEL": "python:tests._e2e_model:build_tool_runner",
+            "PYTHONPATH": str(REPO),
+            **env,
+        },
         cwd=str(REPO),
     )
     async with Client(params) as client:

@@ -18,7 +18,10 @@ from tests.orchestrator._hierarchy import build_hierarchy
 pytestmark = pytest.mark.anyio
 
 ONE_PHASE = {
-    "plan": {"phases": [{"name": "Sum", "worker": "numbers", "goals": "add 2 and 3"}], "primary_worker": "numbers"}
+    "plan": {
+        "phases": [{"name": "Sum", "worker": "numbers", "goals": "add 2 and 3"}],
+        "primary_worker": "numbers",
+    }
 }
 
 
@@ -32,7 +35,10 @@ def gated_numbers(gate: anyio.Event) -> PurposeModel:
         return "2 + 3 = 5"
 
     return PurposeModel(
-        {"plan_steps": {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}}, "step": answer}
+        {
+            "plan_steps": {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}},
+            "step": answer,
+        }
     )
 
 
@@ -46,11 +52,16 @@ async def test_a_delegation_that_outlives_wait_seconds_returns_a_run_id_and_run_
 ) -> None:
     gate = anyio.Event()
     server = build_hierarchy(
-        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=gated_numbers(gate), content=ScriptedModel([])
+        tmp_path,
+        orchestrator=ScriptedModel([ONE_PHASE]),
+        numbers=gated_numbers(gate),
+        content=ScriptedModel([]),
     )
     with anyio.fail_after(60):
         async with Client(server) as client:
-            running = structured(await client.call_tool("delegate", {"request": "add 2 and 3", "wait_seconds": 3}))
+            running = structured(
+                await client.call_tool("delegate", {"request": "add 2 and 3", "wait_seconds": 3})
+            )
             assert running["status"] == "running"
             run_id = running["run_id"]
             assert "run_result(run_id=" in running["next"]
@@ -75,7 +86,9 @@ async def test_a_delegation_that_outlives_wait_seconds_returns_a_run_id_and_run_
 
 
 async def test_an_unknown_run_id_is_named_in_the_error(tmp_path: Path) -> None:
-    server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([]), numbers=ScriptedModel([]), content=ScriptedModel([]))
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([]), numbers=ScriptedModel([]), content=ScriptedModel([])
+    )
     with anyio.fail_after(30):
         async with Client(server) as client:
             answer = await client.call_tool("run_status", {"run_id": "nope"})

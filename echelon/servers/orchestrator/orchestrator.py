@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
+import anyio
 from pydantic import BaseModel, Field
 
 from ..core.budget import Budget, BudgetExhausted
@@ -72,6 +73,7 @@ class Orchestrator:
         self.caller = caller or ToolCaller(pool, call_timeout=config.orchestrator.phase_timeout_seconds)
         self.planner = planner or StrategicPlanner(model, max_phases=config.orchestrator.max_phases)
         self.managers = {key: m.description for key, m in config.managers.items()}
+        self._in_flight: dict[str, int] = {}
 
     def manager(self, key: str) -> ManagerClient:
         return ManagerClient(self.caller, key)
@@ -143,14 +145,26 @@ class Orchestrator:
     async def phase_step(
         self, phase: PlanNode, context: PhaseContext, budget: Budget, progress: Progress
     ) -> PhaseResult:
-        """One phase, carried out by its manager."""
-        return await self.manager(phase.worker).execute_phase(
-            phase,
-            context,
-            budget=budget,
-            progress=progress,
-            cap_seconds=self.config.orchestrator.phase_timeout_seconds,
-        )
+        """One phase, carried out by its manager. A phase cancelled mid-way (the run was cancelled, or hit its
+        deadline) stops its manager's process too when no other phase is using it: its workers stop with it, also
+        one blocked in a thread, which no cancellation reaches. The next phase starts the manager anew."""
+        key = phase.worker
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        try:
+            return await self.manager(key).execute_phase(
+                phase,
+                context,
+                budget=budget,
+                progress=progress,
+                cap_seconds=self.config.orchestrator.phase_timeout_seconds,
+            )
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                if self._in_flight[key] == 1:
+                    await self.pool.restart(key)
+            raise
+        finally:
+            self._in_flight[key] -= 1
 
     async def answer_step(
         self, request: str, plan: Plan, phases: list[PhaseResult], budget: Budget, progress: Progress

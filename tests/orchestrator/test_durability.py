@@ -1,0 +1,158 @@
+"""Durable runs across real processes: an orchestrator killed mid-run is finished by the next one on the same
+database, without re-running what finished; cancel_run stops the run and the processes below it; a run's record
+holds no secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psutil
+import pytest
+from mcp import Client, StdioServerParameters
+
+from echelon.servers.core.runs import database_url
+from echelon.servers.core.runs._reader import RunReader
+from tests._servers import REPO
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+SECRET = "s3cret-token-0123456789"
+
+
+def hierarchy(tmp: Path) -> Path:
+    py, root = json.dumps(sys.executable), json.dumps(str(REPO))
+    config = tmp / "echelon.toml"
+    config.write_text(
+        f"""
+[managers.numbers]
+description = "Arithmetic"
+workers = ["calc"]
+
+[workers.calc]
+command = {py}
+args = ["-m", "tests._toy_servers", "calc", "--api-token", "{SECRET}"]
+cwd = {root}
+env = {{ CALC_TOKEN = "{SECRET}" }}
+
+[managers.broken]
+description = "A manager whose only worker cannot start"
+workers = ["gone"]
+
+[workers.gone]
+command = {py}
+args = ["-c", "import sys; print('starting with --api-token {SECRET}', file=sys.stderr); sys.exit(3)", "--api-token", "{SECRET}"]
+"""
+    )
+    return config
+
+
+@asynccontextmanager
+async def orchestrator(tmp: Path) -> AsyncGenerator[tuple[Client, int]]:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "echelon.servers.orchestrator", "--config", str(hierarchy(tmp))],
+        env={
+            **{k: v for k, v in os.environ.items() if k.startswith("ECHELON_")},  # the test's run database
+            "ECHELON_MODEL": "python:tests._e2e_model:build_script_runner",
+            "PYTHONPATH": str(REPO),
+            "ANTHROPIC_API_KEY": "sk-ant-test-never-sent-0123456789abcdef",
+        },
+        cwd=str(REPO),
+    )
+    async with Client(params) as client:
+        (child,) = [
+            p for p in psutil.Process().children() if "echelon.servers.orchestrator" in " ".join(p.cmdline())
+        ]
+        yield client, child.pid
+
+
+def script(*phases: tuple[str, str, dict[str, Any]]) -> str:
+    return json.dumps({"phases": [{"name": n, "tool": t, "arguments": a} for n, t, a in phases]})
+
+
+def structured(answer: Any) -> dict[str, Any]:
+    assert not answer.is_error, answer.content
+    return answer.structured_content
+
+
+async def wait_for_file(path: Path) -> None:
+    while not await anyio.Path(path).exists():  # noqa: ASYNC110 - written by another process
+        await anyio.sleep(0.05)
+
+
+async def test_a_run_whose_orchestrator_was_killed_is_finished_by_the_next_without_rerunning_finished_phases(
+    tmp_path: Path,
+) -> None:
+    counter, marker = tmp_path / "count", tmp_path / "waiting"
+    request = script(
+        ("Count", "count", {"counter": str(counter)}),
+        ("Wait", "wait_once", {"marker": str(marker), "seconds": 300}),
+    )
+    with anyio.fail_after(120):
+        with suppress(Exception):  # the orchestrator is killed under the client
+            async with orchestrator(tmp_path) as (client, pid):
+                running = structured(
+                    await client.call_tool("delegate", {"request": request, "wait_seconds": 0})
+                )
+                run_id = running["run_id"]
+                await wait_for_file(marker)  # the first phase finished; the second is running
+                tree = psutil.Process(pid).children(recursive=True)
+                os.kill(pid, signal.SIGKILL)
+        psutil.wait_procs(tree, timeout=20)
+        async with orchestrator(tmp_path) as (client, _pid):
+            result = structured(await client.call_tool("run_result", {"run_id": run_id, "wait_seconds": 60}))
+    assert result["status"] == "ok", result
+    assert [p["phase"] for p in result["phases"]] == ["Count", "Wait"]
+    assert counter.read_text() == "1"  # the finished phase was not run again
+    reader = RunReader(database_url())
+    try:
+        view = await reader.get(run_id)
+    finally:
+        reader.close()
+    assert view is not None and [p.state for p in view.phases] == ["ok", "ok"]
+
+
+async def test_cancel_run_stops_the_run_and_every_process_below_it(tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    request = script(("Block", "block", {"seconds": 300, "marker": str(marker)}))
+    with anyio.fail_after(120):
+        async with orchestrator(tmp_path) as (client, pid):
+            running = structured(await client.call_tool("delegate", {"request": request, "wait_seconds": 0}))
+            await wait_for_file(marker)
+            below = psutil.Process(pid).children(recursive=True)
+            assert len(below) == 2  # the manager and its worker, blocked in a thread
+            cancelled = structured(await client.call_tool("cancel_run", {"run_id": running["run_id"]}))
+            _gone, alive = psutil.wait_procs(below, timeout=30)
+            final = structured(await client.call_tool("run_status", {"run_id": running["run_id"]}))
+    assert cancelled["status"] in ("cancelled", "running") and final["status"] == "cancelled"
+    assert not alive, [p.cmdline() for p in alive]
+
+
+async def test_a_runs_record_holds_no_api_key_and_no_token_of_a_worker(tmp_path: Path) -> None:
+    request = json.dumps(
+        {
+            "phases": [
+                {"name": "Sum", "tool": "add", "arguments": {"a": 2, "b": 3}},
+                {"name": "Broken", "tool": "add", "arguments": {"a": 1, "b": 1}, "manager": "broken"},
+            ]
+        }
+    )
+    with anyio.fail_after(60):
+        async with orchestrator(tmp_path) as (client, _pid):
+            result = structured(await client.call_tool("delegate", {"request": request, "wait_seconds": 30}))
+            record = (await client.read_resource(f"echelon://runs/{result['run_id']}")).contents[0].text  # type: ignore[union-attr]
+    assert result["status"] == "partial"  # the broken worker's error, with its command line, is in the record
+    assert any("exited with code 3" in e["message"] for e in result["errors"]), result["errors"]
+    assert "[redacted]" in json.dumps(result["errors"])
+    database = database_url().removeprefix("sqlite:///")
+    stored = b"".join(Path(f).read_bytes() for f in (database, database + "-wal") if Path(f).exists())
+    for text in (record, json.dumps(result), stored.decode("utf-8", "replace")):
+        assert SECRET not in text
+        assert "sk-ant-test" not in text
