@@ -152,7 +152,8 @@ async def test_a_runs_record_holds_no_api_key_and_no_token_of_a_worker(tmp_path:
     assert any("exited with code 3" in e["message"] for e in result["errors"]), result["errors"]
     assert "[redacted]" in json.dumps(result["errors"])
     database = database_url().removeprefix("sqlite:///")
-    stored = b"".join(Path(f).read_bytes() for f in (database, database + "-wal") if Path(f).exists())
+    files = [Path(f) for f in (database, database + "-wal")]
+    stored = b"".join(f.read_bytes() for f in files if f.exists())
     for text in (record, json.dumps(result), stored.decode("utf-8", "replace")):
         assert SECRET not in text
         assert "sk-ant-test" not in text
