@@ -6,7 +6,6 @@ import argparse
 import os
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,13 @@ from echelon.servers.core.config import (
     unused_workers,
 )
 from echelon.servers.core.envelope import DelegationResult
-from echelon.servers.core.pool import OWN_ENV_PREFIXES, child_env, result_text
+from echelon.servers.core.pool import OWN_ENV_PREFIXES, child_env
+
+from ._follow import CommandError, Kept, TerminalProgress, answer_of, follow
+
+__all__ = ["CommandError", "Kept"]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class CommandError(Exception):
-    """A command failed in a way the user can fix; the message says how."""
 
 
 def find_config(given: str | Path | None, *, demo: bool = False) -> Path:
@@ -57,34 +56,26 @@ def orchestrator_params(config_path: str | Path | None, model: str | None) -> St
     return StdioServerParameters(command=sys.executable, args=args, env=env)
 
 
-class _Progress:
-    """Live progress on stderr: elapsed seconds and the latest message."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
-        elapsed = time.perf_counter() - self.started
-        print(f"  [{elapsed:6.1f}s] {message or progress}", file=sys.stderr, flush=True)
-
-
 async def _call(config_path: Path, model: str | None, tool: str, arguments: dict[str, Any]) -> Any:
-    progress = _Progress()
+    """Call ``tool`` on a new orchestrator subprocess; a delegation (or a resumed run) is followed to its end."""
+    progress = TerminalProgress()
     print(f"echelon: starting the orchestrator ({tool}) on {config_path}...", file=sys.stderr, flush=True)
     child = ChildRecord()
     transport = stdio_transport(orchestrator_params(config_path, model), child)
     try:
         async with Client(transport, read_timeout_seconds=3600) as client:
-            result = await client.call_tool(tool, arguments, progress_callback=progress)
+            answer = answer_of(await client.call_tool(tool, arguments, progress_callback=progress), tool)
+            if tool in ("delegate", "resume_run"):
+                return (await follow(client, answer, progress)).model_dump(mode="json")
+            return answer
+    except (CommandError, Kept):
+        raise
     except Exception:  # the session's own error (connection closed) says less than how the process ended
         ended = child.describe_exit()
         if ended is None:
             raise
         # Its stderr, the whole cause, was passed on to ours just above.
         raise CommandError(f"the orchestrator {ended} before answering (its error is above)") from None
-    if result.is_error or result.structured_content is None:
-        raise CommandError(f"the orchestrator's {tool} failed: {result_text(result)}")
-    return result.structured_content
 
 
 def _check_config(config_path: Path) -> None:
@@ -102,7 +93,15 @@ def run_ask(request: str, *, config_path: Path, model: str | None, demo: bool = 
 
         data = ensure_demo_data()
         print(f"echelon: demo data in {data.database.parent}", file=sys.stderr)
-    data = anyio.run(_call, config_path, model, "delegate", {"request": request})
+    # The run id comes back at once; the run is then followed (Ctrl-C can cancel or keep it).
+    data = anyio.run(_call, config_path, model, "delegate", {"request": request, "wait_seconds": 1})
+    return DelegationResult.model_validate(data)
+
+
+def run_resume(run_id: str, *, config_path: Path) -> DelegationResult:
+    """Continue a run through a new orchestrator and follow it to its end."""
+    _check_config(config_path)
+    data = anyio.run(_call, config_path, None, "resume_run", {"run_id": run_id})
     return DelegationResult.model_validate(data)
 
 

@@ -18,6 +18,7 @@ from echelon import __version__
 from echelon.servers.core.serve import add_http_auth_args
 
 from . import _commands
+from ._follow import kept_message
 from .install import HOSTS
 
 DEMO_REQUEST = "Which region grew fastest last year? Make a 3-slide deck of the findings."
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--trace", metavar="FILE", help="Append every model call of every level to FILE (JSONL)"
     )
+
+    resume = sub.add_parser(
+        "resume", help="Continue a cancelled, broken or failed run and follow it to its end"
+    )
+    resume.add_argument("run_id")
+    resume.add_argument("--json", action="store_true", help="Print the whole DelegationResult as JSON")
 
     serve = sub.add_parser("serve", help="Serve one level: orchestrator | manager NAME | worker NAME")
     serve.add_argument("level", choices=["orchestrator", "manager", "worker"])
@@ -140,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = _dispatch(args, args.config)
     except KeyboardInterrupt:
         code = 130
+    except _commands.Kept as kept:
+        print(kept_message(kept.run_id), file=sys.stderr)
+        code = 130
     except _commands.CommandError as exc:
         print(f"echelon: error: {exc}", file=sys.stderr)
         code = 2
@@ -161,6 +171,10 @@ def _dispatch(args: argparse.Namespace, config_path: str | None) -> int:
             print(result.model_dump_json(indent=2))
         else:
             print(_commands.render_result(result))
+        return 0 if result.status in ("ok", "partial") else 1
+    if args.command == "resume":
+        result = _commands.run_resume(args.run_id, config_path=_commands.find_config(config_path))
+        print(result.model_dump_json(indent=2) if args.json else _commands.render_result(result))
         return 0 if result.status in ("ok", "partial") else 1
     if args.command == "plan":
         preview = _commands.run_plan(

@@ -22,7 +22,7 @@ import anyio
 
 from echelon import __version__
 
-from ..core.envelope import DelegationResult
+from ..core.envelope import DelegationResult, ErrorInfo
 from ..core.progress import Progress, Send
 from ..core.runs import EVENTS_STREAM, WORKFLOW_NAME, RunEvent, RunsSettings, database_url
 from ..core.runs._reader import RunReader, RunView
@@ -279,9 +279,32 @@ class DurableRuns:
         await self.started()
         handle = await DBOS.retrieve_workflow_async(run_id)
         with anyio.move_on_after(max(wait_seconds, 0.0)):
-            output = await handle.get_result(polling_interval_sec=0.1)
+            try:
+                output = await handle.get_result(polling_interval_sec=0.1)
+            except Exception as exc:  # the run was cancelled, or the workflow itself broke
+                return await self._ended_without_result(run_id, exc)
             return DelegationResult.model_validate(output) if output is not None else None
         return None
+
+    async def _ended_without_result(self, run_id: str, exc: Exception) -> DelegationResult:
+        """A result for a run that stopped before it had one: what finished, and why it stopped."""
+        view = await self.view(run_id)
+        finished = [p.result for p in view.phases if p.result is not None]
+        cancelled = view.summary.status == "cancelled"
+        why = "it was cancelled" if cancelled else f"it broke: {exc}"
+        output = (
+            f"The run stopped before it had an answer: {why}. {len(finished)} of {len(view.phases)} phases had "
+            f"finished; resume_run(run_id={run_id!r}) continues it."
+        )
+        return DelegationResult(
+            request=view.summary.request,
+            run_id=run_id,
+            status="cancelled" if cancelled else "failed",
+            output=output,
+            phases=finished,
+            plan=view.plan.model_dump(mode="json") if view.plan else None,
+            errors=[ErrorInfo(where="run", message=why, kind="cancelled" if cancelled else "error")],
+        )
 
     # -- reading and changing runs ------------------------------------------------------------------------------
 
