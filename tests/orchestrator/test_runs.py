@@ -94,3 +94,19 @@ async def test_an_unknown_run_id_is_named_in_the_error(tmp_path: Path) -> None:
             answer = await client.call_tool("run_status", {"run_id": "nope"})
     assert answer.is_error
     assert "there is no run 'nope' (list_runs shows the runs there are)" in answer.content[0].text  # type: ignore[union-attr]
+
+
+async def test_the_run_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    from echelon.servers.core.runs import database_url, sqlite_path
+
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=ScriptedModel([ONE_PHASE]),
+        numbers=gated_numbers(anyio.Event()),
+        content=ScriptedModel([]),
+    )
+    with anyio.fail_after(30):
+        async with Client(server) as client:
+            await client.call_tool("list_runs", {})
+    path = sqlite_path(database_url())
+    assert path is not None and path.stat().st_mode & 0o777 == 0o600

@@ -24,7 +24,7 @@ from echelon import __version__
 
 from ..core.envelope import DelegationResult, ErrorInfo
 from ..core.progress import Progress, Send
-from ..core.runs import EVENTS_STREAM, WORKFLOW_NAME, RunEvent, RunsSettings, database_url
+from ..core.runs import EVENTS_STREAM, WORKFLOW_NAME, RunEvent, RunsSettings, database_url, protect
 from ..core.runs._reader import RunReader, RunView
 from ..core.runs._redact import Redactor
 from ._checkpoints import Checkpoints, Slot, StepFn
@@ -180,6 +180,7 @@ class DurableRuns:
             await anyio.to_thread.run_sync(self._liveness.beat, self.me)
             _active = self
             self._launch()  # in this thread: DBOS runs dequeued and recovered workflows on this event loop
+            protect(self.url)
             self._queue = await _register_queue(self.settings.concurrency)
         except BaseException as exc:
             self.failure = exc

@@ -54,3 +54,14 @@ def test_models_are_traced_only_when_the_variable_names_a_file(
 
 def echo_factory(role: str) -> FunctionModel:
     return FunctionModel(lambda r: role, name="test:factory")
+
+
+@pytest.mark.anyio
+async def test_the_trace_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    from echelon.servers.core.llm._trace import TracedModel
+    from echelon.servers.core.testing import ScriptedModel
+
+    path = tmp_path / "calls.jsonl"
+    model = TracedModel(ScriptedModel(["hi"]), path)
+    await model.request(ModelRequest(messages=[Message(role="user", content="hello")]))
+    assert path.stat().st_mode & 0o777 == 0o600

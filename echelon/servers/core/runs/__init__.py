@@ -43,8 +43,19 @@ def database_url(settings: RunsSettings | None = None) -> str:
     if chosen:
         return chosen
     folder = state_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'runs.sqlite'}"
+
+
+def protect(url: str) -> None:
+    """Make a SQLite run database (and its journal files) readable by its owner only: records hold requests,
+    plans and tool data."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
 
 
 def sqlite_path(url: str) -> Path | None:
