@@ -173,3 +173,22 @@ async def test_progress_from_three_levels_arrives_in_order_with_heartbeats_durin
     beats = [m for m in messages if m.startswith("phase 1/1 numbers › step 1/1 › calc.wait (still running")]
     assert len(beats) >= 2, messages  # heartbeats from the manager while the worker's call ran
     assert values == sorted(values)
+
+
+async def test_the_spans_of_one_delegation_across_three_processes_share_one_trace(tmp_path: Path) -> None:
+    spans_file = tmp_path / "spans.jsonl"
+    with anyio.fail_after(90):
+        async with orchestrator(tmp_path, ECHELON_TRACES_FILE=str(spans_file)) as client:
+            answer = await client.call_tool("delegate", {"request": request("add", a=2, b=3)})
+    assert not answer.is_error
+    spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
+    (run,) = [s for s in spans if s["name"] == "echelon.run"]
+    in_trace = [s for s in spans if s["trace_id"] == run["trace_id"]]
+    services = {s["service"] for s in in_trace}
+    assert {"echelon", "echelon-manager-numbers", "calc"} <= services, services
+    names = {s["name"] for s in in_trace}
+    assert {"echelon.phase", "echelon.step", "echelon.model step", "echelon.tool_call calc.add"} <= names, (
+        names
+    )
+    step = next(s for s in in_trace if s["name"] == "echelon.step")
+    assert step["attributes"]["echelon.status"] == "ok"

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 from mcp.types import CallToolResult, Tool
 
+from . import telemetry
 from .budget import Budget
 from .envelope import RetryRecord, ToolCallRecord, clip, clip_json
 from .pool import ConnectionPool, ProgressFn, result_text
@@ -81,10 +82,12 @@ class ToolCaller:
             worker=target, tool=tool, arguments=arguments, manager=manager, step=step, started_at=time.time()
         )
         started = time.perf_counter()
-        try:
-            raw = await self._attempts(target, tool, arguments, record, budget, progress, cap_seconds)
-        finally:
-            record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        with telemetry.span(f"echelon.tool_call {target}.{tool}", **{"echelon.worker": target}) as current:
+            try:
+                raw = await self._attempts(target, tool, arguments, record, budget, progress, cap_seconds)
+            finally:
+                record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+                current.set_attribute("echelon.attempts", record.attempts)
         if raw is None:
             return CallResult(record)
         text = result_text(raw)

@@ -42,6 +42,7 @@ OWN_ENV_PREFIXES = (
     "UV_INDEX_URL",
     "PIP_INDEX_URL",
     "PYTHONPATH",
+    "OTEL_",  # OpenTelemetry exporter settings (core.telemetry): every level exports alike
 )
 # TLS and proxy settings: not secrets, and every child that reaches the network (a model API, a package index for
 # `uvx`, a model download) needs them behind a company CA or proxy, so every stdio child gets them, third-party

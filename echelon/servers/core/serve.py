@@ -22,7 +22,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, ConfigDict
 
-from . import _lifeline
+from . import _lifeline, telemetry
 from ._auth import TOKEN_ENV, AuthConfigError, HashedToken, StaticTokenVerifier, env_token, read_token_file
 from ._http import MCP_PATH, HttpSecurity, build_http_app, is_loopback, serve_http
 
@@ -133,8 +133,10 @@ def http_access(args: argparse.Namespace) -> HttpAccess:
 
 
 def run_server(server: MCPServer, args: argparse.Namespace, access: HttpAccess | None = None) -> None:
-    """Serve over the transport the flags asked for; the server's children never outlive it (``_lifeline``)."""
+    """Serve over the transport the flags asked for; the server's children never outlive it (``_lifeline``), and
+    its spans go where the environment says (``telemetry``)."""
     _lifeline.install()
+    telemetry.configure(server.name or "echelon")
     if args.transport == "stdio":
         server.run()
         return

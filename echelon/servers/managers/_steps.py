@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from ..core import telemetry
 from ..core.budget import Budget
 from ..core.calls import ToolCaller
 from ..core.catalog import WorkerInfo
@@ -54,6 +55,21 @@ class StepRunner:
         progress: Progress,
     ) -> StepResult:
         """Carry out ``step``; the results of the steps it depends on are in ``inputs``."""
+        with telemetry.span(
+            "echelon.step", **{"echelon.step": step.name, "echelon.worker": step.worker}
+        ) as current:
+            result = await self._reassigning(step, phase, context, inputs, progress)
+            current.set_attribute("echelon.status", result.status)
+            return result
+
+    async def _reassigning(
+        self,
+        step: Step,
+        phase: PlanNode,
+        context: PhaseContext,
+        inputs: Mapping[str, StepResult],
+        progress: Progress,
+    ) -> StepResult:
         result = await self._run_on(step, phase, context, inputs, progress)
         spare = self._spare_worker(step, result)
         if spare is None:

@@ -34,6 +34,9 @@ class RunInput(BaseModel):
     request: str
     context: str | None = None
     limits: dict[str, Any] = Field(default_factory=dict)
+    trace: dict[str, str] = Field(
+        default_factory=dict, description="The W3C trace context it was asked under (a resumed run keeps it)"
+    )
 
     @property
     def full_request(self) -> str:

@@ -22,6 +22,7 @@ import anyio
 
 from echelon import __version__
 
+from ..core import telemetry
 from ..core.envelope import DelegationResult, ErrorInfo
 from ..core.progress import Progress, Send
 from ..core.runs import EVENTS_STREAM, WORKFLOW_NAME, RunEvent, RunsSettings, database_url, protect
@@ -262,7 +263,12 @@ class DurableRuns:
         run = run.model_copy(update={"run_id": DBOS.workflow_id or run.run_id})
         monitor = self.monitor(run.run_id)
         checkpoints = DbosCheckpoints(monitor, self.redactor)
-        result = await Delegation(self.orchestrator, run, checkpoints, Progress(monitor.publish))()
+        with (
+            telemetry.under(run.trace),
+            telemetry.span("echelon.run", **{"echelon.run_id": run.run_id}) as current,
+        ):
+            result = await Delegation(self.orchestrator, run, checkpoints, Progress(monitor.publish))()
+            current.set_attribute("echelon.status", result.status)
         return self.redactor.json(result.model_dump(mode="json"))
 
     async def submit(self, run: RunInput) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import anyio
 from pydantic import BaseModel, Field
 
+from ..core import telemetry
 from ..core.budget import Budget, BudgetExhausted
 from ..core.calls import ToolCaller
 from ..core.config import HierarchyConfig
@@ -151,13 +152,18 @@ class Orchestrator:
         key = phase.worker
         self._in_flight[key] = self._in_flight.get(key, 0) + 1
         try:
-            return await self.manager(key).execute_phase(
-                phase,
-                context,
-                budget=budget,
-                progress=progress,
-                cap_seconds=self.config.orchestrator.phase_timeout_seconds,
-            )
+            with telemetry.span(
+                "echelon.phase", **{"echelon.phase": phase.name, "echelon.manager": key}
+            ) as current:
+                result = await self.manager(key).execute_phase(
+                    phase,
+                    context,
+                    budget=budget,
+                    progress=progress,
+                    cap_seconds=self.config.orchestrator.phase_timeout_seconds,
+                )
+                current.set_attribute("echelon.status", result.status)
+                return result
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 if self._in_flight[key] == 1:

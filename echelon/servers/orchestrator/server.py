@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from echelon import __version__
 
+from ..core import telemetry
 from ..core.calls import ToolCaller
 from ..core.config import HierarchyConfig, config_secrets, load_config, run_prepare
 from ..core.llm import Model, describe_auto, resolve_model
@@ -160,7 +161,11 @@ def build_server(
             raise ToolError("request is empty: say what you want done")
         runs = ctx.request_context.lifespan_context.runs
         run = RunInput(
-            run_id=new_run_id(), request=request, context=context, limits=limits.given() if limits else {}
+            run_id=new_run_id(),
+            request=request,
+            context=context,
+            limits=limits.given() if limits else {},
+            trace=telemetry.carrier(),
         )
         wait = config.orchestrator.wait_seconds if wait_seconds is None else wait_seconds
         try:

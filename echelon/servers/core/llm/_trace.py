@@ -59,7 +59,29 @@ class TracedModel(Model):
         await self.inner.aclose()
 
 
+class SpannedModel(Model):
+    """Wraps a model so each request is an OpenTelemetry span with its purpose and tokens (a no-op span unless an
+    exporter is configured; ``core.telemetry``)."""
+
+    def __init__(self, inner: Model) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        from ..telemetry import span
+
+        with span(f"echelon.model {request.purpose}", **{"gen_ai.request.model": self.name}) as current:
+            response = await self.inner.request(request)
+            current.set_attribute("gen_ai.usage.input_tokens", response.usage.input_tokens)
+            current.set_attribute("gen_ai.usage.output_tokens", response.usage.output_tokens)
+            return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def traced(model: Model) -> Model:
-    """The model itself, or a traced wrapper when ``ECHELON_TRACE`` names a file."""
+    """The model with a span per request, and with every call appended to a file when ``ECHELON_TRACE`` names one."""
     path = os.environ.get(ENV_VAR, "").strip()
-    return TracedModel(model, Path(path).expanduser()) if path else model
+    spanned = SpannedModel(model)
+    return TracedModel(spanned, Path(path).expanduser()) if path else spanned
