@@ -34,6 +34,8 @@ ORCHESTRATOR_TOOLS = {
     "cancel_run",
     "list_runs",
     "resume_run",
+    "check_workflow",
+    "run_workflow",
 }
 
 

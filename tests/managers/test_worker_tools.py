@@ -52,7 +52,6 @@ async def test_managers_see_only_the_tools_a_worker_allow_list_names() -> None:
 async def test_an_allow_list_naming_a_missing_tool_marks_the_worker_unavailable_with_the_reason() -> None:
     worker = await list_workers(["add", "multiply"])
     assert worker["tools"] == []
-    assert worker["error"] == (
-        "its tools allow-list names 'multiply', which it does not have (its tools: add, divide, evaluate, pid, env, "
-        "crash, crash_counted, flaky_read, wait, block)"
+    assert worker["error"].startswith(  # type: ignore[union-attr]
+        "its tools allow-list names 'multiply', which it does not have (its tools: add, divide, evaluate, pid, "
     )

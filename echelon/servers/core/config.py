@@ -21,17 +21,11 @@ from ._expand import expand
 from .budget import Limits
 from .llm import ModelSettings
 from .paths import data_dir
+from .plan import PlannerName, planner_name
 from .policies import DEFAULT_POLICIES, PolicyName
 from .runs import RunsSettings
 from .target import Target
 
-PlannerName = Literal["StrategicDecomposerPlanner", "WorkerRouterPlanner"]
-_PLANNER_ALIASES: dict[str, PlannerName] = {
-    "strategicdecomposerplanner": "StrategicDecomposerPlanner",
-    "decomposer": "StrategicDecomposerPlanner",
-    "workerrouterplanner": "WorkerRouterPlanner",
-    "router": "WorkerRouterPlanner",
-}
 _CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 CONFIG_NAME = "echelon.toml"
 
@@ -89,7 +83,7 @@ class ManagerConfig(BaseModel):
     @classmethod
     def _planner_alias(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return _PLANNER_ALIASES.get(value.lower().replace("_", "").replace("-", ""), value)
+            return planner_name(value)
         return value
 
 
@@ -112,6 +106,14 @@ class OrchestratorConfig(BaseModel):
     wait_seconds: float = Field(
         default=45, gt=0, description="How long delegate waits before answering with a run id (desktop hosts)"
     )
+
+
+class WorkflowsConfig(BaseModel):
+    """``[workflows]``: folders whose workflow files (*.toml, *.json) the orchestrator offers as tools."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[Path] = Field(default_factory=list, description="Folders, relative to this file's folder")
 
 
 class HttpConfig(BaseModel):
@@ -150,6 +152,7 @@ class HierarchyConfig(BaseModel):
     models: ModelSettings = Field(default_factory=ModelSettings)
     limits: Limits = Field(default_factory=Limits)
     runs: RunsSettings = Field(default_factory=RunsSettings)
+    workflows: WorkflowsConfig = Field(default_factory=WorkflowsConfig)
     managers: dict[str, ManagerConfig] = Field(min_length=1)
     workers: dict[str, WorkerConfig] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
@@ -387,6 +390,17 @@ def run_prepare(config: HierarchyConfig) -> None:
     function = prepare_function(config)
     if function is not None:
         function()
+
+
+def workflow_files(config: HierarchyConfig) -> list[Path]:
+    """The workflow files of the configured folders, in name order (a folder that is missing is skipped)."""
+    base = config.source.parent if config.source is not None else Path.cwd()
+    found: list[Path] = []
+    for folder in config.workflows.paths:
+        directory = folder if folder.is_absolute() else base / folder
+        if directory.is_dir():
+            found += sorted(p for p in directory.iterdir() if p.suffix in (".toml", ".json") and p.is_file())
+    return found
 
 
 def config_secrets(config: HierarchyConfig) -> list[str]:

@@ -14,13 +14,15 @@ from pydantic import BaseModel, Field
 
 from .budget import Budget
 from .calls import CallResult, ToolCaller
+from .catalog import WorkerInfo
 from .envelope import AnswerPart, Artifact, ErrorInfo, PhaseResult, ToolCallRecord, Usage
 from .evidence import with_data
-from .plan import PlanNode, Step
+from .plan import PhaseSpec, PlanNode, Step
 from .progress import Progress
 
 EXECUTE_PHASE: Final = "execute_phase"
 PLAN_PHASE: Final = "plan_phase"
+LIST_WORKERS: Final = "list_workers"
 PRIOR_CALLS = 2
 """How many of an earlier phase's data-bearing tool calls a later phase sees."""
 
@@ -72,8 +74,28 @@ class PhasePlanPreview(BaseModel):
     usage: Usage = Field(default_factory=Usage)
 
 
+class PolicyInfo(BaseModel):
+    name: str
+    description: str
+    small_model_aid: bool = Field(description="True when it only helps small models")
+
+
+class WorkerCatalog(BaseModel):
+    """What ``list_workers`` returns: the manager's workers and their live tools, and its policies."""
+
+    manager: str
+    description: str
+    planner: str
+    model: str
+    policies: list[PolicyInfo]
+    workers: list[WorkerInfo]
+
+
 def _arguments(phase: PlanNode, context: PhaseContext) -> dict[str, Any]:
-    return {"phase": phase.model_dump(mode="json"), "context": context.model_dump(mode="json")}
+    return {
+        "phase": phase.model_dump(mode="json", exclude_defaults=True),
+        "context": context.model_dump(mode="json"),
+    }
 
 
 class ManagerClient:
@@ -85,7 +107,7 @@ class ManagerClient:
 
     async def execute_phase(
         self,
-        phase: PlanNode,
+        phase: PhaseSpec,
         context: PhaseContext,
         *,
         budget: Budget,
@@ -130,3 +152,11 @@ class ManagerClient:
         if raw is None or raw.is_error or raw.structured_content is None:
             raise RuntimeError(made.record.error or made.record.text or "no plan")
         return PhasePlanPreview.model_validate(raw.structured_content)
+
+    async def list_workers(self, *, budget: Budget) -> WorkerCatalog:
+        """The manager's workers and their live tool schemas; ``RuntimeError`` saying why when it cannot tell."""
+        made = await self.caller.call(self.key, LIST_WORKERS, {}, budget=budget, counts=False)
+        raw = made.raw
+        if raw is None or raw.is_error or raw.structured_content is None:
+            raise RuntimeError(made.record.error or made.record.text or "no answer")
+        return WorkerCatalog.model_validate(raw.structured_content)

@@ -7,7 +7,7 @@ dependencies, no cycles); whether ``worker`` names something real is checked by 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -34,11 +34,47 @@ class PlanNode(BaseModel):
 N = TypeVar("N", bound=PlanNode)
 
 
+PlannerName = Literal["StrategicDecomposerPlanner", "WorkerRouterPlanner"]
+PLANNER_ALIASES: dict[str, PlannerName] = {
+    "strategicdecomposerplanner": "StrategicDecomposerPlanner",
+    "decomposer": "StrategicDecomposerPlanner",
+    "workerrouterplanner": "WorkerRouterPlanner",
+    "router": "WorkerRouterPlanner",
+}
+
+
+def planner_name(value: Any) -> Any:
+    """A planner name as written in a config or workflow file ('router', 'WorkerRouterPlanner', ...)."""
+    if isinstance(value, str):
+        return PLANNER_ALIASES.get(value.lower().replace("_", "").replace("-", ""), value)
+    return value
+
+
 class Step(PlanNode):
     """A manager step. Where the right call is obvious, the planner may name it; otherwise a tool loop decides."""
 
     tool: str | None = Field(default=None, description="Optional: the one tool to call")
     arguments: dict[str, Any] | None = Field(default=None, description="Arguments for that tool")
+    pinned: bool = Field(
+        default=False,
+        description="A workflow's step: make exactly this call; if it fails, no model tries instead",
+    )
+
+
+class PhaseSpec(PlanNode):
+    """A phase as a manager receives it: a plan's node, or a workflow's, which may pin its steps (run as they are,
+    without the manager's planner), pin the planner, or ask for no synthesis (the tools' results are the answer)."""
+
+    steps: list[Step] | None = Field(default=None, description="Pinned steps, run in this order")
+    planner: PlannerName | None = Field(default=None, description="The manager's planner for this phase")
+    synthesis: bool = Field(
+        default=True, description="False: the phase's answer is its tools' results as they are"
+    )
+
+    @field_validator("planner", mode="before")
+    @classmethod
+    def _planner_alias(cls, value: Any) -> Any:
+        return planner_name(value)
 
 
 def check_dag(nodes: list[PlanNode], *, kind: str) -> None:

@@ -31,13 +31,19 @@ _tracer = trace.get_tracer("echelon")
 _configured = False
 
 
+def exporting() -> bool:
+    """Whether this process is told to export spans."""
+    exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    return bool(os.environ.get(FILE_ENV, "").strip()) or exporter_name not in ("", "none")
+
+
 def configure(service: str) -> None:
     """Install a tracer provider for this process when an exporter is configured (once; a no-op otherwise)."""
     global _configured
+    if _configured or not exporting():
+        return
     exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
     path = os.environ.get(FILE_ENV, "").strip()
-    if _configured or (not path and exporter_name in ("", "none")):
-        return
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor

@@ -153,6 +153,12 @@ class StepRunner:
             result.errors.append(
                 ErrorInfo(where=f"{step.worker}.{step.tool}", message=planned_error, kind="tool")
             )
+            if step.pinned:  # a workflow's call: it fails as written, no model tries another
+                result.status = "failed"
+                result.output = f"The pinned call {step.tool} failed: {planned_error}"
+                result.usage.tool_calls = 1
+                result.usage.wall_seconds = time.perf_counter() - started
+                return result
         system = load_prompt("step_executor", manager=self.manager, worker=step.worker)
         if worker.instructions:
             system += f"\n\nHow to use {step.worker} (from its own instructions): {worker.instructions}"

@@ -15,7 +15,7 @@ from ..core.envelope import ErrorInfo, PhaseResult, StepResult, Usage
 from ..core.evidence import with_data
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
 from ..core.llm import Model, ModelError, StructuredOutputError
-from ..core.plan import PlanNode, Step, StepPlan
+from ..core.plan import PhaseSpec, PlanNode, Step, StepPlan
 from ..core.policies import Policy, RunState, build_policies
 from ..core.pool import ConnectionPool
 from ..core.progress import SILENT, Progress
@@ -53,6 +53,14 @@ class Manager:
         )
         self._workers: dict[str, WorkerInfo] | None = None
 
+    def planner_for(self, phase: PhaseSpec, model: Model) -> StepPlanner:
+        """The configured planner, or the one the phase pins (a workflow may)."""
+        if phase.planner is None or phase.planner == type(self.planner).__name__:
+            return self.planner
+        return PLANNERS[phase.planner](
+            model, manager=self.key, description=self.config.description, max_steps=self.config.max_steps
+        )
+
     def policies(self) -> list[Policy]:
         """Fresh policy objects for one phase, as configured."""
         return build_policies(self.config.policies)
@@ -64,7 +72,7 @@ class Manager:
         return self._workers
 
     async def _plan(
-        self, phase: PlanNode, context: PhaseContext, model: Model, usage: Usage, errors: list[ErrorInfo]
+        self, phase: PhaseSpec, context: PhaseContext, model: Model, usage: Usage, errors: list[ErrorInfo]
     ) -> tuple[StepPlan, str] | None:
         """Plan with the configured planner; if its answers stay invalid, fall back to the router, and for a manager
         with a single available worker to one step with the phase's goals. Failed attempts are kept in ``errors``."""
@@ -76,8 +84,8 @@ class Manager:
         )
         if len(unavailable) == len(workers):  # nothing could carry out a step; a planner would only guess
             return None
-        planners = [self.planner]
-        if not isinstance(self.planner, WorkerRouterPlanner):
+        planners = [self.planner_for(phase, model)]
+        if not isinstance(planners[0], WorkerRouterPlanner):
             planners.append(WorkerRouterPlanner(model, manager=self.key, description=self.config.description))
         for planner in planners:
             where = f"{self.key}.{type(planner).__name__}"
@@ -100,7 +108,7 @@ class Manager:
             ), "single-worker"
         return None
 
-    async def plan_phase(self, phase: PlanNode, context: PhaseContext, budget: Budget) -> PhasePlanPreview:
+    async def plan_phase(self, phase: PhaseSpec, context: PhaseContext, budget: Budget) -> PhasePlanPreview:
         """The steps this manager would run for ``phase``; nothing is executed."""
         usage, errors = Usage(), list[ErrorInfo]()
         planned = await self._plan(phase, context, budget.model(self.model), usage, errors)
@@ -112,15 +120,19 @@ class Manager:
         )
 
     async def execute_phase(
-        self, phase: PlanNode, context: PhaseContext, budget: Budget, progress: Progress = SILENT
+        self, phase: PhaseSpec, context: PhaseContext, budget: Budget, progress: Progress = SILENT
     ) -> PhaseResult:
-        """Plan, run the steps as a DAG, and answer. Failures are kept in the result, never raised."""
+        """Plan (unless the phase pins its steps), run the steps as a DAG, and answer. Failures are kept in the
+        result, never raised."""
         started = time.perf_counter()
         result = PhaseResult(phase=phase.name, manager=self.key, status="failed")
         model = budget.model(self.model)
         try:
-            async with progress.activity("planning steps"):
-                planned = await self._plan(phase, context, model, result.usage, result.errors)
+            if phase.steps:
+                planned = StepPlan(steps=phase.steps, rationale="the workflow's pinned steps"), "pinned"
+            else:
+                async with progress.activity("planning steps"):
+                    planned = await self._plan(phase, context, model, result.usage, result.errors)
         except BudgetExhausted as exc:
             result.errors.append(ErrorInfo(where=f"{self.key}.planning", message=str(exc), kind="budget"))
             planned = None
@@ -139,7 +151,10 @@ class Manager:
             result.usage.add(step.usage)
             result.artifacts.extend(step.artifacts)
             result.errors.extend(step.errors)
-        await self._answer(phase, context, plan, model, state, result)
+        if phase.synthesis:
+            await self._answer(phase, context, plan, model, state, result)
+        else:
+            self._as_they_are(result)
         data = with_data(result.calls())
         result.data = data[-1].result if data and isinstance(data[-1].result, dict) else None
         result.usage.wall_seconds = time.perf_counter() - started
@@ -188,6 +203,15 @@ class Manager:
             on_event=on_event,
         )
         return await run_dag(plan.steps, callbacks, deadline=budget.deadline)
+
+    def _as_they_are(self, result: PhaseResult) -> None:
+        """No synthesis: the phase's answer is its steps' tool results as they are, and no model is asked."""
+        result.output = "\n\n".join(s.output for s in result.steps if s.output)
+        result.goal_met = bool(result.steps) and all(s.status == "ok" for s in result.steps)
+        result.missing = "" if result.goal_met else "a step did not succeed"
+        result.status = roll_up(
+            [s.status for s in result.steps], answered=result.goal_met, errors=result.errors
+        )
 
     async def _answer(
         self,

@@ -15,18 +15,25 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from echelon import __version__
 
 from ..core.budget import Budget
 from ..core.calls import ToolCaller
-from ..core.catalog import WorkerInfo
 from ..core.config import HierarchyConfig, load_config, run_prepare
-from ..core.contracts import EXECUTE_PHASE, PLAN_PHASE, PhaseContext, PhasePlanPreview
+from ..core.contracts import (
+    EXECUTE_PHASE,
+    LIST_WORKERS,
+    PLAN_PHASE,
+    PhaseContext,
+    PhasePlanPreview,
+    PolicyInfo,
+    WorkerCatalog,
+)
 from ..core.envelope import PhaseResult
 from ..core.llm import Model, resolve_model
-from ..core.plan import PlanNode
+from ..core.plan import PhaseSpec
 from ..core.policies import POLICIES
 from ..core.pool import ConnectionPool
 from ..core.progress import Progress
@@ -36,23 +43,6 @@ from .manager import Manager
 from .planners import StepPlanner
 
 WORKER_ENV = ("ECHELON_", "XDG_")
-
-
-class PolicyInfo(BaseModel):
-    name: str
-    description: str
-    small_model_aid: bool = Field(description="True when it only helps small models")
-
-
-class WorkerCatalog(BaseModel):
-    """The manager's workers and their live tools, and the policies its loop runs with."""
-
-    manager: str
-    description: str
-    planner: str
-    model: str
-    policies: list[PolicyInfo]
-    workers: list[WorkerInfo]
 
 
 def build_server(
@@ -114,7 +104,10 @@ def build_server(
         annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=False, destructive_hint=False),
     )
     async def execute_phase(
-        phase: Annotated[PlanNode, Field(description="The phase to carry out: name, goals, notes")],
+        phase: Annotated[
+            PhaseSpec,
+            Field(description="The phase to carry out: name, goals, notes (a workflow's may pin its steps)"),
+        ],
         ctx: Context[Manager, Any],
         context: Annotated[
             PhaseContext | None, Field(description="The user's request and results of earlier phases")
@@ -129,7 +122,7 @@ def build_server(
 
     @server.tool(name=PLAN_PHASE, annotations=ToolAnnotations(read_only_hint=True))
     async def plan_phase(
-        phase: Annotated[PlanNode, Field(description="The phase to plan")],
+        phase: Annotated[PhaseSpec, Field(description="The phase to plan")],
         ctx: Context[Manager, Any],
         context: Annotated[PhaseContext | None, Field(description="Results of earlier phases")] = None,
     ) -> PhasePlanPreview:
@@ -140,7 +133,7 @@ def build_server(
         except Exception as exc:
             raise ToolError(f"could not plan phase {phase.name!r}: {exc}") from exc
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    @server.tool(name=LIST_WORKERS, annotations=ToolAnnotations(read_only_hint=True))
     async def list_workers(ctx: Context[Manager, Any]) -> WorkerCatalog:
         """This manager's workers and their live tool schemas (condensed), and which model and planner it uses."""
         manager = ctx.request_context.lifespan_context

@@ -8,7 +8,7 @@ snapshot of the budget; the run charges what the step reports it used.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -17,11 +17,13 @@ from ..core.budget import Budget, Limits
 from ..core.contracts import PhaseContext, PriorResult
 from ..core.envelope import AnswerPart, DelegationResult, ErrorInfo, PhaseResult, ReplanRecord, Usage
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
-from ..core.plan import Plan, PlanNode
+from ..core.plan import PhaseSpec, Plan, PlanNode
 from ..core.progress import Progress
 from ..core.synthesis import roll_up
+from ..core.workflow import Workflow
 from ._checkpoints import Checkpoints
 from ._prompts import replan_request
+from ._workflows import expand, phase_spec, plan_of, scope
 
 if TYPE_CHECKING:
     from .orchestrator import Orchestrator
@@ -37,6 +39,10 @@ class RunInput(BaseModel):
     trace: dict[str, str] = Field(
         default_factory=dict, description="The W3C trace context it was asked under (a resumed run keeps it)"
     )
+    workflow: Workflow | None = Field(
+        default=None, description="Set for a workflow run: the plan a person wrote"
+    )
+    inputs: dict[str, Any] = Field(default_factory=dict, description="A workflow run's inputs, resolved")
 
     @property
     def full_request(self) -> str:
@@ -78,7 +84,8 @@ class Delegation:
         self.run = run
         self.checkpoints = checkpoints
         self.progress = progress
-        self.limits: Limits = orchestrator.config.limits.merged(run.limits)
+        own = run.workflow.limits.model_dump(exclude_none=True) if run.workflow else {}
+        self.limits: Limits = orchestrator.config.limits.merged(own).merged(run.limits)
         self.budget = Budget.start(self.limits)
         self.result = DelegationResult(request=run.request, run_id=run.run_id, status="failed")
 
@@ -99,6 +106,9 @@ class Delegation:
                 "(max_request_chars). Shorten it, or raise the limit in [limits] or delegate(limits=...)."
             )
             result.errors.append(ErrorInfo(where="orchestrator", message=result.output, kind="request"))
+            return
+        if self.run.workflow is not None:
+            await self._workflow(self.run.workflow)
             return
         planned = await self._plan_step("plan", request)
         if planned.plan is None:
@@ -145,15 +155,19 @@ class Delegation:
         phases: list[PlanNode],
         expects: Mapping[str, list[AnswerPart]],
         done: Mapping[str, PhaseResult],
+        spec_of: Callable[[PlanNode, Mapping[str, PhaseResult]], PhaseSpec] | None = None,
     ) -> dict[str, PhaseResult]:
-        """Run ``phases`` as a DAG; each gets the results it depends on (and everything in ``done``)."""
+        """Run ``phases`` as a DAG; each gets the results it depends on (and everything in ``done``).
+        ``spec_of(phase, finished)`` gives what the manager receives (default: the phase as planned)."""
         total = len(phases)
         progress = self.progress
         progress.set_total(total)
         position = {p.name: i for i, p in enumerate(phases, 1)}
         slots = self.checkpoints.slots([f"phase:{p.name}" for p in phases])
+        finished: dict[str, PhaseResult] = dict(done)
 
-        async def run_phase(phase: PlanNode, inputs: Mapping[str, PhaseResult]) -> PhaseResult:
+        async def run_phase(node: PlanNode, inputs: Mapping[str, PhaseResult]) -> PhaseResult:
+            phase = spec_of(node, finished) if spec_of else PhaseSpec.model_validate(node.model_dump())
             prior = [PriorResult.of(r) for r in [*done.values(), *inputs.values()] if r.status != "failed"]
             context = PhaseContext(
                 request=self.run.full_request, expects=list(expects.get(phase.name, [])), prior=prior
@@ -167,6 +181,7 @@ class Delegation:
 
             result = PhaseResult.model_validate(await slots[f"phase:{phase.name}"].run(step))
             charge(self.budget, result.usage)
+            finished[phase.name] = result
             return result
 
         async def on_event(event: NodeEvent) -> None:
@@ -219,17 +234,47 @@ class Delegation:
             phases = {**phases, **await self._run_phases(new, expects, done)}
         return phases
 
-    async def _answer(self, plan: Plan) -> bool:
+    async def _workflow(self, workflow: Workflow) -> None:
+        """A workflow run: the plan a person wrote, no planner, no replanning; the phases' own answers as the
+        answer unless the workflow asks for a synthesis."""
+        result = self.result
+        nodes = expand(workflow, self.run.inputs)
+        plan = plan_of(workflow, nodes)
+
+        async def record() -> dict[str, Any]:
+            return PlanStep(plan=plan).model_dump(mode="json")
+
+        await self.checkpoints.step("plan", record)
+        result.plan = plan.model_dump(mode="json")
+        result.primary_manager = plan.primary_worker
+        by_name = {n.name: n for n in nodes}
+
+        def spec_of(node: PlanNode, finished: Mapping[str, PhaseResult]) -> PhaseSpec:
+            current = by_name[node.name]
+            return phase_spec(current, scope(self.run.inputs, finished, nodes, current))
+
+        parts: list[AnswerPart] = [a for a in workflow.asks_for if a != "file"]
+        phases = await self._run_phases(plan.phases, {p.name: parts for p in plan.phases}, {}, spec_of)
+        result.phases = list(phases.values())
+        for phase in result.phases:
+            result.usage.add(phase.usage)
+            result.artifacts.extend(phase.artifacts)
+            result.errors.extend(phase.errors)
+        answered = await self._answer(plan, synthesis=workflow.synthesis)
+        result.status = roll_up([p.status for p in result.phases], answered=answered, errors=result.errors)
+
+    async def _answer(self, plan: Plan, *, synthesis: bool | None = None) -> bool:
         """Set the final answer; True when it answers (a synthesis that stood, or the only phase's met goals)."""
         result = self.result
         effective = [p for p in result.phases if not _replaced(p, result.replans)]
         if not effective:
             return False
         budget = self.budget.snapshot()
+        synthesize = self.orchestrator.config.orchestrator.synthesis if synthesis is None else synthesis
 
         async def step() -> dict[str, Any]:
             answer = await self.orchestrator.answer_step(
-                self.run.full_request, plan, effective, budget, self.progress
+                self.run.full_request, plan, effective, budget, self.progress, synthesis=synthesize
             )
             return answer.model_dump(mode="json")
 

@@ -172,29 +172,32 @@ class DurableRuns:
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Start DBOS, then keep this executor's heartbeat and finish dead executors' runs until cancelled."""
+        """Start DBOS, then keep this executor's heartbeat and finish dead executors' runs until cancelled; stop
+        DBOS however this ends (an orchestrator that stops while DBOS is still starting included)."""
         global _active
         task_status.started()
         try:
-            await anyio.to_thread.run_sync(_import_dbos)
-            self._liveness = await anyio.to_thread.run_sync(Liveness, self.url)
-            await anyio.to_thread.run_sync(self._liveness.beat, self.me)
-            _active = self
-            self._launch()  # in this thread: DBOS runs dequeued and recovered workflows on this event loop
-            protect(self.url)
-            self._queue = await _register_queue(self.settings.concurrency)
-        except BaseException as exc:
-            self.failure = exc
-            self.ready.set()
-            logger.error("durable runs could not start on %s: %s", _shown(self.url), exc)
-            raise
-        self.ready.set()
-        try:
+            try:
+                await anyio.to_thread.run_sync(_import_dbos)
+                self._liveness = await anyio.to_thread.run_sync(Liveness, self.url)
+                await anyio.to_thread.run_sync(self._liveness.beat, self.me)
+                _active = self
+                self._launch()  # in this thread: DBOS runs dequeued and recovered workflows on this event loop
+                protect(self.url)
+                self._queue = await _register_queue(self.settings.concurrency)
+            except Exception as exc:
+                self.failure = exc
+                logger.error("durable runs could not start on %s: %s", _shown(self.url), exc)
+                raise
+            finally:
+                self.ready.set()
             while True:
                 await self._recover_dead()
                 await anyio.sleep(HEARTBEAT_SECONDS)
                 await anyio.to_thread.run_sync(self._liveness.beat, self.me)
         finally:
+            if self.failure is None and not self.ready.is_set():
+                self.failure = RuntimeError("the orchestrator stopped")
             with anyio.CancelScope(shield=True):
                 await self._stop()
 
@@ -217,10 +220,11 @@ class DurableRuns:
 
     async def _stop(self) -> None:
         global _active
+        if _active is not self:
+            return  # DBOS never started for this one
         from dbos import DBOS
 
-        if _active is self:
-            _active = None
+        _active = None
         if self._reader is not None:
             self._reader.close()
         await anyio.to_thread.run_sync(DBOS.destroy)
@@ -245,7 +249,7 @@ class DurableRuns:
     async def started(self) -> None:
         """Wait until runs can be submitted; raise why not if DBOS could not start."""
         await self.ready.wait()
-        if self.failure is not None:
+        if self.failure is not None or self._queue is None:
             raise RuntimeError(f"the run database {_shown(self.url)} is unavailable: {self.failure}")
 
     # -- runs --------------------------------------------------------------------------------------------------

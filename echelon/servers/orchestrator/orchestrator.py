@@ -20,7 +20,7 @@ from ..core.config import HierarchyConfig
 from ..core.contracts import ManagerClient, PhaseContext
 from ..core.envelope import DelegationResult, ErrorInfo, PhaseResult, Usage
 from ..core.llm import Model, ModelError
-from ..core.plan import Plan, PlanNode, Step
+from ..core.plan import PhaseSpec, Plan, PlanNode, Step
 from ..core.policies import RunState, build_policies
 from ..core.pool import ConnectionPool
 from ..core.progress import SILENT, Progress
@@ -144,7 +144,7 @@ class Orchestrator:
         return PlanStep(plan=fitted.plan, dropped=fitted.dropped, expects=fitted.expects, usage=usage)
 
     async def phase_step(
-        self, phase: PlanNode, context: PhaseContext, budget: Budget, progress: Progress
+        self, phase: PhaseSpec, context: PhaseContext, budget: Budget, progress: Progress
     ) -> PhaseResult:
         """One phase, carried out by its manager. A phase cancelled mid-way (the run was cancelled, or hit its
         deadline) stops its manager's process too when no other phase is using it: its workers stop with it, also
@@ -173,12 +173,19 @@ class Orchestrator:
             self._in_flight[key] -= 1
 
     async def answer_step(
-        self, request: str, plan: Plan, phases: list[PhaseResult], budget: Budget, progress: Progress
+        self,
+        request: str,
+        plan: Plan,
+        phases: list[PhaseResult],
+        budget: Budget,
+        progress: Progress,
+        *,
+        synthesis: bool,
     ) -> AnswerStep:
         """The final answer: the primary phase's (with the others attached), or a synthesis across phases."""
         primary = next((p for p in reversed(phases) if p.manager == plan.primary_worker), phases[-1])
         met = all(p.goal_met for p in phases)
-        if not self.config.orchestrator.synthesis or len(phases) == 1:
+        if not synthesis or len(phases) == 1:
             others = [p for p in phases if p is not primary]
             output = primary.output + "".join(f"\n\n[{p.phase} ({p.manager})]\n{p.output}" for p in others)
             return AnswerStep(output=output, answered=met)

@@ -34,6 +34,7 @@ from ..core.target import Target
 from ._delegation import RunInput
 from ._durable import DurableRuns
 from ._run_tools import progress_of, register_run_tools
+from ._workflow_tools import register_workflow_tools
 from .orchestrator import Orchestrator
 from .planner import PhasePlanner
 
@@ -218,6 +219,7 @@ def build_server(
         )
 
     register_run_tools(server, lambda ctx: ctx.request_context.lifespan_context.runs)
+    register_workflow_tools(server, config, lambda ctx: ctx.request_context.lifespan_context)
     return server
 
 

@@ -81,7 +81,10 @@ class SpannedModel(Model):
 
 
 def traced(model: Model) -> Model:
-    """The model with a span per request, and with every call appended to a file when ``ECHELON_TRACE`` names one."""
+    """The model, with a span per request when spans are exported, and with every call appended to a file when
+    ``ECHELON_TRACE`` names one."""
+    from ..telemetry import exporting
+
     path = os.environ.get(ENV_VAR, "").strip()
-    spanned = SpannedModel(model)
+    spanned = SpannedModel(model) if exporting() else model
     return TracedModel(spanned, Path(path).expanduser()) if path else spanned

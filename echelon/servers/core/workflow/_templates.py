@@ -1,0 +1,115 @@
+"""``{{...}}`` references in a workflow: ``{{inputs.NAME}}``, ``{{phases.NAME.output}}``,
+``{{phases.NAME.data.FIELD}}`` (a dotted path into the phase's structured result) and ``{{item}}`` (a ``for_each``
+copy's item, ``{{item.FIELD}}`` into it).
+
+A value that is exactly one reference becomes the referenced value itself (an integer stays an integer, a list a
+list); a reference inside longer text is written into it as text (JSON for lists and objects).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][\w.\- ]*?)\s*\}\}")
+
+
+class UnresolvedReference(ValueError):
+    """A reference that does not resolve; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One parsed reference: its root (``inputs``, ``phases``, ``item``) and the path after it."""
+
+    text: str
+    root: str
+    path: tuple[str, ...]
+
+    @property
+    def phase(self) -> str | None:
+        return self.path[0] if self.root == "phases" and self.path else None
+
+
+def parse(text: str) -> Reference:
+    parts = tuple(p.strip() for p in text.split("."))
+    return Reference(text=text, root=parts[0], path=parts[1:])
+
+
+def references(value: Any) -> list[Reference]:
+    """Every reference in ``value`` (strings, and the strings inside lists and objects)."""
+    if isinstance(value, str):
+        return [parse(m.group(1)) for m in REFERENCE.finditer(value)]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in references(v)]  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return [r for v in value for r in references(v)]  # pyright: ignore[reportUnknownVariableType]
+    return []
+
+
+@dataclass
+class Scope:
+    """What references resolve against: the inputs, the finished phases (output and data), the current item."""
+
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    item: Any = None
+    has_item: bool = False
+
+    def resolve(self, ref: Reference) -> Any:
+        if ref.root == "inputs":
+            if len(ref.path) != 1 or ref.path[0] not in self.inputs:
+                raise UnresolvedReference(f"{{{{{ref.text}}}}}: no input {'.'.join(ref.path)!r}")
+            return self.inputs[ref.path[0]]
+        if ref.root == "item":
+            if not self.has_item:
+                raise UnresolvedReference(
+                    f"{{{{{ref.text}}}}}: item is only defined in a phase with for_each"
+                )
+            return _walk(self.item, ref.path, ref.text)
+        if ref.root == "phases" and len(ref.path) >= 2:
+            name, kind = ref.path[0], ref.path[1]
+            if name not in self.outputs:
+                raise UnresolvedReference(f"{{{{{ref.text}}}}}: phase {name!r} has no result here")
+            if kind == "output" and len(ref.path) == 2:
+                return self.outputs[name]
+            if kind == "data":
+                return _walk(self.data.get(name), ref.path[2:], ref.text)
+        raise UnresolvedReference(
+            f"{{{{{ref.text}}}}}: use inputs.NAME, phases.NAME.output, phases.NAME.data.FIELD, item or item.FIELD"
+        )
+
+
+def _walk(value: Any, path: tuple[str, ...], text: str) -> Any:
+    for key in path:
+        if isinstance(value, dict) and key in value:
+            value = value[key]  # pyright: ignore[reportUnknownVariableType]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):  # pyright: ignore[reportUnknownArgumentType]
+            value = value[int(key)]  # pyright: ignore[reportUnknownVariableType]
+        else:
+            raise UnresolvedReference(f"{{{{{text}}}}}: there is no {key!r} there")
+    return value
+
+
+def render(value: Any, scope: Scope) -> Any:
+    """``value`` with every reference replaced (see the module docstring)."""
+    if isinstance(value, str):
+        whole = REFERENCE.fullmatch(value.strip())
+        if whole:
+            return scope.resolve(parse(whole.group(1)))
+        return REFERENCE.sub(lambda m: _as_text(scope.resolve(parse(m.group(1)))), value)
+    if isinstance(value, dict):
+        return {k: render(v, scope) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return [render(v, scope) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
