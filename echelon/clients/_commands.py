@@ -44,6 +44,23 @@ class _Progress:
         print(f"  [{elapsed:6.1f}s] {message or progress}", file=sys.stderr, flush=True)
 
 
+def prepare_local(config_path: str | None, model: str | None) -> None:
+    """Fetch the local model and start its shared server in the foreground when a level resolves to ``local``,
+    so a download shows its progress here and a failure stops here, with its fix."""
+    from echelon.servers.core.llm import ModelError
+    from echelon.servers.core.llm.local import prepare_local_models
+
+    try:
+        config = load_config(config_path)  # applies ECHELON_MODEL
+    except ConfigError:
+        return  # reported by the command itself
+    names = [model] if model else [config.orchestrator.model, *(m.model for m in config.managers.values())]
+    try:
+        prepare_local_models(names)
+    except ModelError as exc:
+        raise CommandError(str(exc)) from None
+
+
 async def _call(config_path: str | None, model: str | None, tool: str, arguments: dict[str, Any]) -> Any:
     progress = _Progress()
     print(f"echelon: starting the orchestrator ({tool})...", file=sys.stderr, flush=True)
@@ -66,6 +83,7 @@ def run_ask(
 ) -> DelegationResult:
     """Delegate ``request`` through a real orchestrator subprocess."""
     _check_config(config_path)
+    prepare_local(config_path, model)
     if demo:
         from echelon.examples import ensure_demo_data
 
@@ -77,6 +95,7 @@ def run_ask(
 
 def run_plan(request: str, *, config_path: str | None, model: str | None) -> dict[str, Any]:
     _check_config(config_path)
+    prepare_local(config_path, model)
     return anyio.run(_call, config_path, model, "plan", {"request": request})
 
 
@@ -123,6 +142,7 @@ def serve(args: argparse.Namespace, config_path: str | None) -> int:
     if args.level == "orchestrator":
         from echelon.servers.orchestrator.server import main as orchestrator_main
 
+        prepare_local(config_path, None)
         orchestrator_main([*conf, *transport])
         return 0
     if not args.name:
