@@ -24,6 +24,13 @@ class Reporter(Protocol):
     def download(self, title: str) -> contextlib.AbstractContextManager[ProgressCallback]: ...
 
 
+def _size(count: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}" if unit == "GB" else f"{count / scale:.0f} {unit}"
+    return f"{count:.0f} B"
+
+
 def _duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     if seconds < 60:
@@ -33,7 +40,7 @@ def _duration(seconds: float) -> str:
 
 
 class PlainReporter:
-    """Lines on a stream (stderr by default): ``echelon: <title>: 112/1117 MB (10%), 25.3 MB/s, 40 s left``."""
+    """Lines on a stream (stderr by default): ``echelon: <title>: 112 MB of 1.1 GB (10%), 25 MB/s, 40 s left``."""
 
     def __init__(self, stream: IO[str] | None = None, *, step_percent: int = 5) -> None:
         self.stream = stream
@@ -48,24 +55,20 @@ class PlainReporter:
     @contextlib.contextmanager
     def download(self, title: str) -> Generator[ProgressCallback]:
         started = time.monotonic()
-        first: list[int] = []  # bytes already there when reporting began (a resumed total)
-        last_step = [-1]
+        last = {"step": -1, "done": -1}
 
         def report(done: int, total: int, note: str) -> None:
-            if not first:
-                first.append(done)
             percent = 100 * done // total if total else 100
             step = percent // self.step_percent
-            if step == last_step[0] and done < total:
+            if step == last["step"] and (done < total or done == last["done"]):
                 return
-            last_step[0] = step
+            last.update(step=step, done=done)
             elapsed = time.monotonic() - started
-            rate = (done - first[0]) / elapsed if elapsed > 0 else 0.0
+            rate = done / elapsed if elapsed > 0 else 0.0
             left = f", {_duration((total - done) / rate)} left" if rate > 0 and done < total else ""
             where = f" ({note})" if note else ""
             self._write(
-                f"echelon: {title}: {done / 1e6:.0f}/{total / 1e6:.0f} MB ({percent}%), "
-                f"{rate / 1e6:.1f} MB/s{left}{where}"
+                f"echelon: {title}: {_size(done)} of {_size(total)} ({percent}%), {_size(rate)}/s{left}{where}"
             )
 
         yield report
