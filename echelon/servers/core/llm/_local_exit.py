@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -161,7 +160,3 @@ def describe_vanished(server_pid: int, log_file: Path, model_path: str) -> str:
         f"the local model server (pid {server_pid}) disappeared without recording why: it was killed "
         f"(SIGKILL), possibly out of memory: {_memory_advice(record)}. Its log: {log_file}"
     )
-
-
-def age(record: ExitRecord) -> float:
-    return time.time() - record.ended_at

@@ -13,6 +13,7 @@ SIGKILL: memory). The state file is removed with it, so the next request starts 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -258,7 +259,10 @@ async def stop_local_server(spec: str | KnownModel | None = None, *, wait_second
     except ProcessLookupError:
         return False
     if not await _wait_gone(state, resolved, wait_seconds) and sys.platform != "win32":
-        os.kill(state.pid, signal.SIGKILL)
+        # The engine first (its supervisor then records the end and exits), then whatever is left.
+        for pid in dict.fromkeys(p for p in (state.engine_pid, state.pid) if p is not None):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         await _wait_gone(state, resolved, wait_seconds)
     path.unlink(missing_ok=True)
     return True

@@ -5,8 +5,9 @@ serves ``POST /v1/chat/completions``, ``GET /v1/models`` and ``GET /health`` on 
 (``response_format`` ``json_object`` with a ``schema``, or ``json_schema``) is grammar-constrained. Tool
 calling for a small model is grammar-constrained too: the model must answer with either ``{"tool": ...,
 "arguments": ...}`` or ``{"answer": ...}``, which goes back in OpenAI's ``tool_calls`` wire format. Generation
-is serialized (one model, few cores). The server exits after ``--idle-timeout`` seconds without requests, and
-on SIGTERM.
+is serialized (one model, few cores). The server exits after ``--idle-timeout`` seconds without requests, on
+SIGTERM, and when the supervisor named by ``--supervised-by`` is gone (the shared server runs under
+``_local_supervisor``, which records how it ends). ``faulthandler`` writes a fatal signal's traceback to the log.
 """
 
 from __future__ import annotations
