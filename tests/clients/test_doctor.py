@@ -83,7 +83,7 @@ def test_doctor_passes_a_good_config_and_exits_0(
     config = write_config(tmp_path)
     checks = by_name(collect_checks(config, index_url=index_url))
     assert {name: c.status for name, c in checks.items() if c.status == "fail"} == {}
-    assert checks["worker calc"].detail == "10 tools; offers 2 (tools allow-list)"
+    assert checks["worker calc"].detail.endswith(" tools; offers 2 (tools allow-list)")
     assert checks["worker deck"].detail == "1 tools"
     assert checks["manager numbers"].detail.startswith("3 tools (execute_phase")
     assert checks["package index"].detail.startswith(f"{index_url}: HTTP 200 (CA: ")

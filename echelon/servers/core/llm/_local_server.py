@@ -5,8 +5,9 @@ serves ``POST /v1/chat/completions``, ``GET /v1/models`` and ``GET /health`` on 
 (``response_format`` ``json_object`` with a ``schema``, or ``json_schema``) is grammar-constrained. Tool
 calling for a small model is grammar-constrained too: the model must answer with either ``{"tool": ...,
 "arguments": ...}`` or ``{"answer": ...}``, which goes back in OpenAI's ``tool_calls`` wire format. Generation
-is serialized (one model, few cores). The server exits after ``--idle-timeout`` seconds without requests, and
-on SIGTERM.
+is serialized (one model, few cores). The server exits after ``--idle-timeout`` seconds without requests, on
+SIGTERM, and when the supervisor named by ``--supervised-by`` is gone (the shared server runs under
+``_local_supervisor``, which records how it ends). ``faulthandler`` writes a fatal signal's traceback to the log.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import faulthandler
 import json
 import logging
 import os
@@ -529,18 +531,30 @@ def _exit_on_signals(server: uvicorn.Server) -> Generator[None]:
             signal.signal(sig, handler)
 
 
-async def _watch_idle(server: Any, activity: Activity, idle_timeout: float) -> None:
+async def _watch(server: Any, activity: Activity, idle_timeout: float, supervisor: int | None) -> None:
+    """Ask ``server`` to exit after ``idle_timeout`` idle seconds (0: never), or once its supervisor is gone."""
+    interval = min(5.0, max(idle_timeout / 4, 0.05)) if idle_timeout > 0 else 5.0
     while not server.should_exit:
-        await anyio.sleep(min(5.0, max(idle_timeout / 4, 0.05)))
-        if activity.idle_for() >= idle_timeout:
+        await anyio.sleep(interval)
+        if idle_timeout > 0 and activity.idle_for() >= idle_timeout:
             logger.warning("no requests for %.0f s: exiting", idle_timeout)
+            server.should_exit = True
+        if supervisor is not None and os.getppid() != supervisor:
+            logger.warning("the supervisor (pid %d) is gone: exiting", supervisor)
             server.should_exit = True
 
 
 async def serve(
-    engine: Engine, *, host: str, port: int, idle_timeout: float, state_file: Path | None
+    engine: Engine,
+    *,
+    host: str,
+    port: int,
+    idle_timeout: float,
+    state_file: Path | None,
+    supervisor: int | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT or ``idle_timeout`` seconds without requests, with ``state_file`` kept."""
+    """Serve until SIGTERM/SIGINT, ``idle_timeout`` seconds without requests or the end of ``supervisor``, with
+    ``state_file`` kept. The state names the supervisor as the server's pid (stopping it stops both)."""
     activity = Activity()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -556,7 +570,8 @@ async def serve(
     server = _Server(config)
     url = f"http://{host}:{bound_port}"
     state = {
-        "pid": os.getpid(),
+        "pid": supervisor or os.getpid(),
+        "engine_pid": os.getpid(),
         "url": url,
         "port": bound_port,
         "model_id": engine.model_id,
@@ -571,26 +586,19 @@ async def serve(
             file=sys.stderr,
         )
         try:
-            await _serve(server, sock, activity, idle_timeout)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_watch, server, activity, idle_timeout, supervisor)
+                await server.serve(sockets=[sock])
+                tg.cancel_scope.cancel()
         finally:
             sock.close()
             if state_file is not None:
                 _remove_own_state(state_file)
 
 
-async def _serve(
-    server: uvicorn.Server, sock: socket.socket, activity: Activity, idle_timeout: float
-) -> None:
-    async with anyio.create_task_group() as tg:
-        if idle_timeout > 0:
-            tg.start_soon(_watch_idle, server, activity, idle_timeout)
-        await server.serve(sockets=[sock])
-        tg.cancel_scope.cancel()
-
-
 def _remove_own_state(state_file: Path) -> None:
     try:
-        if json.loads(state_file.read_text()).get("pid") == os.getpid():
+        if json.loads(state_file.read_text()).get("engine_pid") == os.getpid():
             state_file.unlink()
     except (OSError, ValueError):
         pass
@@ -613,7 +621,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--state-file", type=Path, help="write {pid, url, port, model} here once serving")
     parser.add_argument("--log-level", default="INFO", help="one line per request goes to the log at INFO")
+    parser.add_argument(
+        "--supervised-by", type=int, default=None, help="the supervisor's pid (see _local_supervisor)"
+    )
     args = parser.parse_args(argv)
+    # A fatal signal (SIGILL from an unsupported instruction, SIGSEGV) then leaves a traceback in the log.
+    faulthandler.enable(file=sys.stderr, all_threads=True)
     logging.basicConfig(
         stream=sys.stderr, level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s"
     )
@@ -622,7 +635,12 @@ def main(argv: list[str] | None = None) -> None:
     engine = Engine(args.model, args.model_id or args.model.stem, n_ctx=args.n_ctx, n_threads=args.threads)
     anyio.run(
         lambda: serve(
-            engine, host=args.host, port=args.port, idle_timeout=args.idle_timeout, state_file=args.state_file
+            engine,
+            host=args.host,
+            port=args.port,
+            idle_timeout=args.idle_timeout,
+            state_file=args.state_file,
+            supervisor=args.supervised_by,
         )
     )
     if engine.lock.locked():

