@@ -12,13 +12,18 @@ from mcp import Client
 
 from echelon.servers.core.envelope import DelegationResult
 from echelon.servers.core.llm import ModelRequest
+from echelon.servers.core.runs import database_url
+from echelon.servers.core.runs._reader import RunReader
 from echelon.servers.core.testing import Answer, PurposeModel, ScriptedModel, tool_call
-from tests.orchestrator._hierarchy import build_hierarchy
+from tests.orchestrator._hierarchy import build_hierarchy, looping_model
 
 pytestmark = pytest.mark.anyio
 
 ONE_PHASE = {
-    "plan": {"phases": [{"name": "Sum", "worker": "numbers", "goals": "add 2 and 3"}], "primary_worker": "numbers"}
+    "plan": {
+        "phases": [{"name": "Sum", "worker": "numbers", "goals": "add 2 and 3"}],
+        "primary_worker": "numbers",
+    }
 }
 
 
@@ -32,7 +37,10 @@ def gated_numbers(gate: anyio.Event) -> PurposeModel:
         return "2 + 3 = 5"
 
     return PurposeModel(
-        {"plan_steps": {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}}, "step": answer}
+        {
+            "plan_steps": {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add 2 and 3"}]}},
+            "step": answer,
+        }
     )
 
 
@@ -46,11 +54,16 @@ async def test_a_delegation_that_outlives_wait_seconds_returns_a_run_id_and_run_
 ) -> None:
     gate = anyio.Event()
     server = build_hierarchy(
-        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=gated_numbers(gate), content=ScriptedModel([])
+        tmp_path,
+        orchestrator=ScriptedModel([ONE_PHASE]),
+        numbers=gated_numbers(gate),
+        content=ScriptedModel([]),
     )
     with anyio.fail_after(60):
         async with Client(server) as client:
-            running = structured(await client.call_tool("delegate", {"request": "add 2 and 3", "wait_seconds": 3}))
+            running = structured(
+                await client.call_tool("delegate", {"request": "add 2 and 3", "wait_seconds": 3})
+            )
             assert running["status"] == "running"
             run_id = running["run_id"]
             assert "run_result(run_id=" in running["next"]
@@ -75,9 +88,36 @@ async def test_a_delegation_that_outlives_wait_seconds_returns_a_run_id_and_run_
 
 
 async def test_an_unknown_run_id_is_named_in_the_error(tmp_path: Path) -> None:
-    server = build_hierarchy(tmp_path, orchestrator=ScriptedModel([]), numbers=ScriptedModel([]), content=ScriptedModel([]))
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([]), numbers=ScriptedModel([]), content=ScriptedModel([])
+    )
     with anyio.fail_after(30):
         async with Client(server) as client:
             answer = await client.call_tool("run_status", {"run_id": "nope"})
     assert answer.is_error
     assert "there is no run 'nope' (list_runs shows the runs there are)" in answer.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_runs_progress_is_kept_in_its_record_for_readers_in_other_processes(tmp_path: Path) -> None:
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=ScriptedModel([ONE_PHASE]),
+        numbers=looping_model(2, 3, "2 + 3 = 5"),
+        content=ScriptedModel([]),
+    )
+    with anyio.fail_after(60):
+        async with Client(server) as client:
+            done = structured(await client.call_tool("delegate", {"request": "add 2 and 3"}))
+            reader = RunReader(
+                database_url()
+            )  # what `echelon runs` and the UI read, not this process's memory
+            try:
+                view = await reader.get(done["run_id"])
+            finally:
+                reader.close()
+    assert view is not None
+    messages = [e.message for e in view.events]
+    assert "phase 1/1 numbers › step 1/1 › calc.add" in messages
+    assert messages.index("phase 1/1 numbers › planning steps") < messages.index(
+        "phase 1/1 numbers › step 1/1 › calc.add"
+    )
