@@ -2,7 +2,8 @@
 
 Everything comes from DBOS's own tables through a ``DBOSClient`` (no DBOS runtime is started): the workflow's
 input and output, its recorded steps (``plan``, ``phase:<name>``, ``replan:<n>``, ``answer``) and its ``events``
-stream. A running phase is one whose dependencies are done and whose step is not recorded yet.
+stream. A running phase is one whose dependencies are done and whose step is not recorded yet; it started when
+the last of them (or the plan) finished, and what it is doing is its latest progress message.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ class PhaseView(BaseModel):
     result: PhaseResult | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    activity: str = Field(
+        default="", description="What a running phase is doing: its latest progress message"
+    )
+
+
+class Checkpoint(BaseModel):
+    """One recorded step of the run's workflow (``plan``, ``phase:<name>``, ``replan:<n>``, ``answer``)."""
+
+    name: str
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
 
 
 class RunView(BaseModel):
@@ -40,6 +53,7 @@ class RunView(BaseModel):
     plan: Plan | None = None
     phases: list[PhaseView] = Field(default_factory=list)
     events: list[RunEvent] = Field(default_factory=list)
+    checkpoints: list[Checkpoint] = Field(default_factory=list, description="Recorded steps, in order")
     result: DelegationResult | None = None
     error: str | None = Field(default=None, description="Why the run itself broke, when it did")
 
@@ -127,11 +141,21 @@ class RunReader:
         if workflow.error is not None:
             view.error = str(workflow.error)
         view.plan, view.phases = _phases(steps, view.result, view.summary.status)
+        view.checkpoints = [
+            Checkpoint(
+                name=step["function_name"],
+                started_at=_seconds(step.get("started_at_epoch_ms")),
+                finished_at=_seconds(step.get("completed_at_epoch_ms")),
+                error=str(step["error"]) if step.get("error") is not None else None,
+            )
+            for step in steps
+        ]
         if view.plan is not None and view.summary.phases_total is None:
             view.summary.phases_total = len(view.plan.phases)
         view.summary.phases_done = sum(1 for p in view.phases if p.state in _DONE)
         if with_events:
             view.events = await self.events(run_id)
+            note_activity(view)
         return view
 
     async def events(self, run_id: str, offset: int = 0) -> list[RunEvent]:
@@ -164,6 +188,9 @@ def _phases(
             finished[name.removeprefix("phase:")] = (PhaseResult.model_validate(output), step)
     if plan is None:
         return None, []
+    planned_at = next(
+        (_seconds(s.get("completed_at_epoch_ms")) for s in steps if s["function_name"] == "plan"), None
+    )
     running = status in ("queued", "running")
     phases: list[PhaseView] = []
     nodes = list(plan.phases)
@@ -192,16 +219,40 @@ def _phases(
             continue
         ready = all(d in finished for d in node.depends_on)
         state = ("running" if ready else "waiting") if running else "not run"
+        began = None
+        if state == "running":
+            ends = [_seconds(finished[d][1].get("completed_at_epoch_ms")) for d in node.depends_on]
+            began = max([t for t in [planned_at, *ends] if t is not None], default=None)
         if result is not None:
             match = next((p for p in result.phases if p.phase == node.name), None)
             if match is not None:
                 state = "skipped" if any(e.kind == "skipped" for e in match.errors) else match.status
         phases.append(
             PhaseView(
-                name=node.name, manager=node.worker, goals=node.goals, depends_on=node.depends_on, state=state
+                name=node.name,
+                manager=node.worker,
+                goals=node.goals,
+                depends_on=node.depends_on,
+                state=state,
+                started_at=began,
             )
         )
     return plan, phases
+
+
+def note_activity(view: RunView) -> None:
+    """Give each running phase of the first plan its latest progress message (``phase i/n manager › ...``)."""
+    if view.plan is None:
+        return
+    total = len(view.plan.phases)
+    for position, node in enumerate(view.plan.phases, 1):
+        phase = next((p for p in view.phases if p.name == node.name), None)
+        if phase is None or phase.state != "running":
+            continue
+        prefix = f"phase {position}/{total} {node.worker}"
+        said = [e.message for e in view.events if e.message.startswith(prefix)]
+        if said:
+            phase.activity = said[-1].removeprefix(prefix).lstrip(" ›") or said[-1]
 
 
 def _replanned(result: DelegationResult) -> list[Any]:
