@@ -53,13 +53,22 @@ def runs_database(config_path: Path) -> str:
 
 
 async def _read(url: str, run_id: str | None, limit: int, status: RunStatus | None) -> Any:
-    reader = await anyio.to_thread.run_sync(RunReader, url)
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
-        if run_id is None:
-            return await reader.list(limit=limit, status=status)
-        return await reader.get(run_id)
-    finally:
-        reader.close()
+        reader = await anyio.to_thread.run_sync(RunReader, url)
+        try:
+            if run_id is None:
+                return await reader.list(limit=limit, status=status)
+            return await reader.get(run_id)
+        finally:
+            reader.close()
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        raise CommandError(
+            f"cannot read the run database {shown(url)}: {cause} (set [runs] database in echelon.toml or "
+            f"${ENV_DATABASE} to the database the orchestrator uses)"
+        ) from None
 
 
 def list_runs(url: str, *, limit: int, status: RunStatus | None) -> list[RunSummary]:
@@ -291,7 +300,7 @@ def command(args: Any, config_path: Path) -> int:
 
     try:
         sock = bind(args.host, args.port, allow_remote=args.allow_remote)
+        serve(url, sock, check_host=not args.allow_remote, shown=shown(url))
     except UiError as exc:
         raise CommandError(str(exc)) from None
-    serve(url, sock, check_host=not args.allow_remote, shown=shown(url))
     return 0

@@ -14,6 +14,7 @@ from typing import Any, get_args
 
 import anyio
 from mcp.server.transport_security import TransportSecurityMiddleware
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -68,12 +69,17 @@ def build_app(reader: RunReader, *, host: str = "127.0.0.1", check_host: bool = 
             return _error(404, f"there is no run {run_id!r} (GET /api/runs lists the runs there are)")
         return JSONResponse(view.model_dump(mode="json"))
 
+    async def unreadable(_request: Request, exc: Exception) -> Response:
+        cause = getattr(exc, "orig", None) or exc
+        return _error(503, f"cannot read the run database: {cause}")
+
     app = Starlette(
+        exception_handlers={SQLAlchemyError: unreadable},
         routes=[
             Route("/", index, methods=["GET"]),
             Route("/api/runs", runs, methods=["GET"]),
             Route("/api/runs/{run_id:str}", run, methods=["GET"]),
-        ]
+        ],
     )
     app.add_middleware(_Guard, security=HttpSecurity.for_bind(host) if check_host else None)
     return app
@@ -132,7 +138,11 @@ def serve(url: str, sock: socket.socket, *, check_host: bool, shown: str) -> Non
     import uvicorn
 
     host, port = sock.getsockname()[:2]
-    reader = RunReader(url)
+    try:
+        reader = RunReader(url)
+    except SQLAlchemyError as exc:
+        sock.close()
+        raise UiError(f"cannot read the run database {shown}: {getattr(exc, 'orig', None) or exc}") from None
     app = build_app(reader, host=host, check_host=check_host)
     shown_host = f"[{host}]" if ":" in host else host
     print(f"echelon ui: http://{shown_host}:{port}/  (runs in {shown}; Ctrl-C stops)", flush=True)

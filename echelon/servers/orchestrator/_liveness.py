@@ -90,7 +90,9 @@ class Liveness:
             row = known.get(executor_id)
             if row is None:
                 found.append(executor_id)  # never beat here: a DBOS default executor or a deleted row
-            elif (row.host == me.host and not _same_process_alive(row.pid, row.started_at)) or now - row.heartbeat_at > STALE_AFTER_SECONDS:
+            elif (
+                row.host == me.host and not _same_process_alive(row.pid, row.started_at)
+            ) or now - row.heartbeat_at > STALE_AFTER_SECONDS:
                 found.append(executor_id)
         return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -17,17 +18,21 @@ from tests.orchestrator.test_runs import ONE_PHASE, gated_numbers, structured
 pytestmark = pytest.mark.anyio
 
 
-async def read(reader: RunReader, run_id: str, until: str) -> RunView:
-    """The run once its phase is in state ``until`` (the caller bounds the wait)."""
+async def read(reader: RunReader, run_id: str, until: Callable[[RunView], bool]) -> RunView:
+    """The run once ``until`` holds for it (the caller bounds the wait)."""
     while True:
         view = await reader.get(run_id)
         assert view is not None
-        if view.phases and view.phases[0].state == until and (until != "running" or view.phases[0].activity):
+        if until(view):
             return view
         await anyio.sleep(0.05)
 
 
-async def test_a_running_phase_has_its_start_and_latest_progress_and_a_finished_run_its_steps_times(
+def phase_running(view: RunView) -> bool:
+    return bool(view.phases) and view.phases[0].state == "running" and bool(view.phases[0].activity)
+
+
+async def test_a_running_phase_has_its_start_latest_progress_and_cost_so_far_and_a_finished_run_its_steps_times(
     tmp_path: Path,
 ) -> None:
     gate = anyio.Event()
@@ -44,16 +49,28 @@ async def test_a_running_phase_has_its_start_and_latest_progress_and_a_finished_
             )
             reader = RunReader(database_url())
             try:
-                during = await read(reader, running["run_id"], "running")
+                during = await read(reader, running["run_id"], phase_running)
+                (listed,) = await reader.list()
                 gate.set()
-                after = await read(reader, running["run_id"], "ok")
+                after = await read(reader, running["run_id"], lambda view: view.summary.status == "ok")
             finally:
                 reader.close()
     phase = during.phases[0]
     planned = next(c for c in during.checkpoints if c.name == "plan")
     assert phase.started_at is not None and planned.finished_at is not None
     assert phase.started_at == planned.finished_at  # no dependencies: it started when the plan was made
-    assert phase.activity in ("planning steps", "step 1/1 › thinking", "step 1/1 › calc.add")
+    assert phase.activity.startswith(("planning steps", "step 1/1 › thinking", "step 1/1 › calc.add"))
+    # Before there is a result, what the run has cost so far comes from its recorded steps (here: the plan's).
+    plan_calls = during.summary.llm_calls
+    assert plan_calls == 1 and during.summary.tokens > 0 and during.summary.phases_total == 1
+    assert (listed.status, listed.llm_calls, listed.tokens, listed.phases_done, listed.phases_total) == (
+        "running",
+        plan_calls,
+        during.summary.tokens,
+        0,
+        1,
+    )
+    assert after.summary.llm_calls > plan_calls
     assert [c.name for c in after.checkpoints] == ["plan", "phase:Sum", "answer"]
     assert all(c.started_at and c.finished_at and c.started_at <= c.finished_at for c in after.checkpoints)
     assert after.phases[0].activity == ""

@@ -444,6 +444,9 @@
         if (text !== state.viewJson || (going && state.tick % 5 === 0)) {
           state.viewJson = text;
           state.view = JSON.parse(text);
+          // The list shows this run as it is now, not as it was at the list's last refresh.
+          const listed = state.runs.findIndex((r) => r.run_id === state.view.summary.run_id);
+          if (listed >= 0) state.runs[listed] = state.view.summary;
           render();
           renderRuns();
         }

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import anyio
 from pydantic import BaseModel, Field
 
-from ..envelope import DelegationResult, PhaseResult
+from ..envelope import DelegationResult, PhaseResult, Usage
 from ..plan import Plan
 from . import EVENTS_STREAM, WORKFLOW_NAME, RunEvent, RunStatus, RunSummary
 
@@ -115,23 +115,37 @@ class RunReader:
 
     async def list(self, *, limit: int = 20, status: RunStatus | None = None) -> list[RunSummary]:
         """The newest runs first; ``status`` keeps only runs in that state."""
-        workflows = await self.client.list_workflows_async(
-            name=WORKFLOW_NAME,
-            limit=None if status else limit,
-            sort_desc=True,
-            load_input=True,
-            load_output=True,
-        )
+        try:
+            workflows = await self.client.list_workflows_async(
+                name=WORKFLOW_NAME,
+                limit=None if status else limit,
+                sort_desc=True,
+                load_input=True,
+                load_output=True,
+            )
+        except Exception as exc:
+            if not_made_yet(exc):
+                return []
+            raise
         summaries = [summary_of(w) for w in workflows]
         if status is not None:
             summaries = [s for s in summaries if s.status == status]
-        return summaries[:limit]
+        summaries = summaries[:limit]
+        for summary in summaries:
+            if summary.status in ("queued", "running"):
+                so_far(summary, await self.client.list_workflow_steps_async(summary.run_id))
+        return summaries
 
     async def get(self, run_id: str, *, with_events: bool = True) -> RunView | None:
         """One run in full, or None if there is no such run."""
-        found = await self.client.list_workflows_async(
-            workflow_ids=[run_id], load_input=True, load_output=True
-        )
+        try:
+            found = await self.client.list_workflows_async(
+                workflow_ids=[run_id], load_input=True, load_output=True
+            )
+        except Exception as exc:
+            if not_made_yet(exc):
+                return None
+            raise
         if not found or found[0].name != WORKFLOW_NAME:
             return None
         workflow = found[0]
@@ -139,6 +153,8 @@ class RunReader:
         view = RunView(summary=summary_of(workflow))
         if isinstance(workflow.output, dict):
             view.result = DelegationResult.model_validate(workflow.output)
+        else:
+            so_far(view.summary, steps)
         if workflow.error is not None:
             view.error = str(workflow.error)
         view.plan, view.phases = _phases(steps, view.result, view.summary.status)
@@ -173,6 +189,28 @@ class RunReader:
         except (error.DBOSException, TimeoutError):
             pass  # no more events yet
         return events
+
+
+def so_far(summary: RunSummary, steps: list[Any]) -> None:
+    """A run without a result yet: its phases and cost so far, from its recorded steps."""
+    usage = Usage()
+    done = 0
+    for step in steps:
+        output, name = step.get("output"), step["function_name"]
+        if not isinstance(output, dict):
+            continue
+        if name == "plan" and isinstance(output.get("plan"), dict):
+            summary.phases_total = len(output["plan"].get("phases") or []) or None
+        done += name.startswith("phase:")
+        if isinstance(output.get("usage"), dict):
+            usage.add(Usage.model_validate(output["usage"]))
+    summary.phases_done, summary.llm_calls, summary.tokens = done, usage.llm_calls, usage.tokens
+
+
+def not_made_yet(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database has no DBOS tables yet: no orchestrator has run a delegation on it."""
+    text = str(exc)
+    return "no such table" in text or ("does not exist" in text and "workflow_status" in text)
 
 
 def _phases(
