@@ -1,5 +1,5 @@
 """The ``echelon`` command: ask, plan, demo, serve, token new, install/uninstall, config check/import, model
-fetch, doctor.
+fetch, doctor, and runs/trace/ui to see runs.
 
 ``ask`` and ``plan`` start the orchestrator as a stdio subprocess, the same path a desktop host takes.
 """
@@ -122,11 +122,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file")
 
+    runs = sub.add_parser("runs", help="List the runs in the run database, newest first")
+    runs.add_argument("--limit", type=_limit, default=20, help="How many runs (1-200, default 20)")
+    runs.add_argument("--status", choices=RUN_STATUSES, default=None, help="Only runs in this state")
+    runs.add_argument("--json", action="store_true", help="Print the runs' summaries as JSON")
+
+    trace = sub.add_parser("trace", help="Show one run as a tree: phase › step › tool call")
+    trace.add_argument("run", help="A run id (`echelon runs` lists them)")
+    output = trace.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="Print the whole run record as JSON")
+    output.add_argument(
+        "--html", metavar="FILE", help="Write the run as one self-contained web page to share (created 0600)"
+    )
+
+    ui = sub.add_parser("ui", help="Serve a local web page that shows every run, live as it executes")
+    ui.add_argument(
+        "--host", default="127.0.0.1", help="Address to serve (default 127.0.0.1: this machine only)"
+    )
+    ui.add_argument("--port", type=int, default=8765, help="Port (default 8765; 0 picks a free one)")
+    ui.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="Allow a non-loopback --host (run records hold requests and data; the page has no login)",
+    )
+
     model = sub.add_parser("model", help="The embedded local model")
     model_sub = model.add_subparsers(dest="model_command", required=True)
     fetch = model_sub.add_parser("fetch", help="Download and verify the local model now")
     fetch.add_argument("variant", nargs="?", default="1.5b")
     return parser
+
+
+RUN_STATUSES = ["queued", "running", "ok", "partial", "failed", "cancelled"]
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 200:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 1 to 200")
+    return int(text)
 
 
 class _Subparsers:
@@ -200,6 +233,10 @@ def _dispatch(args: argparse.Namespace, config_path: str | None) -> int:
         return _commands.config_import(Path(args.file))
     if args.command == "token":
         return _commands.token_new(args.name, Path(args.file) if args.file else None)
+    if args.command in ("runs", "trace", "ui"):
+        from ._runs import command
+
+        return command(args, _commands.find_config(config_path))
     if args.command == "model":
         return _commands.model_fetch(args.variant)
     raise AssertionError(args.command)

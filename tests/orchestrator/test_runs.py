@@ -12,8 +12,10 @@ from mcp import Client
 
 from echelon.servers.core.envelope import DelegationResult
 from echelon.servers.core.llm import ModelRequest
+from echelon.servers.core.runs import database_url
+from echelon.servers.core.runs._reader import RunReader
 from echelon.servers.core.testing import Answer, PurposeModel, ScriptedModel, tool_call
-from tests.orchestrator._hierarchy import build_hierarchy
+from tests.orchestrator._hierarchy import build_hierarchy, looping_model
 
 pytestmark = pytest.mark.anyio
 
@@ -110,3 +112,28 @@ async def test_the_run_database_is_readable_by_its_owner_only(tmp_path: Path) ->
             await client.call_tool("list_runs", {})
     path = sqlite_path(database_url())
     assert path is not None and path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_runs_progress_is_kept_in_its_record_for_readers_in_other_processes(tmp_path: Path) -> None:
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=ScriptedModel([ONE_PHASE]),
+        numbers=looping_model(2, 3, "2 + 3 = 5"),
+        content=ScriptedModel([]),
+    )
+    with anyio.fail_after(60):
+        async with Client(server) as client:
+            done = structured(await client.call_tool("delegate", {"request": "add 2 and 3"}))
+            reader = RunReader(
+                database_url()
+            )  # what `echelon runs` and the UI read, not this process's memory
+            try:
+                view = await reader.get(done["run_id"])
+            finally:
+                reader.close()
+    assert view is not None
+    messages = [e.message for e in view.events]
+    assert "phase 1/1 numbers › step 1/1 › calc.add" in messages
+    assert messages.index("phase 1/1 numbers › planning steps") < messages.index(
+        "phase 1/1 numbers › step 1/1 › calc.add"
+    )

@@ -10,6 +10,7 @@ redacted before DBOS stores it. Progress goes to the run's ``events`` stream and
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import logging
@@ -55,7 +56,7 @@ class RunMonitor:
         event = RunEvent(time=time.time(), message=message)
         self.events.append(event)
         if self._steps:
-            self._write(self._steps[-1], event)
+            await self._write(self._steps[-1], event)
         for listener in list(self.listeners):
             try:
                 await listener(value, total, message)
@@ -63,11 +64,14 @@ class RunMonitor:
                 self.listeners.remove(listener)
 
     @staticmethod
-    def _write(step: contextvars.Context, event: RunEvent) -> None:
+    async def _write(step: contextvars.Context, event: RunEvent) -> None:
         from dbos import DBOS
 
+        # Progress arrives on the session's tasks, outside DBOS's step context: the write runs as a task in (a
+        # copy of) the step's context, so DBOS records it in that step's run.
+        write = DBOS.write_stream_async(EVENTS_STREAM, event.model_dump())
         try:
-            step.run(DBOS.write_stream, EVENTS_STREAM, event.model_dump())
+            await asyncio.get_running_loop().create_task(write, context=step.copy())
         except Exception as exc:  # progress is best effort; the run's result never depends on it
             logger.debug("could not record a progress event: %s", exc)
 
