@@ -136,3 +136,8 @@ def build_script_runner(role: Any = None) -> Model:
         "synthesis": {"answer": "All calls are done."},
     }
     return PurposeModel(answers, name="test:script-runner")  # type: ignore[arg-type]
+
+
+def build_refusing(role: Any = None) -> Model:
+    """A model that fails every request: a run on it proves it made no model call."""
+    return PurposeModel({}, name="test:refusing")

@@ -56,7 +56,9 @@ def orchestrator_params(config_path: str | Path | None, model: str | None) -> St
     return StdioServerParameters(command=sys.executable, args=args, env=env)
 
 
-async def _call(config_path: Path, model: str | None, tool: str, arguments: dict[str, Any]) -> Any:
+async def call_orchestrator(
+    config_path: Path, model: str | None, tool: str, arguments: dict[str, Any]
+) -> Any:
     """Call ``tool`` on a new orchestrator subprocess; a delegation (or a resumed run) is followed to its end."""
     progress = TerminalProgress()
     print(f"echelon: starting the orchestrator ({tool}) on {config_path}...", file=sys.stderr, flush=True)
@@ -65,7 +67,7 @@ async def _call(config_path: Path, model: str | None, tool: str, arguments: dict
     try:
         async with Client(transport, read_timeout_seconds=3600) as client:
             answer = answer_of(await client.call_tool(tool, arguments, progress_callback=progress), tool)
-            if tool in ("delegate", "resume_run"):
+            if tool in ("delegate", "resume_run", "run_workflow"):
                 return (await follow(client, answer, progress)).model_dump(mode="json")
             return answer
     except (CommandError, Kept):
@@ -112,21 +114,23 @@ def run_ask(request: str, *, config_path: Path, model: str | None, demo: bool = 
         data = ensure_demo_data()
         print(f"echelon: demo data in {data.database.parent}", file=sys.stderr)
     # The run id comes back at once; the run is then followed (Ctrl-C can cancel or keep it).
-    data = anyio.run(_call, config_path, model, "delegate", {"request": request, "wait_seconds": 1})
+    data = anyio.run(
+        call_orchestrator, config_path, model, "delegate", {"request": request, "wait_seconds": 1}
+    )
     return DelegationResult.model_validate(data)
 
 
 def run_resume(run_id: str, *, config_path: Path) -> DelegationResult:
     """Continue a run through a new orchestrator and follow it to its end."""
     _check_config(config_path)
-    data = anyio.run(_call, config_path, None, "resume_run", {"run_id": run_id})
+    data = anyio.run(call_orchestrator, config_path, None, "resume_run", {"run_id": run_id})
     return DelegationResult.model_validate(data)
 
 
 def run_plan(request: str, *, config_path: Path, model: str | None) -> dict[str, Any]:
     _check_config(config_path)
     prepare_local(config_path, model)
-    return anyio.run(_call, config_path, model, "plan", {"request": request})
+    return anyio.run(call_orchestrator, config_path, model, "plan", {"request": request})
 
 
 def render_result(result: DelegationResult) -> str:

@@ -61,18 +61,24 @@ async def follow(client: Client, answer: dict[str, Any], progress: TerminalProgr
     if run_id:
         print(f"echelon: run {run_id}", file=sys.stderr, flush=True)
     kept = anyio.Event()
+    failure: Exception | None = None
     async with anyio.create_task_group() as tg:
         tg.start_soon(_interrupts, client, run_id, kept, tg.cancel_scope)
-        while running(answer):
-            answer = answer_of(
-                await client.call_tool(
+        try:
+            while running(answer):
+                answer = answer_of(
+                    await client.call_tool(
+                        "run_result",
+                        {"run_id": run_id, "wait_seconds": FOLLOW_SECONDS},
+                        progress_callback=progress,
+                    ),
                     "run_result",
-                    {"run_id": run_id, "wait_seconds": FOLLOW_SECONDS},
-                    progress_callback=progress,
-                ),
-                "run_result",
-            )
+                )
+        except Exception as exc:  # raised after the task group, so the caller sees it as it is
+            failure = exc
         tg.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
     if kept.is_set():
         raise Kept(run_id)
     return DelegationResult.model_validate(answer)

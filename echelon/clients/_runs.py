@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -275,6 +276,8 @@ def print_renderable(renderable: Any) -> None:
 def command(args: Any, config_path: Path) -> int:
     """``echelon runs``, ``echelon trace`` and ``echelon ui``."""
     url = runs_database(config_path)
+    if args.command == "runs" and getattr(args, "runs_command", None) == "save":
+        return save_run(url, args.run, args.file)
     if args.command == "runs":
         runs = list_runs(url, limit=args.limit, status=args.status)
         if args.json:
@@ -303,4 +306,21 @@ def command(args: Any, config_path: Path) -> int:
         serve(url, sock, check_host=not args.allow_remote, shown=shown(url))
     except UiError as exc:
         raise CommandError(str(exc)) from None
+    return 0
+
+
+def save_run(url: str, run_id: str, file: str) -> int:
+    """``echelon runs save RUN FILE``: the finished run as a workflow with every call pinned."""
+    from ._workflows import from_run, write
+
+    view = get_run(url, run_id)
+    if view.result is None:
+        raise CommandError(f"run {run_id!r} has not finished ({view.summary.status}); save it once it has")
+    workflow, unpinned = from_run(view.result, view.result.plan)
+    write(file, workflow)
+    if unpinned:
+        print(
+            f"echelon: phases {', '.join(unpinned)} made no successful call; they stay unpinned and need a model",
+            file=sys.stderr,
+        )
     return 0

@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="Show the phases and steps a request would take; nothing runs")
     plan.add_argument("request")
     plan.add_argument("--model", default=None)
+    plan.add_argument("--save", metavar="FILE", help="Write the plan as a workflow file to review and run")
     plan.add_argument("--json", action="store_true")
 
     demo = sub.add_parser("demo", help="Run the demo delegation on the demo hierarchy (offline by default)")
@@ -122,10 +123,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file")
 
-    runs = sub.add_parser("runs", help="List the runs in the run database, newest first")
+    runs = sub.add_parser(
+        "runs", help="List the runs in the run database, newest first (runs save: a replay)"
+    )
     runs.add_argument("--limit", type=_limit, default=20, help="How many runs (1-200, default 20)")
     runs.add_argument("--status", choices=RUN_STATUSES, default=None, help="Only runs in this state")
     runs.add_argument("--json", action="store_true", help="Print the runs' summaries as JSON")
+    runs_sub = runs.add_subparsers(dest="runs_command")
+    save = runs_sub.add_parser("save", help="Write a finished run as a workflow with every call pinned")
+    save.add_argument("run", help="A run id (`echelon runs` lists them)")
+    save.add_argument("file", help="The workflow file to write (.toml or .json)")
+
+    workflow = sub.add_parser("workflow", help="Workflow files: print their JSON Schema, or check one")
+    workflow_sub = workflow.add_subparsers(dest="workflow_command", required=True)
+    workflow_sub.add_parser("schema", help="Print the JSON Schema of a workflow file (for editors)")
+    wf_check = workflow_sub.add_parser("check", help="Check a workflow against the hierarchy's live tools")
+    wf_check.add_argument("file")
+    wf_check.add_argument("--input", action="append", default=[], metavar="NAME=VALUE")
+
+    run = sub.add_parser("run", help="Run a workflow file as a durable run and print the answer")
+    run.add_argument("file")
+    run.add_argument(
+        "--input", action="append", default=[], metavar="NAME=VALUE", help="An input (repeatable)"
+    )
+    run.add_argument("--json", action="store_true", help="Print the whole DelegationResult as JSON")
 
     trace = sub.add_parser("trace", help="Show one run as a tree: phase › step › tool call")
     trace.add_argument("run", help="A run id (`echelon runs` lists them)")
@@ -214,7 +235,23 @@ def _dispatch(args: argparse.Namespace, config_path: str | None) -> int:
             args.request, config_path=_commands.find_config(config_path), model=args.model
         )
         print(json.dumps(preview, indent=2) if args.json else _commands.render_plan(preview))
+        if args.save:
+            from ._workflows import from_plan, write
+
+            write(args.save, from_plan(preview))
         return 0
+    if args.command == "workflow":
+        from . import _workflows
+
+        if args.workflow_command == "schema":
+            return _workflows.schema()
+        return _workflows.check(args.file, args.input, _commands.find_config(config_path))
+    if args.command == "run":
+        from ._workflows import run
+
+        result = run(args.file, args.input, _commands.find_config(config_path))
+        print(result.model_dump_json(indent=2) if args.json else _commands.render_result(result))
+        return 0 if result.status in ("ok", "partial") else 1
     if args.command == "serve":
         return _commands.serve(args, _commands.find_config(config_path))
     if args.command == "install":

@@ -200,7 +200,7 @@ def _workflow_tool(
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context[Any, Any])]
     for name, spec in workflow.inputs.items():
         parameters.append(_parameter(name, spec))
-    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    run.__signature__ = inspect.Signature(parameters, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
     run.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": dict[str, Any]}
     return run
 
