@@ -22,6 +22,7 @@ from ..core.budget import Budget
 from ..core.config import HierarchyConfig, workflow_files
 from ..core.workflow import InputSpec, Workflow, WorkflowError, load_workflow, parse_workflow
 from ..core.workflow._check import call_problems, resolve_inputs, static_problems
+from ..core.workflow._templates import references
 from ._delegation import RunInput
 from ._run_tools import progress_of
 
@@ -207,6 +208,12 @@ def _workflow_tool(
 
 def _parameter(name: str, spec: InputSpec) -> inspect.Parameter:
     kind = _TYPES[spec.type]
-    annotation: Any = Annotated[kind, Field(description=spec.description or name)]
+    description = spec.description or name
+    if references(spec.default):  # a default such as {{today.last_year}}: filled in when the workflow runs
+        annotation: Any = Annotated[
+            kind | None, Field(description=f"{description} (default: {spec.default})")
+        ]
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=None)
+    annotation = Annotated[kind, Field(description=description)]
     default = spec.default if spec.default is not None else inspect.Parameter.empty
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)

@@ -72,6 +72,7 @@ def scope(inputs: Mapping[str, Any], done: Mapping[str, PhaseResult], nodes: lis
     """What ``node``'s references resolve against; a ``for_each`` phase's result is all its copies' together."""
     outputs: dict[str, str] = {}
     data: dict[str, Any] = {}
+    steps: dict[str, dict[str, Any]] = {}
     by_phase: dict[str, list[PhaseResult]] = {}
     for other in nodes:
         if other.name in done:
@@ -80,7 +81,10 @@ def scope(inputs: Mapping[str, Any], done: Mapping[str, PhaseResult], nodes: lis
         copied = any(n.has_item for n in nodes if n.phase.name == name)
         outputs[name] = "\n\n".join(r.output for r in results) if copied else results[0].output
         data[name] = [r.data for r in results] if copied else results[0].data
-    return Scope(inputs=inputs, outputs=outputs, data=data, item=node.item, has_item=node.has_item)
+        steps[name] = {s.step: s.data for s in results[0].steps} if not copied else {}
+    return Scope(
+        inputs=inputs, outputs=outputs, data=data, steps=steps, item=node.item, has_item=node.has_item
+    )
 
 
 def phase_spec(node: Node, current: Scope) -> PhaseSpec:

@@ -173,3 +173,11 @@ def test_pinned_arguments_are_checked_against_the_tools_live_schema_naming_the_f
     assert call_problems(renamed, {"year": 2025}, {"data": {"sql": sql}}, source="w") == [
         "w: phases['Revenue'].steps[0].tool: 'query' is not a tool of sql (run_query)"
     ]
+
+
+def test_a_default_may_be_relative_to_today_so_it_never_goes_stale() -> None:
+    from datetime import date
+
+    workflow = parse_workflow('[inputs.year]\ntype = "integer"\ndefault = "{{today.last_year}}"\n[[phases]]\nname="A"\nworker="data"\ngoals="{{today.date}}"')
+    assert resolve_inputs(workflow, {}, source="w") == {"year": date.today().year - 1}
+    assert static_problems(workflow, WORKERS, source="w") == []

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from ..catalog import WorkerInfo
 from ..plan import PlanNode, check_dag
 from . import InputSpec, Workflow, WorkflowError
-from ._templates import Reference, Scope, UnresolvedReference, references, render
+from ._templates import Reference, Scope, UnresolvedReference, references, render, today_values
 
 
 def resolve_inputs(workflow: Workflow, given: Mapping[str, Any], *, source: str) -> dict[str, Any]:
@@ -32,7 +32,12 @@ def resolve_inputs(workflow: Workflow, given: Mapping[str, Any], *, source: str)
             except ValueError as exc:
                 problems.append(f"{source}: inputs.{name}: {exc}")
         elif spec.default is not None:
-            values[name] = spec.default
+            try:
+                values[name] = coerce(
+                    render(spec.default, Scope()), spec
+                )  # a default may be {{today.last_year}}
+            except (ValueError, UnresolvedReference) as exc:
+                problems.append(f"{source}: inputs.{name}.default: {exc}")
         else:
             problems.append(
                 f"{source}: inputs.{name}: required (no default); pass it, e.g. --input {name}=..."
@@ -148,6 +153,9 @@ def _for_each_problems(workflow: Workflow, text: str, where: str) -> list[str]:
 def _reference_problem(
     ref: Reference, workflow: Workflow, phase: str, ancestors: dict[str, set[str]], *, has_item: bool
 ) -> str:
+    if ref.root == "today":
+        known = today_values()
+        return "" if len(ref.path) == 1 and ref.path[0] in known else f"use today.{', today.'.join(known)}"
     if ref.root == "inputs":
         if len(ref.path) != 1 or ref.path[0] not in workflow.inputs:
             return f"no such input (inputs: {', '.join(workflow.inputs) or 'none'})"
@@ -166,7 +174,7 @@ def _reference_problem(
         if ref.path[0] not in ancestors.get(phase, set()):
             return f"phase {phase!r} must depend on {ref.path[0]!r} (directly or not) to use its result"
         return ""
-    return "use inputs.NAME, phases.NAME.output, phases.NAME.data.FIELD, item or item.FIELD"
+    return "use inputs.NAME, phases.NAME.output, phases.NAME.data.FIELD, item, item.FIELD or today.X"
 
 
 def _ancestors(workflow: Workflow) -> dict[str, set[str]]:

@@ -1,6 +1,8 @@
 """``{{...}}`` references in a workflow: ``{{inputs.NAME}}``, ``{{phases.NAME.output}}``,
-``{{phases.NAME.data.FIELD}}`` (a dotted path into the phase's structured result) and ``{{item}}`` (a ``for_each``
-copy's item, ``{{item.FIELD}}`` into it).
+``{{phases.NAME.data.FIELD}}`` (a dotted path into the phase's structured result: its last successful call's),
+``{{phases.NAME.steps.STEP.data.FIELD}}`` (one step's), ``{{item}}`` (a ``for_each``
+copy's item, ``{{item.FIELD}}`` into it) and ``{{today.date|year|last_year|year_before_last}}`` (so a default such as
+"last year" never goes stale).
 
 A value that is exactly one reference becomes the referenced value itself (an integer stays an integer, a list a
 list); a reference inside longer text is written into it as text (JSON for lists and objects).
@@ -12,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][\w.\- ]*?)\s*\}\}")
@@ -57,10 +60,16 @@ class Scope:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     outputs: Mapping[str, str] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
+    steps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     item: Any = None
     has_item: bool = False
 
     def resolve(self, ref: Reference) -> Any:
+        if ref.root == "today":
+            days = today_values()
+            if len(ref.path) != 1 or ref.path[0] not in days:
+                raise UnresolvedReference(f"{{{{{ref.text}}}}}: use today.{', today.'.join(days)}")
+            return days[ref.path[0]]
         if ref.root == "inputs":
             if len(ref.path) != 1 or ref.path[0] not in self.inputs:
                 raise UnresolvedReference(f"{{{{{ref.text}}}}}: no input {'.'.join(ref.path)!r}")
@@ -79,9 +88,29 @@ class Scope:
                 return self.outputs[name]
             if kind == "data":
                 return _walk(self.data.get(name), ref.path[2:], ref.text)
+            if kind == "steps" and len(ref.path) >= 4 and ref.path[3] == "data":
+                steps = self.steps.get(name, {})
+                if ref.path[2] not in steps:
+                    known = ", ".join(steps) or "none"
+                    raise UnresolvedReference(
+                        f"{{{{{ref.text}}}}}: phase {name!r} has no step {ref.path[2]!r} ({known})"
+                    )
+                return _walk(steps[ref.path[2]], ref.path[4:], ref.text)
         raise UnresolvedReference(
-            f"{{{{{ref.text}}}}}: use inputs.NAME, phases.NAME.output, phases.NAME.data.FIELD, item or item.FIELD"
+            f"{{{{{ref.text}}}}}: use inputs.NAME, phases.NAME.output, phases.NAME.data.FIELD, "
+            "phases.NAME.steps.STEP.data.FIELD, item or item.FIELD"
         )
+
+
+def today_values(today: date | None = None) -> dict[str, Any]:
+    """What ``{{today.X}}`` gives: the date (ISO) and years relative to it (integers)."""
+    day = today or date.today()
+    return {
+        "date": day.isoformat(),
+        "year": day.year,
+        "last_year": day.year - 1,
+        "year_before_last": day.year - 2,
+    }
 
 
 def _walk(value: Any, path: tuple[str, ...], text: str) -> Any:
