@@ -25,17 +25,18 @@ async def test_a_flat_run_that_crashes_is_reported_not_raised() -> None:
 
 
 def test_stopping_a_tree_stops_the_children_first_and_the_root() -> None:
-    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
-    root = subprocess.Popen([sys.executable, "-c", code])
+    # The root prints its child's pid once the child exists, then both wait for a minute.
+    code = (
+        "import subprocess, sys, time; "
+        "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "print(c.pid, flush=True); time.sleep(60)"
+    )
+    root = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
-        process = psutil.Process(root.pid)
-        for _ in range(100):
-            if process.children():
-                break
-            psutil.wait_procs([], timeout=0.05)
-        (child,) = process.children()
+        assert root.stdout is not None
+        child = psutil.Process(int(root.stdout.readline()))
         stop_tree(root.pid)
-        root.wait(timeout=10)
+        root.wait(timeout=30)
         assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
     finally:
         if root.poll() is None:
