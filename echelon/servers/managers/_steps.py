@@ -26,6 +26,7 @@ from ..core.policies import Policy, RunState
 from ..core.progress import Progress
 from ..core.prompts import load_prompt
 from ..core.toolset import WorkerToolset
+from ..core.workflow._templates import conform
 from ._prompts import step_prompt
 
 # Failures that say the worker, not the model's arguments, is the problem.
@@ -196,7 +197,11 @@ class StepRunner:
     ) -> tuple[ToolCallRecord, list[Artifact]]:
         """The call the plan names, judged by the policies like any other, made without a model."""
         assert step.tool is not None and step.arguments is not None
-        pending = toolset.pending(step.tool, step.arguments)
+        arguments = step.arguments
+        known = self.workers[step.worker].tool(step.tool) if step.worker in self.workers else None
+        if step.pinned and known is not None:  # a workflow's {{inputs.year}} is 2025; a tool may want "2025"
+            arguments = conform(arguments, known.input_schema)
+        pending = toolset.pending(step.tool, arguments)
         if pending is None:
             record = ToolCallRecord(
                 worker=step.worker,

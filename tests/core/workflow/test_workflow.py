@@ -178,6 +178,8 @@ def test_pinned_arguments_are_checked_against_the_tools_live_schema_naming_the_f
 def test_a_default_may_be_relative_to_today_so_it_never_goes_stale() -> None:
     from datetime import date
 
-    workflow = parse_workflow('[inputs.year]\ntype = "integer"\ndefault = "{{today.last_year}}"\n[[phases]]\nname="A"\nworker="data"\ngoals="{{today.date}}"')
+    workflow = parse_workflow(
+        '[inputs.year]\ntype = "integer"\ndefault = "{{today.last_year}}"\n[[phases]]\nname="A"\nworker="data"\ngoals="{{today.date}}"'
+    )
     assert resolve_inputs(workflow, {}, source="w") == {"year": date.today().year - 1}
     assert static_problems(workflow, WORKERS, source="w") == []

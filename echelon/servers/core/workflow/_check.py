@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from ..catalog import WorkerInfo
 from ..plan import PlanNode, check_dag
 from . import InputSpec, Workflow, WorkflowError
-from ._templates import Reference, Scope, UnresolvedReference, references, render, today_values
+from ._templates import Reference, Scope, UnresolvedReference, conform, references, render, today_values
 
 
 def resolve_inputs(workflow: Workflow, given: Mapping[str, Any], *, source: str) -> dict[str, Any]:
@@ -163,16 +163,15 @@ def _reference_problem(
     if ref.root == "item":
         return "" if has_item else "item is only defined in a phase with for_each"
     if ref.root == "phases":
-        if (
-            len(ref.path) < 2
-            or ref.path[1] not in ("output", "data")
-            or (ref.path[1] == "output" and len(ref.path) > 2)
-        ):
-            return "use phases.NAME.output or phases.NAME.data.FIELD"
-        if ref.path[0] not in ancestors:
-            return f"no phase named {ref.path[0]!r}"
-        if ref.path[0] not in ancestors.get(phase, set()):
-            return f"phase {phase!r} must depend on {ref.path[0]!r} (directly or not) to use its result"
+        path = list(ref.path)
+        kind = path[1] if len(path) >= 2 else ""
+        wrong_steps = kind == "steps" and (len(path) < 4 or path[3] != "data")
+        if kind not in ("output", "data", "steps") or (kind == "output" and len(path) > 2) or wrong_steps:
+            return "use phases.NAME.output, phases.NAME.data.FIELD or phases.NAME.steps.STEP.data.FIELD"
+        if path[0] not in ancestors:
+            return f"no phase named {path[0]!r}"
+        if path[0] not in ancestors.get(phase, set()):
+            return f"phase {phase!r} must depend on {path[0]!r} (directly or not) to use its result"
         return ""
     return "use inputs.NAME, phases.NAME.output, phases.NAME.data.FIELD, item, item.FIELD or today.X"
 
@@ -236,7 +235,7 @@ def call_problems(
                 problems.append(f"{where}.tool: {step.tool!r} is not a tool of {step.worker} ({names})")
                 continue
             try:
-                arguments = render(step.arguments, scope)
+                arguments = conform(render(step.arguments, scope), tool.input_schema)
             except UnresolvedReference as exc:
                 problems.append(f"{where}.arguments: {exc}")
                 continue
@@ -249,11 +248,20 @@ def call_problems(
 
 
 def _mentions_unknown(value: Any, path: list[Any]) -> bool:
+    """Whether the value at ``path`` holds anything known only at run time (then its errors are not reported)."""
     for key in path:
         try:
             value = value[key]
         except (KeyError, IndexError, TypeError):
             return False
-        if value is _UNKNOWN:
-            return True
-    return value is _UNKNOWN or (isinstance(value, dict) and _UNKNOWN in value.values())  # pyright: ignore[reportUnknownMemberType]
+    return _holds_unknown(value)
+
+
+def _holds_unknown(value: Any) -> bool:
+    if value is _UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(_holds_unknown(v) for v in value.values())  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return any(_holds_unknown(v) for v in value)  # pyright: ignore[reportUnknownVariableType]
+    return False

@@ -142,3 +142,24 @@ def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def conform(value: Any, schema: Any) -> Any:
+    """``value`` with numbers and booleans written as text where ``schema`` (a tool's input schema) wants text
+    and nothing else: ``period = "{{inputs.year}}"`` gives the integer 2025, and a tool taking ``"2025"`` gets it."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        props: dict[str, Any] = schema["properties"]  # pyright: ignore[reportUnknownVariableType]
+        return {k: conform(v, props.get(k)) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [conform(v, schema["items"]) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    options: list[Any] = schema.get("anyOf") or [schema]  # pyright: ignore[reportUnknownVariableType]
+    types = {o.get("type") for o in options if isinstance(o, dict)}  # pyright: ignore[reportUnknownVariableType]
+    if (
+        isinstance(value, bool | int | float)
+        and "string" in types
+        and not types & {"integer", "number", "boolean"}
+    ):
+        return json.dumps(value)
+    return value
