@@ -48,4 +48,4 @@ async def test_the_pinned_example_runs_on_the_demo_with_no_model_call() -> None:
     result = json.loads(done.stdout)
     assert result["status"] == "ok" and result["usage"]["llm_calls"] == 0
     (deck,) = result["artifacts"]
-    assert deck["path"].endswith(".pptx") and Path(deck["path"]).stat().st_size > 10_000
+    assert deck["path"].endswith(".pptx") and (await anyio.Path(deck["path"]).stat()).st_size > 10_000

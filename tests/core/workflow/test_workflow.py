@@ -65,7 +65,7 @@ arguments = {}
         "w.toml: phases['Revenue'].steps[0].tool: Field required",
         "w.toml: phases['Revenue'].colour: unknown key (check the spelling)",
     ]
-    with pytest.raises(WorkflowError, match="w.toml: not valid TOML or JSON"):
+    with pytest.raises(WorkflowError, match=r"w\.toml: not valid TOML or JSON"):
         parse_workflow("[[phases", source="w.toml")
 
 
