@@ -33,3 +33,24 @@ def _runs_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 def _remove_scratch_demo_dir() -> Iterator[None]:
     yield
     shutil.rmtree(_DEMO_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_base() -> Iterator[str]:
+    """One real PostgreSQL server for the session (``tests/_postgres.py``)."""
+    from tests._postgres import binaries, postgres_server
+
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed here: apt-get install postgresql (.ci/run does)")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def runs_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on each run database: the embedded SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        from tests._postgres import new_database
+
+        monkeypatch.setenv("ECHELON_RUNS_DATABASE", new_database(request.getfixturevalue("postgres_base")))
+    return str(request.param)

@@ -88,7 +88,7 @@ async def wait_for_file(path: Path) -> None:
 
 
 async def test_a_run_whose_orchestrator_was_killed_is_finished_by_the_next_without_rerunning_finished_phases(
-    tmp_path: Path,
+    tmp_path: Path, runs_backend: str
 ) -> None:
     counter, marker = tmp_path / "count", tmp_path / "waiting"
     request = script(
@@ -119,7 +119,7 @@ async def test_a_run_whose_orchestrator_was_killed_is_finished_by_the_next_witho
     assert view is not None and [p.state for p in view.phases] == ["ok", "ok"]
 
 
-async def test_cancel_run_stops_the_run_and_every_process_below_it(tmp_path: Path) -> None:
+async def test_cancel_run_stops_the_run_and_every_process_below_it(tmp_path: Path, runs_backend: str) -> None:
     marker = tmp_path / "pid"
     request = script(("Block", "block", {"seconds": 300, "marker": str(marker)}))
     with anyio.fail_after(120):
@@ -151,7 +151,9 @@ async def test_a_runs_record_holds_no_api_key_and_no_token_of_a_worker(tmp_path:
     assert result["status"] == "partial"  # the broken worker's error, with its command line, is in the record
     assert any("exited with code 3" in e["message"] for e in result["errors"]), result["errors"]
     assert "[redacted]" in json.dumps(result["errors"])
-    database = database_url().removeprefix("sqlite:///")
+    database = database_url().removeprefix(
+        "sqlite:///"
+    )  # the SQLite file (the default backend) holds no secret
     files = [Path(f) for f in (database, database + "-wal")]
     stored = b"".join(f.read_bytes() for f in files if f.exists())
     for text in (record, json.dumps(result), stored.decode("utf-8", "replace")):

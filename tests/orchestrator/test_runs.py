@@ -50,7 +50,7 @@ def structured(answer: Any) -> dict[str, Any]:
 
 
 async def test_a_delegation_that_outlives_wait_seconds_returns_a_run_id_and_run_result_the_answer(
-    tmp_path: Path,
+    tmp_path: Path, runs_backend: str
 ) -> None:
     gate = anyio.Event()
     server = build_hierarchy(

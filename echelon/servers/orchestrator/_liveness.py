@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import psutil
 import sqlalchemy as sa
 
+from ..core.runs import sqlalchemy_url
+
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 30.0
 
@@ -55,7 +57,7 @@ class Liveness:
     """The heartbeat table on the run database."""
 
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url)
+        self.engine = sa.create_engine(sqlalchemy_url(url))
         _metadata.create_all(self.engine)
 
     def beat(self, me: Executor) -> None:

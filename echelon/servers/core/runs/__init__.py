@@ -58,6 +58,14 @@ def protect(url: str) -> None:
             file.chmod(0o600)
 
 
+def sqlalchemy_url(url: str) -> str:
+    """``url`` with the driver DBOS uses named for SQLAlchemy (psycopg 3 for PostgreSQL)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a ``sqlite:///`` URL (None for another database)."""
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
