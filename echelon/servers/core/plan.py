@@ -34,12 +34,14 @@ class PlanNode(BaseModel):
 N = TypeVar("N", bound=PlanNode)
 
 
-PlannerName = Literal["StrategicDecomposerPlanner", "WorkerRouterPlanner"]
+PlannerName = Literal["StrategicDecomposerPlanner", "WorkerRouterPlanner", "ToolLoopPlanner"]
 PLANNER_ALIASES: dict[str, PlannerName] = {
     "strategicdecomposerplanner": "StrategicDecomposerPlanner",
     "decomposer": "StrategicDecomposerPlanner",
     "workerrouterplanner": "WorkerRouterPlanner",
     "router": "WorkerRouterPlanner",
+    "toolloopplanner": "ToolLoopPlanner",
+    "toolloop": "ToolLoopPlanner",
 }
 
 

@@ -28,6 +28,7 @@ from ..core.prompts import load_prompt
 from ..core.toolset import WorkerToolset
 from ..core.workflow._templates import conform
 from ._prompts import step_prompt
+from .planners import ALL_WORKERS
 
 # Failures that say the worker, not the model's arguments, is the problem.
 _WORKER_FAILURES = ("connection", "timeout", "not_retried")
@@ -96,6 +97,8 @@ class StepRunner:
 
     def _spare_worker(self, step: Step, result: StepResult) -> WorkerInfo | None:
         """Another available worker with the tool ``step`` needs, when ``step``'s worker is what failed."""
+        if step.worker == ALL_WORKERS:
+            return None  # the step already had every worker
         worker = self.workers.get(step.worker)
         calls_failed = bool(result.calls) and all(
             c.outcome == "failed" and c.error_kind in _WORKER_FAILURES for c in result.calls
@@ -120,8 +123,13 @@ class StepRunner:
     ) -> StepResult:
         started = time.perf_counter()
         result = StepResult(step=step.name, worker=step.worker)
-        worker = self.workers.get(step.worker)
-        if worker is None or worker.error:
+        if step.worker == ALL_WORKERS:
+            chosen = [w for w in self.workers.values() if not w.error]
+        else:
+            worker = self.workers.get(step.worker)
+            chosen = [worker] if worker is not None and not worker.error else []
+        if not chosen:
+            worker = self.workers.get(step.worker)
             reason = (worker.error if worker is not None else None) or "not one of this manager's workers"
             result.status = "failed"
             result.output = f"Worker {step.worker!r} is unavailable: {reason}"
@@ -130,7 +138,7 @@ class StepRunner:
             )
             return result
         toolset = WorkerToolset(
-            [worker],
+            chosen,
             self.caller,
             self.budget,
             manager=self.manager,
@@ -160,9 +168,11 @@ class StepRunner:
                 result.usage.tool_calls = 1
                 result.usage.wall_seconds = time.perf_counter() - started
                 return result
-        system = load_prompt("step_executor", manager=self.manager, worker=step.worker)
-        if worker.instructions:
-            system += f"\n\nHow to use {step.worker} (from its own instructions): {worker.instructions}"
+        names = ", ".join(w.name for w in chosen)
+        system = load_prompt("step_executor", manager=self.manager, worker=names)
+        for worker in chosen:
+            if worker.instructions:
+                system += f"\n\nHow to use {worker.name} (from its own instructions): {worker.instructions}"
         outcome = await run_tool_loop(
             self.model,
             system=system,
@@ -180,6 +190,8 @@ class StepRunner:
         result.errors.extend(_call_errors(outcome.records))
         result.usage.add(outcome.usage)
         result.output = outcome.answer
+        if step.worker == ALL_WORKERS and result.calls:
+            result.worker = result.calls[-1].worker  # the worker the loop chose
         data = with_data(result.calls)
         result.data = data[-1].result if data and isinstance(data[-1].result, dict) else None
         made = [c for c in result.calls if c.outcome != "refused"]

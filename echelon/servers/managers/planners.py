@@ -208,7 +208,38 @@ class WorkerRouterPlanner(StepPlanner):
         return StepPlan(steps=[step], rationale="routed to one worker")
 
 
+ALL_WORKERS = "*"
+"""A step's worker meaning: every available worker of the manager (its tools as ``worker.tool``)."""
+
+
+class ToolLoopPlanner(StepPlanner):
+    """Phase -> one step over ALL the manager's workers' tools, with no planning call: the step's tool loop picks
+    the worker by picking a tool, with each tool's arguments held to its schema. One model decision fewer per
+    phase than routing first, which matters most where every call costs seconds (a small local model)."""
+
+    prompt = "router_planner"  # unused: this planner asks no model
+    document = RoutedStep
+    purpose = "route_step"
+
+    def to_plan(self, document: BaseModel) -> StepPlan:  # pragma: no cover - never asks a model
+        raise NotImplementedError
+
+    async def plan(
+        self,
+        phase: PlanNode,
+        context: PhaseContext,
+        workers: dict[str, WorkerInfo],
+        *,
+        model: Model | None = None,
+    ) -> PlannedSteps:
+        step = Step(name=phase.name, worker=ALL_WORKERS, goals=phase.goals, notes=phase.notes)
+        return PlannedSteps(
+            plan=StepPlan(steps=[step], rationale="one tool loop over every worker"), usage=TokenUsage()
+        )
+
+
 PLANNERS: dict[str, type[StepPlanner]] = {
     "StrategicDecomposerPlanner": StrategicDecomposerPlanner,
     "WorkerRouterPlanner": WorkerRouterPlanner,
+    "ToolLoopPlanner": ToolLoopPlanner,
 }
