@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,11 +12,10 @@ from mcp import Client
 from pptx import Presentation
 
 from echelon.examples.documents import generate_documents
-from tests._servers import REPO, http_server, stdio_params
+from tests._inspector import inspect_server, require_inspector
+from tests._servers import http_server, stdio_params
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
-
-INSPECTOR = "@modelcontextprotocol/inspector"
 
 
 @pytest.fixture(scope="module")
@@ -90,45 +85,17 @@ async def test_slides_worker_over_streamable_http(tmp_path: Path) -> None:
             await check_slides_worker(client, out)
 
 
-@functools.cache
-def _inspector_has_format_flag(npx: str) -> bool:
-    """Newer Inspector CLIs take ``--format json``; older ones print JSON by default and reject the flag."""
-    done = subprocess.run(
-        [npx, "-y", INSPECTOR, "--cli", "--help"], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-    return "--format" in done.stdout + done.stderr
+async def test_inspector_cli_lists_and_calls_docs_tools(documents: Path, tmp_path: Path) -> None:
+    require_inspector()
+    server = [sys.executable, *docs_args(documents, tmp_path / "idx.db")]
 
-
-def _inspector(npx: str, server: list[str], *method: str) -> Any:
-    fmt = ["--format", "json"] if _inspector_has_format_flag(npx) else []
-    command = [npx, "-y", INSPECTOR, "--cli", sys.executable, *server, *fmt, *method]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"inspector failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-    payload = json.loads(done.stdout[done.stdout.index("{") :])
-    # ``--format json`` wraps the MCP result as {"result": ...}; the older default output is the bare result.
-    return payload["result"] if isinstance(payload.get("result"), dict) else payload
-
-
-def test_inspector_cli_lists_and_calls_docs_tools(documents: Path, tmp_path: Path) -> None:
-    npx = shutil.which("npx")
-    if npx is None:
-        pytest.skip("npx is not installed, so the MCP Inspector CLI cannot run")
-    server = docs_args(documents, tmp_path / "idx.db")
-
-    listed = _inspector(npx, server, "--method", "tools/list")
+    listed = await inspect_server(server, "--method", "tools/list")
     tools = {tool["name"]: tool for tool in listed["tools"]}
     assert set(tools) == {"search", "read_document", "list_documents"}
     assert "query" in tools["search"]["inputSchema"]["properties"]
 
-    called = _inspector(
-        npx,
-        server,
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "search",
-        "--tool-arg",
-        "query=southwest turnaround",
+    called = await inspect_server(
+        server, "--method", "tools/call", "--tool-name", "search", "--tool-arg", "query=southwest turnaround"
     )
     assert called.get("isError") is not True
     hits = called["structuredContent"]["hits"]

@@ -39,6 +39,7 @@ from ..core.pool import ConnectionPool
 from ..core.progress import Progress
 from ..core.serve import serve_main
 from ..core.target import Target
+from ..core.tooling import answer_client_errors, tool
 from .manager import Manager
 from .planners import StepPlanner
 
@@ -99,7 +100,8 @@ def build_server(
         # The caller's remaining budget and deadline, capped by this manager's own limits.
         return Budget.from_meta(ctx.request_context.meta, config.limits)
 
-    @server.tool(
+    @tool(
+        server,
         name=EXECUTE_PHASE,
         annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=False, destructive_hint=False),
     )
@@ -120,7 +122,7 @@ def build_server(
             phase, context or PhaseContext(), budget(ctx), Progress(ctx.report_progress)
         )
 
-    @server.tool(name=PLAN_PHASE, annotations=ToolAnnotations(read_only_hint=True))
+    @tool(server, name=PLAN_PHASE, annotations=ToolAnnotations(read_only_hint=True))
     async def plan_phase(
         phase: Annotated[PhaseSpec, Field(description="The phase to plan")],
         ctx: Context[Manager, Any],
@@ -133,7 +135,7 @@ def build_server(
         except Exception as exc:
             raise ToolError(f"could not plan phase {phase.name!r}: {exc}") from exc
 
-    @server.tool(name=LIST_WORKERS, annotations=ToolAnnotations(read_only_hint=True))
+    @tool(server, name=LIST_WORKERS, annotations=ToolAnnotations(read_only_hint=True))
     async def list_workers(ctx: Context[Manager, Any]) -> WorkerCatalog:
         """This manager's workers and their live tool schemas (condensed), and which model and planner it uses."""
         manager = ctx.request_context.lifespan_context
@@ -154,7 +156,7 @@ def build_server(
             workers=list(workers.values()),
         )
 
-    return server
+    return answer_client_errors(server)
 
 
 def _add_args(parser: argparse.ArgumentParser) -> None:

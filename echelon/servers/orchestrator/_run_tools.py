@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from ..core.envelope import clip
 from ..core.runs import RunEvent, RunStatus, RunSummary
 from ..core.runs._reader import PhaseState, RunView
+from ..core.tooling import tool
 
 if TYPE_CHECKING:
     from ._durable import DurableRuns
@@ -81,7 +82,7 @@ def register_run_tools(server: MCPServer[Any], runs_of: Any) -> None:
         except LookupError as exc:
             raise ToolError(str(exc)) from None
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True))
+    @tool(server, annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True))
     async def run_status(
         run_id: Annotated[str, Field(description="The run_id delegate or list_runs gave")],
         ctx: Context[Any, Any],
@@ -90,7 +91,7 @@ def register_run_tools(server: MCPServer[Any], runs_of: Any) -> None:
         answer so far, and its latest progress messages."""
         return progress_of((await view(ctx, run_id))[1])
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True))
+    @tool(server, annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True))
     async def run_result(
         run_id: Annotated[str, Field(description="The run_id delegate gave")],
         ctx: Context[Any, Any],
@@ -108,8 +109,8 @@ def register_run_tools(server: MCPServer[Any], runs_of: Any) -> None:
             return result.model_dump(mode="json")
         return progress_of(await runs.view(run_id)).model_dump(mode="json")
 
-    @server.tool(
-        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True)
+    @tool(
+        server, annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True)
     )
     async def cancel_run(
         run_id: Annotated[str, Field(description="The run to stop")], ctx: Context[Any, Any]
@@ -122,7 +123,7 @@ def register_run_tools(server: MCPServer[Any], runs_of: Any) -> None:
         except LookupError as exc:
             raise ToolError(str(exc)) from None
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True))
+    @tool(server, annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True))
     async def list_runs(
         ctx: Context[Any, Any],
         limit: Annotated[int, Field(ge=1, le=200, description="How many runs, newest first")] = 20,
@@ -136,7 +137,7 @@ def register_run_tools(server: MCPServer[Any], runs_of: Any) -> None:
         await runs.started()
         return await runs.reader.list(limit=limit, status=status)
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True))
+    @tool(server, annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True))
     async def resume_run(
         run_id: Annotated[str, Field(description="A cancelled, failed or partial run")],
         ctx: Context[Any, Any],
@@ -157,4 +158,7 @@ def register_run_tools(server: MCPServer[Any], runs_of: Any) -> None:
         mime_type="application/json",
     )
     async def run_resource(run_id: str, ctx: Context[Any, Any]) -> str:
-        return (await view(ctx, run_id))[1].model_dump_json()
+        try:
+            return (await runs_of(ctx).view(run_id)).model_dump_json()
+        except LookupError as exc:
+            raise ResourceNotFoundError(str(exc)) from None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from ..core import telemetry
 from ..core.budget import Budget
 from ..core.config import HierarchyConfig, workflow_files
+from ..core.tooling import tool
 from ..core.workflow import InputSpec, Workflow, WorkflowError, load_workflow, parse_workflow
 from ..core.workflow._check import call_problems, resolve_inputs, static_problems
 from ..core.workflow._templates import references
@@ -128,7 +129,7 @@ def register_workflow_tools(
     files = {tool_name(p).removeprefix("workflow_"): p for p in workflow_files(config)}
     wait_default = config.orchestrator.wait_seconds
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True))
+    @tool(server, annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True))
     async def check_workflow(
         workflow: Annotated[
             str, Field(description="A workflow file's path, a configured workflow's name, or its TOML/JSON")
@@ -147,8 +148,8 @@ def register_workflow_tools(
         resolved, problems = await check(serving_of(ctx), parsed, inputs or {}, source=source)
         return WorkflowCheck(ok=not problems, problems=problems, inputs=resolved)
 
-    @server.tool(
-        annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=False, open_world_hint=True)
+    @tool(
+        server, annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=False, open_world_hint=True)
     )
     async def run_workflow(
         workflow: Annotated[

@@ -1,7 +1,8 @@
 """The orchestrator MCP server: what Claude Desktop, IDEs and the ``echelon`` CLI run over stdio.
 
 Tools: ``delegate`` (full hierarchical delegation, as a durable run), ``plan`` (preview, nothing executed),
-``list_managers``, and the run tools (``_run_tools``). It answers ``initialize`` and ``tools/list`` without
+``list_managers``, and the run tools (``_run_tools``); a client that declares the MCP Tasks extension gets
+``delegate`` as a task (``_tasks``). It answers ``initialize`` and ``tools/list`` without
 starting any manager or waiting for the run database; managers start on first use, concurrently, each starting its
 own workers the same way.
 """
@@ -31,9 +32,11 @@ from ..core.llm import Model, describe_auto, resolve_model
 from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
 from ..core.serve import serve_main
 from ..core.target import Target
+from ..core.tooling import answer_client_errors, tool
 from ._delegation import RunInput
 from ._durable import DurableRuns
 from ._run_tools import progress_of, register_run_tools
+from ._tasks import RunOf, TaskNotifications, TasksExtension
 from ._workflow_tools import register_workflow_tools
 from .orchestrator import Orchestrator
 from .planner import PhasePlanner
@@ -58,6 +61,34 @@ class LimitsOverride(BaseModel):
 
     def given(self) -> dict[str, object]:
         return self.model_dump(exclude_none=True)
+
+
+class DelegateArguments(BaseModel):
+    """``delegate``'s arguments, read from a ``tools/call`` that becomes a task."""
+
+    request: str
+    context: str | None = None
+    limits: LimitsOverride | None = None
+    wait_seconds: float | None = Field(default=None, ge=0, le=3600)
+
+
+def run_input(request: str, context: str | None, limits: LimitsOverride | None) -> RunInput:
+    """A new run of ``request``; ``ValueError`` when there is nothing to do."""
+    if not request.strip():
+        raise ValueError("request is empty: say what you want done")
+    return RunInput(
+        run_id=new_run_id(),
+        request=request,
+        context=context,
+        limits=limits.given() if limits else {},
+        trace=telemetry.carrier(),
+    )
+
+
+def delegate_run(arguments: dict[str, Any]) -> RunInput:
+    """The run a task-creating ``delegate`` call starts (``wait_seconds`` has no use there)."""
+    args = DelegateArguments.model_validate(arguments)
+    return run_input(args.request, args.context, args.limits)
 
 
 @dataclass
@@ -88,8 +119,10 @@ def build_server(
     model: Model | None = None,
     manager_targets: Mapping[str, Target] | None = None,
     planner: PhasePlanner | None = None,
+    task_tools: Mapping[str, RunOf] | None = None,
 ) -> MCPServer[Any]:
-    """The orchestrator server. ``model``/``manager_targets``/``planner`` replace the configured ones (tests).
+    """The orchestrator server. ``model``/``manager_targets``/``planner`` replace the configured ones (tests);
+    ``task_tools`` adds tools, besides ``delegate``, that answer with a task (the conformance suite's fixtures).
 
     ``delegate`` and ``plan`` return validated envelopes (``DelegationResult``, ``PlanPreview``) but advertise a
     plain object as output schema: their nested schemas were 86% of this server's tools/list, which a host
@@ -120,6 +153,9 @@ def build_server(
                 tg.cancel_scope.cancel()
                 await chosen_model.aclose()
 
+    def runs_of(ctx: Any) -> DurableRuns:
+        return ctx.lifespan_context.runs
+
     server = MCPServer[Serving](
         name="echelon",
         version=__version__,
@@ -130,10 +166,12 @@ def build_server(
             "takes longer than wait_seconds answers with a run_id: follow it with `run_result`."
         ),
         lifespan=lifespan,
+        extensions=[TasksExtension(runs_of, {"delegate": delegate_run, **(task_tools or {})})],
+        middleware=[TaskNotifications(runs_of)],
     )
 
-    @server.tool(
-        annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=False, open_world_hint=True)
+    @tool(
+        server, annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=False, open_world_hint=True)
     )
     async def delegate(
         request: Annotated[str, Field(description="The task, in plain language, as the user would put it")],
@@ -158,16 +196,11 @@ def build_server(
         phases (per-manager results), usage (model calls, tokens, seconds) and errors. If it is not done within
         wait_seconds, it returns {run_id, status: "running", progress} instead and the run goes on: call
         run_result(run_id) to get the answer."""
-        if not request.strip():
-            raise ToolError("request is empty: say what you want done")
+        try:
+            run = run_input(request, context, limits)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
         runs = ctx.request_context.lifespan_context.runs
-        run = RunInput(
-            run_id=new_run_id(),
-            request=request,
-            context=context,
-            limits=limits.given() if limits else {},
-            trace=telemetry.carrier(),
-        )
         wait = config.orchestrator.wait_seconds if wait_seconds is None else wait_seconds
         try:
             async with runs.monitor(run.run_id).following(ctx.report_progress):
@@ -183,7 +216,7 @@ def build_server(
             return result.model_dump(mode="json")
         return progress_of(await runs.view(run.run_id)).model_dump(mode="json")
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
+    @tool(server, annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def plan(
         request: Annotated[str, Field(description="The task to plan")],
         ctx: Context[Serving, Any],
@@ -198,7 +231,7 @@ def build_server(
         except Exception as exc:
             raise ToolError(f"could not plan: {exc}") from exc
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    @tool(server, annotations=ToolAnnotations(read_only_hint=True))
     async def list_managers() -> ManagerListing:
         """The domain managers this orchestrator delegates to: description, planner, model and workers of each."""
         return ManagerListing(
@@ -220,7 +253,7 @@ def build_server(
 
     register_run_tools(server, lambda ctx: ctx.request_context.lifespan_context.runs)
     register_workflow_tools(server, config, lambda ctx: ctx.request_context.lifespan_context)
-    return server
+    return answer_client_errors(server)
 
 
 def new_run_id() -> str:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from echelon import __version__
 from echelon.servers.core.serve import serve_main
+from echelon.servers.core.tooling import answer_client_errors, tool
 
 from ._index import DocRow, DocumentIndex
 
@@ -159,7 +160,7 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
         ),
     )
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY)
     def search(
         query: Annotated[str, Field(description="Words to look for (plain text; no query syntax needed)")],
         limit: Annotated[int, Field(description="Maximum number of hits", ge=1, le=50)] = 5,
@@ -190,7 +191,7 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
             note=note,
         )
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY)
     def read_document(
         doc_id: Annotated[
             int | str, Field(description="A document id from search or list_documents (not a path)")
@@ -218,14 +219,14 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
             truncated=truncated,
         )
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY)
     def list_documents() -> DocumentList:
         """List every indexed document: id, relative path, title, size and modification time."""
         index.sync()
         documents = [_info(row) for row in index.documents()]
         return DocumentList(count=len(documents), documents=documents)
 
-    return server
+    return answer_client_errors(server)
 
 
 def _add_args(parser: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from echelon import __version__
 from echelon.servers.core.serve import serve_main
+from echelon.servers.core.tooling import answer_client_errors, tool
 from echelon.servers.workers.math import _compute, _stats
 from echelon.servers.workers.math._limit import run_limited
 
@@ -40,7 +41,7 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
     server = MCPServer("echelon-math", instructions=INSTRUCTIONS, version=__version__)
 
-    @server.tool(annotations=_PURE)
+    @tool(server, annotations=_PURE)
     def evaluate(
         expression: Expression,
         numeric: Annotated[bool, Field(description="Return the decimal value as the result")] = False,
@@ -49,7 +50,7 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         """Evaluate an expression exactly (e.g. sqrt(8) -> 2*sqrt(2)) and numerically, with its LaTeX."""
         return run_limited(_compute.evaluate, (expression, numeric, precision), timeout_seconds)
 
-    @server.tool(annotations=_PURE)
+    @tool(server, annotations=_PURE)
     def solve(
         equations: Annotated[
             str | list[str],
@@ -64,12 +65,12 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         """Solve an equation or a system of equations exactly; real solutions also come as floats."""
         return run_limited(_compute.solve, (equations, variables), timeout_seconds)
 
-    @server.tool(annotations=_PURE)
+    @tool(server, annotations=_PURE)
     def simplify(expression: Expression) -> _compute.Transformed:
         """Simplify an expression (e.g. sin(x)**2 + cos(x)**2 -> 1)."""
         return run_limited(_compute.simplify, (expression,), timeout_seconds)
 
-    @server.tool(annotations=_PURE)
+    @tool(server, annotations=_PURE)
     def differentiate(
         expression: Expression,
         variable: Variable,
@@ -78,14 +79,14 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         """Differentiate an expression with respect to a variable (order 1 by default)."""
         return run_limited(_compute.differentiate, (expression, variable, order), timeout_seconds)
 
-    @server.tool(annotations=_PURE)
+    @tool(server, annotations=_PURE)
     def integrate(
         expression: Expression, variable: Variable, lower: Bound = None, upper: Bound = None
     ) -> _compute.IntegralResult:
         """Integrate an expression: the antiderivative, or the definite integral when both bounds are given."""
         return run_limited(_compute.integrate, (expression, variable, lower, upper), timeout_seconds)
 
-    @server.tool(annotations=_PURE)
+    @tool(server, annotations=_PURE)
     def statistics(
         values: Annotated[list[float], Field(description="The numbers to summarize")],
         percentiles: Annotated[
@@ -96,7 +97,7 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         min, max, range and percentiles."""
         return _stats.summarize(values, percentiles)
 
-    @server.tool(annotations=_PURE)
+    @tool(server, annotations=_PURE)
     def percent_change(
         old: Annotated[float, Field(description="The starting value (not 0)")],
         new: Annotated[float, Field(description="The ending value")],
@@ -104,7 +105,7 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         """Percent change from old to new, relative to |old| (so -10 -> -5 is +50 %)."""
         return _stats.percent_change(old, new)
 
-    @server.tool(annotations=_PURE)
+    @tool(server, annotations=_PURE)
     def growth_rate(
         values: Annotated[list[float], Field(description="A series of values, oldest first, one per period")],
         periods_per_year: Annotated[
@@ -114,7 +115,7 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         """Period-over-period changes of a series, its compound growth rate per period and its CAGR."""
         return _stats.growth(values, periods_per_year)
 
-    return server
+    return answer_client_errors(server)
 
 
 def _add_args(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from echelon import __version__
 from echelon.servers.core.envelope import Artifact
 from echelon.servers.core.serve import serve_main
+from echelon.servers.core.tooling import answer_client_errors, tool
 
 from ._deck import SlideSpec, build_pptx, clean, render_outline
 from ._files import FilenameError, check_filename, slugify, write_new
@@ -72,8 +73,9 @@ def build_server(output_dir: Path) -> MCPServer:
         ),
     )
 
-    @server.tool(
-        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+    @tool(
+        server,
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False),
     )
     def create_deck(
         title: TitleArg,
@@ -106,8 +108,8 @@ def build_server(output_dir: Path) -> MCPServer:
         )
         return DeckResult(artifact=artifact, slide_count=count, title=clean(title))
 
-    @server.tool(
-        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+    @tool(
+        server, annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
     )
     def outline(title: TitleArg, slides: SlidesArg, subtitle: SubtitleArg = None) -> str:
         """Render a deck as a Markdown outline (title, then each slide's bullets, image suggestion and notes)
@@ -115,7 +117,7 @@ def build_server(output_dir: Path) -> MCPServer:
         _check(title, slides)
         return render_outline(title, slides, subtitle)
 
-    return server
+    return answer_client_errors(server)
 
 
 def _add_args(parser: argparse.ArgumentParser) -> None:

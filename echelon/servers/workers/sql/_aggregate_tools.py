@@ -13,6 +13,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field, JsonValue
 from pydantic.config import JsonDict
 
+from echelon.servers.core.tooling import tool
 from echelon.servers.workers.sql import _aggregate, _compare, _resolve
 from echelon.servers.workers.sql._catalog import Catalog, Measure
 from echelon.servers.workers.sql._db import Deadline, QueryTimeout, ReadOnlyDatabase, SchemaObject
@@ -63,7 +64,8 @@ def add_aggregate_tools(
             return ToolError(f"could not read the database {db.path}: {exc}")
         return ToolError(str(exc))
 
-    @server.tool(
+    @tool(
+        server,
         annotations=_READ_ONLY,
         description=AGGREGATE_DESCRIPTION
         + (
@@ -132,7 +134,7 @@ def add_aggregate_tools(
             except (ValueError, QueryTimeout, sqlite3.Error) as exc:
                 raise tool_error(exc, "aggregate") from None
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY)
     def compare_periods(
         table: Annotated[str, Field(description="The table or view holding the values")],
         value_column: Annotated[str, Field(description="The numeric column to total, e.g. revenue")],

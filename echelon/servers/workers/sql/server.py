@@ -17,6 +17,7 @@ from pydantic import Field
 
 from echelon import __version__
 from echelon.servers.core.serve import serve_main
+from echelon.servers.core.tooling import answer_client_errors, tool
 from echelon.servers.workers.sql import _analysis, _errors
 from echelon.servers.workers.sql._aggregate_tools import add_aggregate_tools
 from echelon.servers.workers.sql._catalog import Catalog, Measure, build_catalog
@@ -98,7 +99,7 @@ def build_server(
                 return obj
         raise ToolError(_errors.unknown_table(db, conn, table))
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY)
     def list_tables() -> TableList:
         """List the tables and views of the database with their row counts."""
         deadline = Deadline(timeout_seconds)
@@ -113,7 +114,7 @@ def build_server(
             ]
         return TableList(database=path.name, tables=tables)
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY)
     def describe_table(
         table: Annotated[
             str, Field(description="Table or view name (case-insensitive), as listed by list_tables")
@@ -172,7 +173,8 @@ def build_server(
             sql=obj.sql,
         )
 
-    @server.tool(
+    @tool(
+        server,
         annotations=_READ_ONLY,
         description="Run one read-only SQL statement and return its rows. The database refuses writes; rows are "
         "capped (the truncated flag says when there were more) and a query running past the time limit is stopped."
@@ -214,7 +216,7 @@ def build_server(
 
     add_aggregate_tools(server, db, catalog, business, session, find_object, row_limit=row_limit)
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY)
     def analyze_query(
         sql: Annotated[str, Field(description="One SQL statement to analyze (it is parsed, not run)")],
         dialect: Annotated[str, Field(description="sqlglot dialect the SQL is written in")] = "sqlite",
@@ -223,7 +225,7 @@ def build_server(
         joins, WHERE/HAVING conditions, aggregations, GROUP BY, ORDER BY, CTEs and subqueries."""
         return _analysis.analyze(sql, dialect)
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY)
     def translate_query(
         sql: Annotated[str, Field(description="SQL to translate")],
         from_dialect: Annotated[str, Field(description="Dialect of the input, e.g. sqlite, postgres, mysql")],
@@ -233,7 +235,7 @@ def build_server(
         dialect cannot express are listed as warnings."""
         return _analysis.translate(sql, from_dialect, to_dialect)
 
-    return server
+    return answer_client_errors(server)
 
 
 def _add_args(parser: argparse.ArgumentParser) -> None:

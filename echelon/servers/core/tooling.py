@@ -1,0 +1,73 @@
+"""How our servers declare tools, and how they answer a client's ordinary mistakes.
+
+``tool(server, ...)`` registers a function as ``server.tool`` does, with its docstring as the description without
+the indentation Python keeps in a docstring's continuation lines (a host shows the description to its model as it
+is). ``answer_client_errors(server)`` makes a call of an unknown tool or prompt a JSON-RPC ``-32602`` (Invalid
+params) naming what exists, as the specification asks, logged on one line: without it the SDK answers an unknown
+prompt with ``-32603`` and logs a traceback at ERROR, and an unknown tool with a tool result.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
+
+logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def description_of(fn: Callable[..., Any]) -> str:
+    """The function's docstring as a tool description: no leading or continuation-line indentation."""
+    return inspect.cleandoc(fn.__doc__ or "")
+
+
+def tool(server: MCPServer[Any], **options: Any) -> Callable[[F], F]:
+    """``server.tool(**options)``, describing the tool by its dedented docstring unless ``description`` is given."""
+
+    def register(fn: F) -> F:
+        options.setdefault("description", description_of(fn))
+        server.tool(**options)(fn)
+        return fn
+
+    return register
+
+
+class ClientErrors:
+    """Middleware: ``tools/call`` of a tool and ``prompts/get`` of a prompt the server does not have are refused
+    with ``-32602`` before any handler runs (an unknown resource the SDK already answers that way)."""
+
+    def __init__(self, server: MCPServer[Any]) -> None:
+        self.server = server
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        name = (ctx.params or {}).get("name")
+        if ctx.request_id is not None and isinstance(name, str):
+            if ctx.method == "tools/call":
+                known = [t.name for t in await self.server.list_tools()]
+                self._check("tool", name, known, "tools/list")
+            elif ctx.method == "prompts/get":
+                known = [p.name for p in await self.server.list_prompts()]
+                self._check("prompt", name, known, "prompts/list")
+        return await call_next(ctx)
+
+    def _check(self, kind: str, name: str, known: list[str], listing: str) -> None:
+        if name in known:
+            return
+        there = (
+            f"the {kind}s there are: {', '.join(sorted(known))}" if known else f"this server has no {kind}s"
+        )
+        logger.info("refused a call of an unknown %s %r", kind, name)
+        raise MCPError(code=INVALID_PARAMS, message=f"Unknown {kind}: {name!r} ({listing} shows {there})")
+
+
+def answer_client_errors(server: MCPServer[Any]) -> MCPServer[Any]:
+    """Install ``ClientErrors`` on ``server`` (returned, for chaining)."""
+    server.middleware.append(ClientErrors(server))
+    return server
