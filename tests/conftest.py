@@ -15,6 +15,10 @@ for _name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ECHELON
 os.environ["ECHELON_BLOCK_MODEL_REQUESTS"] = "1"
 _DEMO_DIR = tempfile.mkdtemp(prefix="echelon-test-demo-")
 os.environ["ECHELON_DEMO_DIR"] = _DEMO_DIR
+# Whatever a test or its subprocesses would keep in the user's state directory (the default run database, whose
+# queued runs a user's own orchestrator would otherwise see) goes to a scratch folder instead.
+_STATE_DIR = tempfile.mkdtemp(prefix="echelon-test-state-")
+os.environ["ECHELON_STATE_DIR"] = _STATE_DIR
 
 
 @pytest.fixture
@@ -33,6 +37,7 @@ def _runs_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 def _remove_scratch_demo_dir() -> Iterator[None]:
     yield
     shutil.rmtree(_DEMO_DIR, ignore_errors=True)
+    shutil.rmtree(_STATE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -54,10 +54,10 @@ args = ["-c", "import sys; print('starting with --api-token {SECRET}', file=sys.
 
 
 @asynccontextmanager
-async def orchestrator(tmp: Path) -> AsyncGenerator[tuple[Client, int]]:
+async def orchestrator(tmp: Path, config: Path | None = None) -> AsyncGenerator[tuple[Client, int]]:
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "echelon.servers.orchestrator", "--config", str(hierarchy(tmp))],
+        args=["-m", "echelon.servers.orchestrator", "--config", str(config or hierarchy(tmp))],
         env={
             **{k: v for k, v in os.environ.items() if k.startswith("ECHELON_")},  # the test's run database
             "ECHELON_MODEL": "python:tests._e2e_model:build_script_runner",
@@ -159,3 +159,76 @@ async def test_a_runs_record_holds_no_api_key_and_no_token_of_a_worker(tmp_path:
     for text in (record, json.dumps(result), stored.decode("utf-8", "replace")):
         assert SECRET not in text
         assert "sk-ant-test" not in text
+
+
+def other_hierarchy(tmp: Path) -> Path:
+    """A hierarchy of other managers than ``hierarchy``'s, for an orchestrator sharing its run database."""
+    folder = tmp / "other"
+    folder.mkdir(exist_ok=True)
+    config = folder / "echelon.toml"
+    config.write_text(
+        f"""
+[managers.letters]
+description = "Words"
+workers = ["calc"]
+
+[workers.calc]
+command = {json.dumps(sys.executable)}
+args = ["-m", "tests._toy_servers", "calc"]
+cwd = {json.dumps(str(REPO))}
+"""
+    )
+    return config
+
+
+async def wait_for_recovery_cycle(executor_pid: int) -> None:
+    """Until the orchestrator with ``executor_pid`` has looked for stopped orchestrators' runs at least once:
+    its heartbeat changes only after its first look."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url())
+    first: float | None = None
+    try:
+        while True:
+            with engine.connect() as c:
+                beat = c.execute(
+                    sa.text("SELECT heartbeat_at FROM echelon_executors WHERE pid = :pid"),
+                    {"pid": executor_pid},
+                ).scalar()
+            if beat is not None and first is not None and beat > first:
+                return
+            first = first if first is not None else beat
+            await anyio.sleep(0.2)
+    finally:
+        engine.dispose()
+
+
+async def test_an_orchestrator_of_another_hierarchy_on_the_same_database_never_takes_its_runs(
+    tmp_path: Path,
+) -> None:
+    counter, marker = tmp_path / "count", tmp_path / "waiting"
+    request = script(
+        ("Count", "count", {"counter": str(counter)}),
+        ("Wait", "wait_once", {"marker": str(marker), "seconds": 300}),
+    )
+    with anyio.fail_after(150):
+        with suppress(Exception):  # the orchestrator is killed under the client
+            async with orchestrator(tmp_path) as (client, pid):
+                running = structured(
+                    await client.call_tool("delegate", {"request": request, "wait_seconds": 0})
+                )
+                run_id = running["run_id"]
+                await wait_for_file(marker)
+                tree = psutil.Process(pid).children(recursive=True)
+                os.kill(pid, signal.SIGKILL)
+        psutil.wait_procs(tree, timeout=20)
+        async with orchestrator(tmp_path, other_hierarchy(tmp_path)) as (client, pid):
+            await wait_for_recovery_cycle(pid)
+            status = structured(await client.call_tool("run_status", {"run_id": run_id}))
+            refused = await client.call_tool("resume_run", {"run_id": run_id})
+        assert status["status"] == "running"  # still the stopped orchestrator's, waiting for its own kind
+        assert refused.is_error and "another hierarchy" in str(refused.content)
+        async with orchestrator(tmp_path) as (client, _pid):
+            result = structured(await client.call_tool("run_result", {"run_id": run_id, "wait_seconds": 60}))
+    assert result["status"] == "ok", result
+    assert counter.read_text() == "1"

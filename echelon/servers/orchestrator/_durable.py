@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import hashlib
+import json
 import logging
 import time
 from collections import deque
@@ -34,10 +36,11 @@ from ._delegation import Delegation, RunInput
 from ._liveness import HEARTBEAT_SECONDS, Executor, Liveness
 
 if TYPE_CHECKING:
+    from ..core.config import HierarchyConfig
     from .orchestrator import Orchestrator
 
 logger = logging.getLogger(__name__)
-QUEUE = "echelon-delegations"
+QUEUE_PREFIX = "echelon-delegations"
 _active: DurableRuns | None = None  # the runs service of this process, which the workflow function runs on
 
 
@@ -164,6 +167,7 @@ class DurableRuns:
         self.orchestrator = orchestrator
         self.settings = settings
         self.url = database_url(settings)
+        self.queue = settings.queue or hierarchy_queue(orchestrator.config)
         self.redactor = Redactor(secrets)
         self.me = Executor.this_process()
         self.monitors: dict[str, RunMonitor] = {}
@@ -188,7 +192,7 @@ class DurableRuns:
                 _active = self
                 self._launch()  # in this thread: DBOS runs dequeued and recovered workflows on this event loop
                 protect(self.url)
-                self._queue = await _register_queue(self.settings.concurrency)
+                self._queue = await _register_queue(self.queue, self.settings.concurrency)
             except Exception as exc:
                 self.failure = exc
                 logger.error("durable runs could not start on %s: %s", _shown(self.url), exc)
@@ -221,6 +225,9 @@ class DurableRuns:
             }
         )
         DBOS.launch()
+        dbos_logger = logging.getLogger("dbos")
+        if not any(isinstance(f, _CancelledRuns) for f in dbos_logger.filters):
+            dbos_logger.addFilter(_CancelledRuns())
 
     async def _stop(self) -> None:
         global _active
@@ -244,7 +251,8 @@ class DurableRuns:
         pending = await DBOS.list_workflows_async(
             status="PENDING", name=WORKFLOW_NAME, load_input=False, load_output=False
         )
-        owners = {w.executor_id for w in pending if w.executor_id}
+        # Only runs of this hierarchy's queue: an orchestrator of another config could not carry them out.
+        owners = {w.executor_id for w in pending if w.executor_id and w.queue_name == self.queue}
         dead = await anyio.to_thread.run_sync(self._liveness.dead, owners, self.me)
         if dead:
             logger.warning("finishing the runs of stopped orchestrators: %s", ", ".join(dead))
@@ -355,10 +363,16 @@ class DurableRuns:
 
         view = await self.view(run_id)
         status = view.summary.status
+        record = await DBOS.get_workflow_status_async(run_id)
+        if record is not None and record.queue_name not in (None, self.queue):
+            raise ValueError(
+                f"run {run_id!r} belongs to another hierarchy (queue {record.queue_name}, this one is "
+                f"{self.queue}): resume it from an orchestrator serving the config it was started with"
+            )
         if status in ("queued", "running"):
             return run_id
         if status == "cancelled" or view.error is not None:
-            await DBOS.resume_workflow_async(run_id)
+            await DBOS.resume_workflow_async(run_id, queue_name=self.queue)
             return run_id
         if status == "ok":
             raise ValueError(
@@ -373,15 +387,34 @@ class DurableRuns:
         if start is None:
             raise ValueError(f"run {run_id!r} has no unfinished phase to resume from")
         handle = await DBOS.fork_workflow_async(
-            run_id, start, application_version=__version__, queue_name=QUEUE
+            run_id, start, application_version=__version__, queue_name=self.queue
         )
         return handle.get_workflow_id()
 
 
-async def _register_queue(concurrency: int) -> Any:
+def hierarchy_queue(config: HierarchyConfig) -> str:
+    """The queue of runs of ``config``'s hierarchy: named by its managers and their workers, so orchestrators
+    serving the same hierarchy (from any machine) share runs, and one of another hierarchy never takes them."""
+    shape = {key: sorted(manager.workers) for key, manager in sorted(config.managers.items())}
+    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{QUEUE_PREFIX}-{digest}"
+
+
+async def _register_queue(name: str, concurrency: int) -> Any:
     from dbos import DBOS
 
-    return await DBOS.register_queue_async(QUEUE, worker_concurrency=concurrency, polling_interval_sec=0.2)
+    return await DBOS.register_queue_async(name, worker_concurrency=concurrency, polling_interval_sec=0.2)
+
+
+class _CancelledRuns(logging.Filter):
+    """Drops DBOS's ERROR traceback for a workflow that was cancelled: cancelling a run is an ordinary request
+    (cancel_run, tasks/cancel, a host giving up), and the run's status records it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from dbos import error
+
+        cancelled = (error.DBOSAwaitedWorkflowCancelledError, error.DBOSWorkflowCancelledError)
+        return not (record.exc_info and isinstance(record.exc_info[1], cancelled))
 
 
 def _import_dbos() -> None:

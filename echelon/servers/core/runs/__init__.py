@@ -35,6 +35,13 @@ class RunsSettings(BaseModel):
         f"default: ${ENV_DATABASE}, else runs.sqlite in the user's state directory",
     )
     concurrency: int = Field(default=2, ge=1, le=64, description="Delegations one orchestrator runs at once")
+    queue: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+        description="The queue this orchestrator takes runs from, and recovers stopped orchestrators' runs of; "
+        "default: one per hierarchy (its managers and their workers), so orchestrators of different configs "
+        "sharing one database never run each other's requests",
+    )
 
 
 def database_url(settings: RunsSettings | None = None) -> str:
