@@ -280,6 +280,45 @@ async def test_compare_to_gives_both_periods_the_difference_and_the_percent_chan
     }
 
 
+async def test_periods_given_the_wrong_way_round_are_swapped_so_a_change_runs_from_earlier_to_later(
+    demo: Path,
+) -> None:
+    first, last = (str(y) for y in demo_years())
+    server = build_server(demo)
+    right = await call(
+        server, "aggregate", measure="sum(sales.revenue)", group_by=["region"], period=last, compare_to=first
+    )
+    reversed_ = await call(
+        server, "aggregate", measure="sum(sales.revenue)", group_by=["region"], period=first, compare_to=last
+    )
+    assert reversed_["rows"] == right["rows"] and reversed_["overall"] == right["overall"]
+    assert (reversed_["period"], reversed_["compare_to"]) == (last, first)
+    assert right["note"] is None and "swapped" in reversed_["note"]
+    # Whatever order the rows come in, the extremes of the change are named.
+    by_value = await call(
+        server,
+        "aggregate",
+        measure="sum(sales.revenue)",
+        group_by=["region"],
+        period=last,
+        compare_to=first,
+        order="value_desc",
+    )
+    assert by_value["highest_percent_change"] == max(right["rows"], key=lambda r: r["percent_change"])
+    assert by_value["lowest_percent_change"] == min(right["rows"], key=lambda r: r["percent_change"])
+    quarters = await call(
+        server,
+        "compare_periods",
+        table="sales",
+        value_column="revenue",
+        date_column="sale_date",
+        from_period=f"{last}-Q4",
+        to_period=f"{first}-01-01..{first}-12-31",
+    )
+    assert (quarters["from_period"], quarters["to_period"]) == (f"{first}-01-01..{first}-12-31", f"{last}-Q4")
+    assert "swapped" in quarters["note"]
+
+
 async def test_compare_periods_and_aggregate_compare_to_agree_exactly(demo: Path, shop: Path) -> None:
     first, last = (str(y) for y in demo_years())
     cases = [

@@ -7,7 +7,7 @@ is built from checked identifiers (the catalog's) and named parameters only; the
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal
 
 import sqlglot
@@ -83,6 +83,19 @@ class AggregateResult(BaseModel):
             description="The measure over all matching rows at once (not a sum of rows); None without group_by"
         ),
     ]
+    highest_percent_change: Annotated[
+        AggregateRow | None,
+        WithJsonSchema(_ROW_SCHEMA | {"type": ["object", "null"]}),
+        Field(
+            description="Of rows, the one with the highest percent_change (the fastest growth), whatever the "
+            "order; comparisons with group_by only"
+        ),
+    ] = None
+    lowest_percent_change: Annotated[
+        AggregateRow | None,
+        WithJsonSchema(_ROW_SCHEMA | {"type": ["object", "null"]}),
+        Field(description="Of rows, the one with the lowest percent_change; comparisons with group_by only"),
+    ] = None
     row_count: int = Field(description="Rows returned")
     truncated: bool = Field(description="True when there were more groups than the limit")
     table: str = Field(description="The table the measure aggregates")
@@ -94,6 +107,7 @@ class AggregateResult(BaseModel):
     sql: str = Field(description="The query that produced rows (named parameters in `parameters`)")
     overall_sql: str | None = Field(description="The query that produced overall")
     parameters: dict[str, Any]
+    note: str | None = Field(default=None, description="Set when the request was read differently than given")
 
 
 @dataclass(frozen=True)
@@ -203,6 +217,7 @@ def _source(table: str, dimensions: list[Dimension]) -> str:
 
 def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline) -> AggregateResult:
     """Run ``query``: the grouped rows and, with group_by, the measure over all matching rows."""
+    query, note = _chronological(query)
     sql = _Builder()
     comparing = query.compare_to is not None
     where: list[str] = [sql.condition(c) for c in query.filters]
@@ -249,7 +264,10 @@ def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: 
         overall_sql = f"SELECT {values} {overall_from}{where_sql}"
         total = db.fetch(conn, overall_sql, sql.params, 1, deadline).rows[0]
         overall = _row({}, total[0], total[1] if comparing else None, comparing)
+    changed = [r for r in rows if r.percent_change is not None] if query.group_by else []
     return AggregateResult(
+        highest_percent_change=max(changed, key=lambda r: r.percent_change or 0.0) if changed else None,
+        lowest_percent_change=min(changed, key=lambda r: r.percent_change or 0.0) if changed else None,
         measure=query.measure.name,
         group_by=names,
         period=query.period.text if query.period else None,
@@ -265,4 +283,18 @@ def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: 
         sql=rows_sql,
         overall_sql=overall_sql,
         parameters=dict(sql.params),
+        note=note,
     )
+
+
+def _chronological(query: Query) -> tuple[Query, str | None]:
+    """``query`` with its periods in time order: a change between two periods runs from the earlier to the
+    later whichever way round they were given, so a growth is never reported as its inverse."""
+    if query.period is None or query.compare_to is None or not query.period < query.compare_to:
+        return query, None
+    later, earlier = query.compare_to, query.period
+    note = (
+        f"period {earlier.text!r} is earlier than compare_to {later.text!r}, so they were swapped: values are "
+        f"for {later.text}, previous for {earlier.text}, and the change runs from {earlier.text} to {later.text}"
+    )
+    return replace(query, period=later, compare_to=earlier), note

@@ -38,7 +38,8 @@ class GroupChange(BaseModel):
 
 class PeriodComparison(BaseModel):
     note: str | None = Field(
-        default=None, description="Set when another table than the one asked for was used"
+        default=None,
+        description="Set when another table than the one asked for was used, or the periods were swapped",
     )
     table: str
     aggregate: Aggregate
@@ -152,7 +153,7 @@ def compare(
     groups = [_change(row, row.group[dim.name]) for row in result.rows] if dim else []
     total = result.overall if result.overall is not None else result.rows[0]
     return PeriodComparison(
-        note=note,
+        note=" ".join(n for n in (note, result.note) if n) or None,
         table=table,
         aggregate=aggregate,
         value_column=value,

@@ -22,19 +22,23 @@ class Period:
     # '2025-03' and for full dates alike.
     condition: str
     params: tuple[str, ...]
+    start: str = ""  # the first day it covers, as ISO text: periods of any form order by it
+
+    def __lt__(self, other: Period) -> bool:
+        return self.start < other.start
 
 
 def parse_period(text: str) -> Period:
     """A period as a prefix condition on an ISO date/text column; ValueError names the accepted formats."""
     value = text.strip()
     if m := _YEAR.match(value):
-        return Period(value, "substr({col}, 1, 4) = ?", (m.group(1),))
+        return Period(value, "substr({col}, 1, 4) = ?", (m.group(1),), f"{value}-01-01")
     if m := _QUARTER.match(value):
         year, quarter = m.group(1), int(m.group(2))
         months = tuple(f"{year}-{month:02d}" for month in range(3 * quarter - 2, 3 * quarter + 1))
-        return Period(f"{year}-Q{quarter}", "substr({col}, 1, 7) IN (?, ?, ?)", months)
+        return Period(f"{year}-Q{quarter}", "substr({col}, 1, 7) IN (?, ?, ?)", months, f"{months[0]}-01")
     if m := _MONTH.match(value):
-        return Period(value, "substr({col}, 1, 7) = ?", (value,))
+        return Period(value, "substr({col}, 1, 7) = ?", (value,), f"{value}-01")
     if m := _RANGE.match(value):
         start, end = m.group(1), m.group(2)
         if start > end:
@@ -44,5 +48,6 @@ def parse_period(text: str) -> Period:
             f"{start}..{end}",
             "substr({col}, 1, 10) BETWEEN substr(?, 1, length(substr({col}, 1, 10))) AND ?",
             (start, end),
+            start,
         )
     raise ValueError(f"unknown period {text!r}: use {PERIOD_FORMATS}")
