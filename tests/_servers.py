@@ -11,6 +11,7 @@ The HTTP helper picks a free port, waits until the server accepts connections, a
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -36,6 +37,12 @@ ORCHESTRATOR_TOOLS = {
     "resume_run",
     "check_workflow",
     "run_workflow",
+}
+# The demo config offers each example workflow as a tool of its own (echelon/examples/workflows).
+DEMO_WORKFLOW_TOOLS = {
+    "workflow_" + re.sub(r"[^A-Za-z0-9_]+", "_", p.stem).strip("_").lower()
+    for p in (REPO / "echelon" / "examples" / "workflows").iterdir()
+    if p.suffix in (".toml", ".json")
 }
 
 

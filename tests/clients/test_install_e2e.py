@@ -9,7 +9,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests._servers import ORCHESTRATOR_TOOLS
+from tests._servers import DEMO_WORKFLOW_TOOLS, ORCHESTRATOR_TOOLS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ async def test_installed_claude_desktop_entry_starts_the_orchestrator(tmp_path: 
         async with Client(params, mode="legacy") as client:
             tools = {t.name for t in (await client.list_tools()).tools}
             listing = await client.call_tool("list_managers", {})
-    assert tools == ORCHESTRATOR_TOOLS
+    assert tools == ORCHESTRATOR_TOOLS | DEMO_WORKFLOW_TOOLS
     assert [m["key"] for m in (listing.structured_content or {})["managers"]] == [
         "data",
         "research",

@@ -15,7 +15,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from echelon import __version__
-from tests._servers import ORCHESTRATOR_TOOLS
+from tests._servers import DEMO_WORKFLOW_TOOLS, ORCHESTRATOR_TOOLS
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +91,6 @@ async def test_the_installed_wheel_serves_the_orchestrator_over_stdio_from_anoth
         async with Client(params) as client:
             tools = sorted(t.name for t in (await client.list_tools()).tools)
             info = client.server_info
-    assert set(tools) == ORCHESTRATOR_TOOLS
+    assert set(tools) == ORCHESTRATOR_TOOLS | DEMO_WORKFLOW_TOOLS
     assert info is not None and info.version == __version__
     assert (tmp_path / "demo" / "aurora_trail_gear.db").is_file()  # its prepare step made the demo data
