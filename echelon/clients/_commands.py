@@ -148,7 +148,7 @@ def render_result(result: DelegationResult) -> str:
     u = result.usage
     lines.append(
         f"status {result.status}; {u.llm_calls} model calls ({u.input_tokens} in / {u.output_tokens} out tokens), "
-        f"{u.tool_calls} tool calls, {u.wall_seconds:.1f}s; models: {', '.join(u.models) or '-'}"
+        f"{u.tool_calls} tool calls, {u.wall_seconds:.1f}s, {u.cost_text()}; models: {', '.join(u.models) or '-'}"
     )
     for error in result.errors:
         lines.append(f"  error in {error.where}: {error.message}")

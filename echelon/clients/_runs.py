@@ -139,6 +139,7 @@ def runs_table(runs: list[RunSummary]) -> Table:
     table.add_column("phases", justify="right", no_wrap=True)
     table.add_column("calls", justify="right", no_wrap=True)
     table.add_column("tokens", justify="right", no_wrap=True)
+    table.add_column("cost", justify="right", no_wrap=True)
     table.add_column("wall", justify="right", no_wrap=True, min_width=6)
     for run in runs:
         total = run.phases_total if run.phases_total is not None else "?"
@@ -150,13 +151,14 @@ def runs_table(runs: list[RunSummary]) -> Table:
             f"{run.phases_done}/{total}",
             str(run.llm_calls),
             f"{run.tokens:,}",
+            f"${run.cost_usd:.4f}",
             _wall(run),
         )
     return table
 
 
 def _usage(usage: Usage) -> str:
-    parts = [_count(usage.llm_calls, "model call"), _count(usage.tokens, "token")]
+    parts = [_count(usage.llm_calls, "model call"), _count(usage.tokens, "token"), usage.cost_text()]
     if usage.tool_calls:
         parts.append(_count(usage.tool_calls, "tool call"))
     if usage.retries:
@@ -239,7 +241,10 @@ def run_tree(view: RunView) -> Group:
     header.append_text(_status(s.status))
     header.append(f"  {' '.join(s.request.split())}")
     tree = Tree(header)
-    facts = f"started {_when(s.started_at)} · {_wall(s)} · {_count(s.llm_calls, 'model call')} · {_count(s.tokens, 'token')}"
+    facts = (
+        f"started {_when(s.started_at)} · {_wall(s)} · {_count(s.llm_calls, 'model call')} · "
+        f"{_count(s.tokens, 'token')} · ~${s.cost_usd:.4f}"
+    )
     tree.add(Text(facts + (f" · resumed from {s.resumed_from}" if s.resumed_from else ""), style="dim"))
     if view.plan is not None:
         plan = tree.add(Text(f"plan: {view.plan.rationale or 'no rationale given'}", style="dim"))

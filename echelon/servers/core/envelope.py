@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, JsonValue, computed_field
 
 from .llm.base import TokenUsage
+from .llm.pricing import Price
 
 Status = Literal["ok", "partial", "failed", "cancelled"]
 
@@ -105,14 +106,24 @@ class Usage(BaseModel):
     retries: int = 0
     wall_seconds: float = 0.0
     models: list[str] = Field(default_factory=list, description="Models that served the LLM calls")
+    cost_usd: float = Field(
+        default=0.0, description="Estimated cost of the model calls in US dollars, from the price table"
+    )
+    unpriced_models: list[str] = Field(
+        default_factory=list, description="Models without a price, whose calls cost_usd leaves out"
+    )
 
-    def add_tokens(self, tokens: TokenUsage, model_name: str) -> None:
-        """Count model calls and tokens served by ``model_name``."""
+    def add_tokens(self, tokens: TokenUsage, model_name: str, price: Price | None = None) -> None:
+        """Count model calls and tokens served by ``model_name``, and their cost at ``price``."""
         self.llm_calls += tokens.requests
         self.input_tokens += tokens.input_tokens
         self.output_tokens += tokens.output_tokens
         if tokens.requests and model_name not in self.models:
             self.models.append(model_name)
+        if price is not None:
+            self.cost_usd += price.of(tokens.input_tokens, tokens.output_tokens)
+        elif tokens.requests and model_name not in self.unpriced_models:
+            self.unpriced_models.append(model_name)
 
     def add(self, other: Usage, *, include_wall: bool = False) -> None:
         """Accumulate another usage into this one (wall time only when asked: concurrent work overlaps)."""
@@ -126,10 +137,19 @@ class Usage(BaseModel):
         for name in other.models:
             if name not in self.models:
                 self.models.append(name)
+        self.cost_usd += other.cost_usd
+        for name in other.unpriced_models:
+            if name not in self.unpriced_models:
+                self.unpriced_models.append(name)
 
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+    def cost_text(self) -> str:
+        """The estimated cost for people: "~$0.0123", saying which models had no price."""
+        text = f"~${self.cost_usd:.4f}" if self.cost_usd < 1 else f"~${self.cost_usd:.2f}"
+        return text + (f" (no price for {', '.join(self.unpriced_models)})" if self.unpriced_models else "")
 
 
 class Result(BaseModel):

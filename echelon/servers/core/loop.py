@@ -101,7 +101,7 @@ async def run_tool_loop(
                         system=system, messages=messages, tools=tools if allowed else [], purpose="step"
                     )
                 )
-            outcome.usage.add_tokens(response.usage, model.name)
+            outcome.usage.add_tokens(response.usage, model.name, model.price)
             step = _next_step(response, allowed)
             if isinstance(step, _FinalAnswer):
                 if not step.text:

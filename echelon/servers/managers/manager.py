@@ -92,13 +92,13 @@ class Manager:
             try:
                 planned = await planner.plan(phase, context, workers, model=model)
             except StructuredOutputError as exc:
-                usage.add_tokens(exc.usage, self.model.name)
+                usage.add_tokens(exc.usage, self.model.name, self.model.price)
                 errors.append(ErrorInfo(where=where, message=str(exc), kind="planning"))
                 continue
             except ModelError as exc:  # the model itself is unreachable: the steps would need it too
                 errors.append(ErrorInfo(where=where, message=str(exc), kind="planning"))
                 return None
-            usage.add_tokens(planned.usage, self.model.name)
+            usage.add_tokens(planned.usage, self.model.name, self.model.price)
             return planned.plan, type(planner).__name__
         available = [w.name for w in workers.values() if not w.error]
         if len(available) == 1:
@@ -243,7 +243,7 @@ class Manager:
                 state=state,
                 where=f"{self.key}.synthesis",
             )
-            result.usage.add_tokens(outcome.usage, self.model.name)
+            result.usage.add_tokens(outcome.usage, self.model.name, self.model.price)
             if outcome.error is not None:
                 result.errors.append(outcome.error)
                 result.output = steps_fallback_text(result.steps)

@@ -83,7 +83,7 @@ class Orchestrator:
         """The StrategicPlanner's plan for ``request``, fitted to it (``_fit``)."""
         plan, tokens = await self.planner.plan(request, self.managers, model=budget.model(self.model))
         usage = Usage()
-        usage.add_tokens(tokens, self.model.name)
+        usage.add_tokens(tokens, self.model.name, self.model.price)
         return fit_plan(plan, self.config.managers), usage
 
     async def preview(self, request: str, limits: Mapping[str, object] | None = None) -> PlanPreview:
@@ -204,7 +204,7 @@ class Orchestrator:
                 where="orchestrator.synthesis",
             )
         usage = Usage()
-        usage.add_tokens(outcome.usage, self.model.name)
+        usage.add_tokens(outcome.usage, self.model.name, self.model.price)
         if outcome.error is not None:
             return AnswerStep(output=fallback_text(phases), answered=False, usage=usage, error=outcome.error)
         return AnswerStep(output=outcome.answer, answered=met, usage=usage)

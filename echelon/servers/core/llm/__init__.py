@@ -12,7 +12,7 @@ import importlib
 import os
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ._guard import ModelRequestsBlocked, allow_model_requests, check_allowed
 from ._trace import traced
@@ -27,6 +27,7 @@ from .base import (
     ToolCall,
     ToolDefinition,
 )
+from .pricing import Price, price_of
 from .structured import SendBack, StructuredOutputError, generate_structured, require, schema_with_choices
 
 Role = Literal["orchestrator", "manager"]
@@ -68,6 +69,11 @@ class ModelSettings(BaseModel):
     api_key_env: str | None = None
     max_retries: int = 3
     timeout_seconds: float = 120.0
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description="USD per million tokens by model name ('anthropic:claude-sonnet-4-5' = {input, output}), "
+        "added to or overriding the built-in table; used for the estimated cost in usage",
+    )
 
 
 def describe_auto(role: Role = "manager") -> str:
@@ -83,7 +89,9 @@ def describe_auto(role: Role = "manager") -> str:
 def resolve_model(name: str, *, role: Role = "manager", settings: ModelSettings | None = None) -> Model:
     """Turn a model name into a Model (traced when ``ECHELON_TRACE`` is set). Raises ValueError naming what is
     wrong with the name."""
-    return traced(_resolve(name, role, settings))
+    model = _resolve(name, role, settings)
+    model.price = price_of(model.name, settings.prices if settings else None)
+    return traced(model)
 
 
 def _resolve(name: str, role: Role, settings: ModelSettings | None) -> Model:

@@ -22,6 +22,7 @@ class TracedModel(Model):
     def __init__(self, inner: Model, path: Path) -> None:
         self.inner = inner
         self.name = inner.name
+        self.price = inner.price
         self.path = path
 
     async def request(self, request: ModelRequest) -> ModelResponse:
@@ -66,6 +67,7 @@ class SpannedModel(Model):
     def __init__(self, inner: Model) -> None:
         self.inner = inner
         self.name = inner.name
+        self.price = inner.price
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         from ..telemetry import span

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .pricing import Price
+
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "other"]
 
 Purpose = Literal["plan_phases", "plan_steps", "route_step", "step", "synthesis", "answer", "other"]
@@ -110,6 +112,7 @@ class Model(ABC):
     """A chat model. ``name`` is the ``provider:model`` string it was resolved from."""
 
     name: str
+    price: Price | None = None  # set by resolve_model from the price table; None: cost unknown
 
     @abstractmethod
     async def request(self, request: ModelRequest) -> ModelResponse:

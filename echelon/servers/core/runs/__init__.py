@@ -97,5 +97,6 @@ class RunSummary(BaseModel):
     phases_total: int | None = None
     llm_calls: int = 0
     tokens: int = 0
+    cost_usd: float = Field(default=0.0, description="Estimated cost of the run's model calls, USD")
     wall_seconds: float | None = None
     resumed_from: str | None = None

@@ -89,6 +89,7 @@ def summary_of(workflow: Any) -> RunSummary:
         phases_total=len(planned) or None,
         llm_calls=int(usage.get("llm_calls", 0)),
         tokens=int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0)),
+        cost_usd=float(usage.get("cost_usd", 0.0)),
         # The delegation's own measure; DBOS's times are whole seconds on SQLite.
         wall_seconds=usage.get("wall_seconds") or ((ended - started) if started and ended else None),
         resumed_from=workflow.forked_from,

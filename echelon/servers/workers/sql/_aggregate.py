@@ -31,6 +31,7 @@ Order = Literal[
 ]
 Scalar = str | int | float
 _COMPARISON_FIELDS = ("previous", "difference", "percent_change")
+_OPTIONAL_FIELDS = ("highest_percent_change", "lowest_percent_change", "note")
 
 
 class FilterBase(BaseModel):
@@ -108,6 +109,12 @@ class AggregateResult(BaseModel):
     overall_sql: str | None = Field(description="The query that produced overall")
     parameters: dict[str, Any]
     note: str | None = Field(default=None, description="Set when the request was read differently than given")
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_extras(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Fields that only comparisons or rewritten requests fill: absent rather than null, as in rows.
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if not (k in _OPTIONAL_FIELDS and v is None)}
 
 
 @dataclass(frozen=True)
