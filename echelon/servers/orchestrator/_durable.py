@@ -66,26 +66,33 @@ class RunMonitor:
             except Exception:  # a follower that went away must not stop the run
                 self.listeners.remove(listener)
 
-    @staticmethod
-    async def _write(step: contextvars.Context, event: RunEvent) -> None:
+    async def _write(self, step: contextvars.Context, event: RunEvent) -> None:
         from dbos import DBOS
 
         # Progress arrives on the session's tasks, outside DBOS's step context: the write runs as a task in (a
-        # copy of) the step's context, so DBOS records it in that step's run.
-        write = DBOS.write_stream_async(EVENTS_STREAM, event.model_dump())
+        # copy of) the step's context, so DBOS records it in that step's run. DBOS's step context is one mutable
+        # object: once the step has ended, a write from its context would be an operation of the workflow itself,
+        # taking a step number a later step was given (DBOSUnexpectedStepError). So the write happens only while
+        # the step still runs, checked in the same turn of the loop in which DBOS reads the context.
+        async def write() -> None:
+            if any(s is step for s in self._steps):
+                await DBOS.write_stream_async(EVENTS_STREAM, event.model_dump())
+
         try:
-            await asyncio.get_running_loop().create_task(write, context=step.copy())
+            await asyncio.get_running_loop().create_task(write(), context=step.copy())
         except Exception as exc:  # progress is best effort; the run's result never depends on it
             logger.debug("could not record a progress event: %s", exc)
 
     @contextlib.contextmanager
     def in_step(self) -> Any:
-        """While a step runs, progress is also written to the run's stream from the step's own context."""
-        self._steps.append(contextvars.copy_context())
+        """While a step runs, progress is also written to the run's stream from the step's own context. Steps
+        of parallel phases end in any order, so each removes its own entry."""
+        step = contextvars.copy_context()
+        self._steps.append(step)
         try:
             yield
         finally:
-            self._steps.pop()
+            self._steps[:] = [s for s in self._steps if s is not step]
 
     @contextlib.asynccontextmanager
     async def following(self, listener: Send | None) -> AsyncGenerator[None]:
