@@ -69,7 +69,7 @@ async def follow(client: Client, answer: dict[str, Any], progress: TerminalProgr
                 answer = answer_of(
                     await client.call_tool(
                         "run_result",
-                        {"run_id": run_id, "wait_seconds": FOLLOW_SECONDS},
+                        {"run_id": run_id, "wait_seconds": FOLLOW_SECONDS} | _after(answer),
                         progress_callback=progress,
                     ),
                     "run_result",
@@ -82,6 +82,12 @@ async def follow(client: Client, answer: dict[str, Any], progress: TerminalProgr
     if kept.is_set():
         raise Kept(run_id)
     return DelegationResult.model_validate(answer)
+
+
+def _after(answer: dict[str, Any]) -> dict[str, Any]:
+    """Ask for the progress messages sent since the last answer (none is lost between two calls)."""
+    seen = answer.get("seen")
+    return {"after_event": seen} if isinstance(seen, int) else {}
 
 
 async def _interrupts(client: Client, run_id: str, kept: anyio.Event, scope: anyio.CancelScope) -> None:

@@ -75,7 +75,7 @@ async def test_echelon_ask_runs_a_delegation_through_three_levels_of_real_stdio_
         "Sum: 42",
     ]  # phase 1's figure reached phase 2's worker
     assert [a["path"] for a in result["artifacts"]] == [str(deck)]
-    assert "planning phases" in stderr  # live progress from the orchestrator
+    assert "planning phases" in stderr, stderr  # live progress from the orchestrator
     assert "phase 1/2 numbers › step 1/1 Add finished" in stderr  # ... forwarded from a manager
 
 

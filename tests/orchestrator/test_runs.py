@@ -27,12 +27,14 @@ ONE_PHASE = {
 }
 
 
-def gated_numbers(gate: anyio.Event) -> PurposeModel:
-    """The numbers manager's model: its answer waits until ``gate`` is set."""
+def gated_numbers(gate: anyio.Event, reached: anyio.Event | None = None) -> PurposeModel:
+    """The numbers manager's model: its answer waits until ``gate`` is set (``reached`` is set when it does)."""
 
     async def answer(request: ModelRequest) -> Answer:
         if request.messages[-1].role != "tool":
             return tool_call("add", a=2, b=3)
+        if reached is not None:
+            reached.set()
         await gate.wait()
         return "2 + 3 = 5"
 
@@ -85,6 +87,37 @@ async def test_a_delegation_that_outlives_wait_seconds_returns_a_run_id_and_run_
     record = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
     assert record["summary"]["status"] == "ok" and record["result"]["output"] == "2 + 3 = 5"
     assert [p["state"] for p in record["phases"]] == ["ok"]
+
+
+async def test_run_result_after_event_passes_on_the_progress_sent_between_two_calls_first(
+    tmp_path: Path,
+) -> None:
+    gate, reached = anyio.Event(), anyio.Event()
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=ScriptedModel([ONE_PHASE]),
+        numbers=gated_numbers(gate, reached),
+        content=ScriptedModel([]),
+    )
+    heard: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        heard.append(message or "")
+
+    with anyio.fail_after(60):
+        async with Client(server) as client:
+            running = structured(
+                await client.call_tool("delegate", {"request": "add 2 and 3", "wait_seconds": 0})
+            )
+            assert running["seen"] == 0  # it answered before the run said anything
+            await reached.wait()  # the run went on between the calls, past its tool call; nobody followed it
+            gate.set()
+            arguments = {"run_id": running["run_id"], "wait_seconds": 30, "after_event": running["seen"]}
+            done = structured(await client.call_tool("run_result", arguments, progress_callback=on_progress))
+    assert done["status"] == "ok"
+    # Everything the run said, from its first message, in order, though it was said before run_result was called.
+    assert heard[0] == "planning phases" and heard[-1] == "done: ok"
+    assert heard.index("plan: Sum -> numbers") < next(i for i, m in enumerate(heard) if "calc.add" in m)
 
 
 async def test_an_unknown_run_id_is_named_in_the_error(tmp_path: Path) -> None:

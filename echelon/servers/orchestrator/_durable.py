@@ -19,6 +19,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -50,14 +51,20 @@ class RunMonitor:
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self.events: deque[RunEvent] = deque(maxlen=200)
+        self.published = 0  # progress messages so far; the n-th is events[n - published] while it is kept
         self.listeners: list[Send] = []
         self._steps: list[contextvars.Context] = []
+        self._sent: deque[tuple[float, float | None, str]] = deque(
+            maxlen=200
+        )  # what listeners got, to replay
 
     async def publish(self, value: float, total: float | None, message: str | None) -> None:
         if not message:
             return
         event = RunEvent(time=time.time(), message=message)
         self.events.append(event)
+        self._sent.append((value, total, message))
+        self.published += 1
         if self._steps:
             await self._write(self._steps[-1], event)
         for listener in list(self.listeners):
@@ -95,15 +102,50 @@ class RunMonitor:
             self._steps[:] = [s for s in self._steps if s is not step]
 
     @contextlib.asynccontextmanager
-    async def following(self, listener: Send | None) -> AsyncGenerator[None]:
-        """``listener`` gets the run's progress for the duration of the block."""
-        if listener is not None:
-            self.listeners.append(listener)
+    async def following(self, listener: Send | None, *, after: int | None = None) -> AsyncGenerator[Followed]:
+        """``listener`` gets the run's progress for the duration of the block; with ``after`` (the ``seen`` of
+        the caller's last look) first the messages it missed in between that this process still holds, in
+        order. The yielded ``Followed`` says, once the block ends, how many messages the listener has had."""
+        followed = Followed(self.published)
+        if listener is None:
+            yield followed
+            followed.seen = self.published
+            return
+        missed = (
+            list(self._sent)[max(0, len(self._sent) - (self.published - after)) :]
+            if after is not None
+            else []
+        )
+        held: list[tuple[float, float | None, str]] = []
+        replaying = True
+
+        async def live(value: float, total: float | None, message: str | None) -> None:
+            if replaying:  # keep the order: what was missed first
+                held.append((value, total, message or ""))
+            else:
+                await listener(value, total, message)
+
+        self.listeners.append(live)  # in the same turn as reading missed: nothing falls between the two
         try:
-            yield
+            queue = missed
+            while queue:
+                for value, total, message in queue:
+                    await listener(value, total, message)
+                queue = held[:]
+                held.clear()
+            replaying = False
+            yield followed
         finally:
-            if listener is not None and listener in self.listeners:
-                self.listeners.remove(listener)
+            if live in self.listeners:
+                self.listeners.remove(live)
+            followed.seen = self.published
+
+
+@dataclass
+class Followed:
+    """How many of a run's progress messages a follower has had (``after`` for its next look)."""
+
+    seen: int
 
 
 class _DbosSlot(Slot):

@@ -47,9 +47,16 @@ class RunProgress(BaseModel):
         default_factory=list, description="The latest progress messages, oldest first"
     )
     next: str = Field(default="", description="How to continue with this run")
+    seen: int | None = Field(
+        default=None,
+        description="How many progress messages this call passed on; give it to run_result as after_event to "
+        "get the ones sent in between",
+    )
 
 
-def progress_of(view: RunView, events: list[RunEvent] | None = None) -> RunProgress:
+def progress_of(
+    view: RunView, events: list[RunEvent] | None = None, *, seen: int | None = None
+) -> RunProgress:
     summary = view.summary
     lines = [
         PhaseLine(
@@ -69,6 +76,7 @@ def progress_of(view: RunView, events: list[RunEvent] | None = None) -> RunProgr
         phases=lines,
         progress=[e.message for e in shown[-12:]],
         next=CONTINUE.format(run_id=summary.run_id) if going else "",
+        seen=seen,
     )
 
 
@@ -99,15 +107,23 @@ def register_run_tools(server: MCPServer[Any], runs_of: Any) -> None:
             float,
             Field(ge=0, le=600, description="How long to wait for the run to finish (keep it under 50)"),
         ] = 45,
+        after_event: Annotated[
+            int | None,
+            Field(
+                ge=0,
+                description="The `seen` of the previous delegate or run_result answer: the progress messages "
+                "sent since are passed on first, so a follower misses none",
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         """The run's full answer (a DelegationResult) once it has finished, waiting up to wait_seconds; while it
         is still going, its progress and the run_id to ask again with."""
         runs, _current = await view(ctx, run_id)
-        async with runs.monitor(run_id).following(ctx.report_progress):
+        async with runs.monitor(run_id).following(ctx.report_progress, after=after_event) as followed:
             result = await runs.result(run_id, wait_seconds)
         if result is not None:
             return result.model_dump(mode="json")
-        return progress_of(await runs.view(run_id)).model_dump(mode="json")
+        return progress_of(await runs.view(run_id), seen=followed.seen).model_dump(mode="json")
 
     @tool(
         server, annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True)

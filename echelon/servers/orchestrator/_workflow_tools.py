@@ -106,7 +106,7 @@ async def start(
         trace=telemetry.carrier(),
     )
     try:
-        async with runs.monitor(run.run_id).following(ctx.report_progress):
+        async with runs.monitor(run.run_id).following(ctx.report_progress) as followed:
             await runs.submit(run)
             result = await runs.result(run.run_id, wait)
     except anyio.get_cancelled_exc_class():
@@ -115,7 +115,7 @@ async def start(
         raise
     if result is not None:
         return result.model_dump(mode="json")
-    return progress_of(await runs.view(run.run_id)).model_dump(mode="json")
+    return progress_of(await runs.view(run.run_id), seen=followed.seen).model_dump(mode="json")
 
 
 def tool_name(path: Path) -> str:

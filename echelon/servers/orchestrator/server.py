@@ -203,7 +203,7 @@ def build_server(
         runs = ctx.request_context.lifespan_context.runs
         wait = config.orchestrator.wait_seconds if wait_seconds is None else wait_seconds
         try:
-            async with runs.monitor(run.run_id).following(ctx.report_progress):
+            async with runs.monitor(run.run_id).following(ctx.report_progress) as followed:
                 await runs.submit(run)
                 result = await runs.result(run.run_id, wait)
         except anyio.get_cancelled_exc_class():
@@ -214,7 +214,7 @@ def build_server(
             raise ToolError(str(exc)) from None
         if result is not None:
             return result.model_dump(mode="json")
-        return progress_of(await runs.view(run.run_id)).model_dump(mode="json")
+        return progress_of(await runs.view(run.run_id), seen=followed.seen).model_dump(mode="json")
 
     @tool(server, annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def plan(
