@@ -19,6 +19,8 @@ os.environ["ECHELON_DEMO_DIR"] = _DEMO_DIR
 # queued runs a user's own orchestrator would otherwise see) goes to a scratch folder instead.
 _STATE_DIR = tempfile.mkdtemp(prefix="echelon-test-state-")
 os.environ["ECHELON_STATE_DIR"] = _STATE_DIR
+# Workers' tool lists are cached for the session only, never read from or written to the user's cache.
+os.environ["ECHELON_TOOL_CACHE_DIR"] = os.path.join(_STATE_DIR, "tool-lists")
 
 
 @pytest.fixture

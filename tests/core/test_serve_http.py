@@ -237,7 +237,12 @@ args = ["-m", "tests._toy_servers", "calc"]
 """
     )
     args = ["-m", "echelon.servers.managers", "--name", "numbers", "--config", str(config)]
-    env = {"ECHELON_AUTH_TOKEN": token, "ECHELON_MODEL": "python:tests._e2e_model:build"}
+    # No tool cache: listing the workers then starts the calc worker, whose environment is what is checked.
+    env = {
+        "ECHELON_AUTH_TOKEN": token,
+        "ECHELON_MODEL": "python:tests._e2e_model:build",
+        "ECHELON_TOOL_CACHE_DIR": "off",
+    }
     async with (
         http_server(args, env=env, startup_timeout=60) as url,
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http,

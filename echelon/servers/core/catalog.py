@@ -84,18 +84,23 @@ def to_info(tool: Tool) -> ToolInfo:
 async def discover(
     pool: ConnectionPool, workers: dict[str, str], only_tools: Mapping[str, list[str]] | None = None
 ) -> dict[str, WorkerInfo]:
-    """Start every worker concurrently and read its tools (only those ``only_tools`` allows, when it names the
-    worker); a worker that fails to start, or whose allow-list names a tool it lacks, is reported, not fatal."""
+    """Read every worker's tools (only those ``only_tools`` allows, when it names the worker): from the pool's tool
+    cache when it has them, else by starting the worker (all concurrently); a worker that fails to start, or
+    whose allow-list names a tool it lacks, is reported, not fatal."""
     infos: dict[str, WorkerInfo] = {}
     only_tools = only_tools or {}
 
     async def one(name: str, description: str) -> None:
-        try:
-            tools = await pool.list_tools(name)
-            instructions = (await pool.session(name)).instructions or ""
-        except (ConnectionFailed, SessionLost, OSError) as exc:
-            infos[name] = WorkerInfo(name=name, description=description, error=str(exc))
-            return
+        cached = await pool.cached_listing(name)
+        if cached is not None:  # the worker starts when a step calls it, not to be planned for
+            tools, instructions = cached.tools, cached.instructions
+        else:
+            try:
+                tools = await pool.list_tools(name)
+                instructions = (await pool.session(name)).instructions or ""
+            except (ConnectionFailed, SessionLost, OSError) as exc:
+                infos[name] = WorkerInfo(name=name, description=description, error=str(exc))
+                return
         allowed = only_tools.get(name)
         if allowed is not None:
             missing = sorted(set(allowed) - {t.name for t in tools})

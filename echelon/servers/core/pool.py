@@ -22,9 +22,10 @@ from mcp import Client, StdioServerParameters
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent, Tool
-from mcp_types import CONNECTION_CLOSED
+from mcp_types import CONNECTION_CLOSED, ToolListChangedNotification
 
 from ._stdio import ChildRecord, stdio_transport
+from ._tool_cache import Listing, ToolListCache
 from .target import Target
 
 logger = logging.getLogger(__name__)
@@ -126,8 +127,10 @@ class ConnectionPool:
         env_prefixes: Sequence[str] = (),
         connect_timeout: float = 60.0,
         read_timeout_seconds: float | None = None,
+        tool_cache: ToolListCache | None = None,
     ) -> None:
         self.targets = dict(targets)
+        self.tool_cache = tool_cache
         self.env_prefixes = tuple(env_prefixes)
         self.connect_timeout = connect_timeout
         self.read_timeout_seconds = read_timeout_seconds
@@ -160,8 +163,17 @@ class ConnectionPool:
 
     def _params(self, conn: _Connection) -> Client:
         target = conn.target
+
+        async def on_message(message: object) -> None:
+            if isinstance(message, ToolListChangedNotification):
+                self._tools_changed(conn)
+
+        options: dict[str, Any] = {
+            "read_timeout_seconds": self.read_timeout_seconds,
+            "message_handler": on_message,
+        }
         if target.server is not None:
-            return Client(target.server, read_timeout_seconds=self.read_timeout_seconds)
+            return Client(target.server, **options)
         if target.url is not None:
             if target.headers:
                 import httpx2
@@ -169,14 +181,21 @@ class ConnectionPool:
 
                 http = httpx2.AsyncClient(headers=target.headers)
                 transport = streamable_http_client(target.url, http_client=http)
-                return Client(transport, read_timeout_seconds=self.read_timeout_seconds)
-            return Client(target.url, read_timeout_seconds=self.read_timeout_seconds)
+                return Client(transport, **options)
+            return Client(target.url, **options)
         assert target.command is not None
         env = child_env(self.env_prefixes, target.env)
         params = StdioServerParameters(
             command=target.command, args=target.args, env=env or None, cwd=target.cwd
         )
-        return Client(stdio_transport(params, conn.child), read_timeout_seconds=self.read_timeout_seconds)
+        return Client(stdio_transport(params, conn.child), **options)
+
+    def _tools_changed(self, conn: _Connection) -> None:
+        """The server said its tools changed: list them again on next use, and forget the cached list."""
+        conn.tools = None
+        self._tools.pop(conn.name, None)
+        if self.tool_cache is not None:
+            self.tool_cache.drop(conn.target)
 
     async def _run(self, conn: _Connection) -> None:
         try:
@@ -264,7 +283,20 @@ class ConnectionPool:
                     raise SessionLost(f"{name}: {_describe(exc)}") from exc
                 raise
             self._tools[name] = conn.tools
+            if self.tool_cache is not None:
+                listing = Listing(tools=conn.tools, instructions=client.instructions or "")
+                await anyio.to_thread.run_sync(self.tool_cache.put, conn.target, listing)
         return conn.tools
+
+    async def cached_listing(self, name: str) -> Listing | None:
+        """What ``name`` offered when it last started, from the tool cache, without starting it; None when it
+        is not cached (or already running: then its live list is as cheap)."""
+        if self.tool_cache is None or name not in self.targets or self.is_running(name):
+            return None
+        listing = await anyio.to_thread.run_sync(self.tool_cache.get, self.targets[name])
+        if listing is not None:
+            self._tools.setdefault(name, listing.tools)  # known_tool() answers for it before it starts
+        return listing
 
     def known_tool(self, name: str, tool: str) -> Tool | None:
         """The listed definition of ``tool`` on ``name`` if its tools were ever listed (no I/O)."""

@@ -23,7 +23,7 @@ from ..core.prompts import load_prompt
 from ..core.synthesis import PhaseAnswer, roll_up, synthesize
 from ._prompts import phase_text, steps_fallback_text, synthesis_content
 from ._steps import StepRunner
-from .planners import PLANNERS, StepPlanner, WorkerRouterPlanner
+from .planners import ALL_WORKERS, PLANNERS, StepPlanner, WorkerRouterPlanner
 
 
 class Manager:
@@ -170,6 +170,10 @@ class Manager:
         state: RunState,
         progress: Progress,
     ) -> dict[str, StepResult]:
+        # The workers the steps use start now, together, rather than each when its step comes; the others never.
+        needed = {s.worker for s in plan.steps}
+        needed = set(self.pool.targets) if ALL_WORKERS in needed else needed & set(self.pool.targets)
+        await self.pool.start(sorted(needed))
         runner = StepRunner(
             manager=self.key,
             caller=self.caller,

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from echelon import __version__
 
+from ..core._tool_cache import ToolListCache, default_folder
 from ..core.budget import Budget
 from ..core.calls import ToolCaller
 from ..core.config import HierarchyConfig, load_config, run_prepare
@@ -74,7 +75,9 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Manager]:
         await anyio.to_thread.run_sync(run_prepare, config)
-        async with ConnectionPool(targets, env_prefixes=WORKER_ENV) as pool:
+        folder = default_folder()
+        cache = ToolListCache(folder) if folder is not None else None
+        async with ConnectionPool(targets, env_prefixes=WORKER_ENV, tool_cache=cache) as pool:
             try:
                 yield Manager(
                     key,

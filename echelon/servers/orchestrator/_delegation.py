@@ -124,6 +124,11 @@ class Delegation:
         if planned.dropped:
             await self.progress.say(f"left out {', '.join(planned.dropped)}: the request asks for no file")
         await self.progress.say(f"plan: {', '.join(f'{p.name} -> {p.worker}' for p in plan.phases)}")
+        # Every manager the plan needs starts now, together, not each when its phase's turn comes (a failure to
+        # start is the phase's to report).
+        await self.orchestrator.pool.start(
+            sorted({p.worker for p in plan.phases} & set(self.orchestrator.pool.targets))
+        )
         phases = await self._run_phases(plan.phases, planned.expects, {})
         phases = await self._replan(plan, phases)
         result.phases = list(phases.values())
