@@ -52,7 +52,11 @@ def answer_of(result: Any, tool: str) -> dict[str, Any]:
 
 
 def running(answer: dict[str, Any]) -> bool:
-    return answer.get("status") in ("queued", "running") and "run_id" in answer and "phases" in answer
+    """Whether ``answer`` reports a run rather than giving its result: one still going, or one that ended just
+    after the answer was made (the next run_result gives its result)."""
+    if "run_id" not in answer or "phases" not in answer:
+        return False
+    return answer.get("status") in ("queued", "running") or ("progress" in answer and "next" in answer)
 
 
 async def follow(client: Client, answer: dict[str, Any], progress: TerminalProgress) -> DelegationResult:

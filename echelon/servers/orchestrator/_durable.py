@@ -351,12 +351,19 @@ class DurableRuns:
         await self.started()
         handle = await DBOS.retrieve_workflow_async(run_id)
         with anyio.move_on_after(max(wait_seconds, 0.0)):
-            try:
-                output = await handle.get_result(polling_interval_sec=0.1)
-            except Exception as exc:  # the run was cancelled, or the workflow itself broke
-                return await self._ended_without_result(run_id, exc)
-            return DelegationResult.model_validate(output) if output is not None else None
+            return await self._outcome(run_id, handle)
+        # It may have ended just as the wait did: then its result is there to take, not a progress report.
+        status = await handle.get_status()
+        if status.status not in ("PENDING", "ENQUEUED", "DELAYED"):
+            return await self._outcome(run_id, handle)
         return None
+
+    async def _outcome(self, run_id: str, handle: Any) -> DelegationResult | None:
+        try:
+            output = await handle.get_result(polling_interval_sec=0.1)
+        except Exception as exc:  # the run was cancelled, or the workflow itself broke
+            return await self._ended_without_result(run_id, exc)
+        return DelegationResult.model_validate(output) if output is not None else None
 
     async def _ended_without_result(self, run_id: str, exc: Exception) -> DelegationResult:
         """A result for a run that stopped before it had one: what finished, and why it stopped."""
