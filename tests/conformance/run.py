@@ -247,6 +247,8 @@ async def conformance(versions: tuple[str, ...], chosen: set[str] | None, out: P
     tracebacks: dict[str, int] = {}
     env = {
         "ECHELON_RUNS_DATABASE": f"sqlite:///{out / 'runs.sqlite'}",
+        "ECHELON_STATE_DIR": str(out / "state"),  # nothing of the user's state or caches is read or written
+        "ECHELON_TOOL_CACHE_DIR": str(out / "tool-lists"),
         "ECHELON_MODEL": "python:tests._e2e_model:build_script_runner",  # no model request leaves the machine
         "ECHELON_BLOCK_MODEL_REQUESTS": "1",
         "ECHELON_DEMO_DIR": str(out / "demo"),
@@ -257,14 +259,20 @@ async def conformance(versions: tuple[str, ...], chosen: set[str] | None, out: P
         if (chosen and server.name not in chosen) or not run_versions:
             continue
         logs: list[str] = []
-        async with http_server(server.args, env=env, output=logs) as url:
+        # A run database of its own per server: none waits on another's SQLite file or sees its runs.
+        own = env | {"ECHELON_RUNS_DATABASE": f"sqlite:///{out / f'{server.name}-runs.sqlite'}"}
+        async with http_server(server.args, env=own, output=logs) as url:
             for version in run_versions:
                 results = out / f"{server.name}-{version}"
                 print(f"running the suite on {server.name} ({url}) at {version} ...", flush=True)
                 await run_suite(url, version, server.scenarios, results)
                 outcomes += judge(server.name, version, read_checks(results), rules)
-        (out / f"{server.name}.log").write_text("".join(logs))
-        tracebacks[server.name] = "".join(logs).count("Traceback (most recent call last)")
+        log = "".join(logs)
+        (out / f"{server.name}.log").write_text(log)
+        tracebacks[server.name] = log.count("Traceback (most recent call last)")
+        if tracebacks[server.name]:  # CI keeps no files: show the first one, whose cause the others share
+            first = log[log.index("Traceback (most recent call last)") :]
+            print(f"{server.name}'s first traceback:\n{first[:4000]}", flush=True)
     if chosen is None and versions == VERSIONS:
         for rule in unused(rules, outcomes):
             print(
