@@ -171,6 +171,7 @@ class BudgetedModel(Model):
         self.inner = inner
         self.budget = budget
         self.name = inner.name
+        self.price = inner.price
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         import anyio

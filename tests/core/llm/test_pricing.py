@@ -8,7 +8,7 @@ from echelon.servers.core.llm import ModelSettings, resolve_model
 from echelon.servers.core.llm.base import TokenUsage
 from echelon.servers.core.llm.pricing import Price, price_of
 from echelon.servers.core.testing import ScriptedModel
-from tests.orchestrator._hierarchy import adding_model, build_hierarchy
+from tests.orchestrator._hierarchy import build_hierarchy, looping_model
 
 
 def test_known_models_have_list_prices_the_local_model_is_free_and_unknown_ones_are_not_guessed() -> None:
@@ -54,7 +54,7 @@ async def test_a_delegations_cost_is_the_sum_over_every_level_at_each_models_pri
     }
     orchestrator = ScriptedModel([plan], name="test:orchestrator")
     orchestrator.price = Price(input=10.0, output=20.0)
-    numbers = adding_model(1, 2, {"answer": "1 + 2 = 3", "goal_met": True}, goals="add")
+    numbers = looping_model(2, 3, "2 + 3 = 5")  # plans, then the step's own tool loop: both are priced
     numbers.price = Price(input=1.0, output=2.0)
     server = build_hierarchy(tmp_path, orchestrator=orchestrator, numbers=numbers, content=ScriptedModel([]))
     async with Client(server) as client:
