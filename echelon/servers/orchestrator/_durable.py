@@ -85,9 +85,14 @@ class RunMonitor:
             if any(s is step for s in self._steps):
                 await DBOS.write_stream_async(EVENTS_STREAM, event.model_dump())
 
+        from dbos import error
+
         try:
             await asyncio.get_running_loop().create_task(write(), context=step.copy())
-        except Exception as exc:  # progress is best effort; the run's result never depends on it
+        # Progress is best effort; the run's result never depends on it. DBOS raises BaseExceptions (a cancelled
+        # run, a run another execution took over) that are meant for the workflow: here they would end the
+        # session task that forwarded the progress, and with it the manager's connection and the server.
+        except (Exception, error.DBOSBaseException) as exc:
             logger.debug("could not record a progress event: %s", exc)
 
     @contextlib.contextmanager
