@@ -87,25 +87,33 @@ async def wait_for_file(path: Path) -> None:
         await anyio.sleep(0.05)
 
 
-async def test_a_run_whose_orchestrator_was_killed_is_finished_by_the_next_without_rerunning_finished_phases(
-    tmp_path: Path, runs_backend: str
-) -> None:
-    counter, marker = tmp_path / "count", tmp_path / "waiting"
+async def killed_mid_run(tmp_path: Path, counter: Path) -> str:
+    """Start a two-phase run (Count, then a 300 s Wait) and SIGKILL its orchestrator once Count has finished and
+    Wait is running; every process below it is gone on return. Returns the run id."""
+    marker = tmp_path / "waiting"
     request = script(
         ("Count", "count", {"counter": str(counter)}),
         ("Wait", "wait_once", {"marker": str(marker), "seconds": 300}),
     )
+    run_id, tree = "", list[psutil.Process]()
+    with suppress(Exception):  # the orchestrator is killed under the client
+        async with orchestrator(tmp_path) as (client, pid):
+            running = structured(await client.call_tool("delegate", {"request": request, "wait_seconds": 0}))
+            run_id = running["run_id"]
+            await wait_for_file(marker)  # the first phase finished; the second is running
+            tree = psutil.Process(pid).children(recursive=True)
+            os.kill(pid, signal.SIGKILL)
+    psutil.wait_procs(tree, timeout=20)
+    assert run_id
+    return run_id
+
+
+async def test_a_run_whose_orchestrator_was_killed_is_finished_by_the_next_without_rerunning_finished_phases(
+    tmp_path: Path, runs_backend: str
+) -> None:
+    counter = tmp_path / "count"
     with anyio.fail_after(120):
-        with suppress(Exception):  # the orchestrator is killed under the client
-            async with orchestrator(tmp_path) as (client, pid):
-                running = structured(
-                    await client.call_tool("delegate", {"request": request, "wait_seconds": 0})
-                )
-                run_id = running["run_id"]
-                await wait_for_file(marker)  # the first phase finished; the second is running
-                tree = psutil.Process(pid).children(recursive=True)
-                os.kill(pid, signal.SIGKILL)
-        psutil.wait_procs(tree, timeout=20)
+        run_id = await killed_mid_run(tmp_path, counter)
         async with orchestrator(tmp_path) as (client, _pid):
             result = structured(await client.call_tool("run_result", {"run_id": run_id, "wait_seconds": 60}))
     assert result["status"] == "ok", result
@@ -206,22 +214,9 @@ async def wait_for_recovery_cycle(executor_pid: int) -> None:
 async def test_an_orchestrator_of_another_hierarchy_on_the_same_database_never_takes_its_runs(
     tmp_path: Path,
 ) -> None:
-    counter, marker = tmp_path / "count", tmp_path / "waiting"
-    request = script(
-        ("Count", "count", {"counter": str(counter)}),
-        ("Wait", "wait_once", {"marker": str(marker), "seconds": 300}),
-    )
+    counter = tmp_path / "count"
     with anyio.fail_after(150):
-        with suppress(Exception):  # the orchestrator is killed under the client
-            async with orchestrator(tmp_path) as (client, pid):
-                running = structured(
-                    await client.call_tool("delegate", {"request": request, "wait_seconds": 0})
-                )
-                run_id = running["run_id"]
-                await wait_for_file(marker)
-                tree = psutil.Process(pid).children(recursive=True)
-                os.kill(pid, signal.SIGKILL)
-        psutil.wait_procs(tree, timeout=20)
+        run_id = await killed_mid_run(tmp_path, counter)
         async with orchestrator(tmp_path, other_hierarchy(tmp_path)) as (client, pid):
             await wait_for_recovery_cycle(pid)
             status = structured(await client.call_tool("run_status", {"run_id": run_id}))
