@@ -116,9 +116,10 @@ def build_calc_server(*, broken: bool = False) -> MCPServer[Any]:
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def wait_once(marker: str, seconds: float) -> Sum:
-        """The first call (no file ``marker`` yet) writes it and waits ``seconds``; later calls return at once."""
+        """The first call (no file ``marker`` yet) writes its pid there and waits ``seconds``; later calls return at
+        once."""
         if not await anyio.Path(marker).exists():
-            await anyio.Path(marker).write_text("waiting")
+            await anyio.Path(marker).write_text(str(os.getpid()))
             await anyio.sleep(seconds)
         return Sum(value=0.0)
 

@@ -205,11 +205,12 @@ def serve(args: argparse.Namespace, config_path: Path) -> int:
 
 
 def _http_auth_flags(args: argparse.Namespace) -> list[str]:
-    """``echelon serve``'s auth flags, passed on unchanged to the server it runs."""
+    """``echelon serve``'s HTTP flags (auth, stateless), passed on unchanged to the server it runs."""
     flags = ["--auth-token-file", args.auth_token_file] if args.auth_token_file else []
     flags += [f for host in args.allowed_host for f in ("--allowed-host", host)]
     flags += [f for origin in args.allowed_origin for f in ("--allowed-origin", origin)]
-    return flags + (["--allow-unauthenticated"] if args.allow_unauthenticated else [])
+    flags += ["--allow-unauthenticated"] if args.allow_unauthenticated else []
+    return flags + (["--stateless"] if args.stateless else [])
 
 
 def token_new(name: str | None, file: Path | None) -> int:

@@ -255,3 +255,21 @@ args = ["-m", "tests._toy_servers", "calc"]
         assert [" ".join(w.cmdline()[1:]) for w in workers] == ["-m tests._toy_servers calc"]
         assert manager.environ()["ECHELON_AUTH_TOKEN"] == token  # what the manager was started with ...
         assert "ECHELON_AUTH_TOKEN" not in workers[0].environ()  # ... is not what its worker got
+
+
+async def test_a_stateless_worker_gives_no_session_id_and_answers_a_tools_call_sent_without_one() -> None:
+    async with http_server([*CALC, "--stateless"]) as url:
+        opened = await initialize(url)
+        assert opened.status_code == 200
+        assert "mcp-session-id" not in opened.headers
+        call = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "add", "arguments": {"a": 2, "b": 3}},
+        }
+        headers = MCP_HEADERS | {"mcp-protocol-version": "2025-11-25"}
+        async with httpx2.AsyncClient() as http:
+            answered = await http.post(url, json=call, headers=headers)
+    assert answered.status_code == 200
+    assert '"value":5.0' in answered.text.replace(" ", "")

@@ -11,15 +11,15 @@ import sys
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
 
 import anyio
 import psutil
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from echelon.servers.core.runs import database_url
 from echelon.servers.core.runs._reader import RunReader
+from tests._runs import script, stdio_orchestrator, structured, wait_for_file
 from tests._servers import REPO
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
@@ -55,36 +55,9 @@ args = ["-c", "import sys; print('starting with --api-token {SECRET}', file=sys.
 
 @asynccontextmanager
 async def orchestrator(tmp: Path, config: Path | None = None) -> AsyncGenerator[tuple[Client, int]]:
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "echelon.servers.orchestrator", "--config", str(config or hierarchy(tmp))],
-        env={
-            **{k: v for k, v in os.environ.items() if k.startswith("ECHELON_")},  # the test's run database
-            "ECHELON_MODEL": "python:tests._e2e_model:build_script_runner",
-            "PYTHONPATH": str(REPO),
-            "ANTHROPIC_API_KEY": "sk-ant-test-never-sent-0123456789abcdef",
-        },
-        cwd=str(REPO),
-    )
-    async with Client(params) as client:
-        (child,) = [
-            p for p in psutil.Process().children() if "echelon.servers.orchestrator" in " ".join(p.cmdline())
-        ]
-        yield client, child.pid
-
-
-def script(*phases: tuple[str, str, dict[str, Any]]) -> str:
-    return json.dumps({"phases": [{"name": n, "tool": t, "arguments": a} for n, t, a in phases]})
-
-
-def structured(answer: Any) -> dict[str, Any]:
-    assert not answer.is_error, answer.content
-    return answer.structured_content
-
-
-async def wait_for_file(path: Path) -> None:
-    while not await anyio.Path(path).exists():  # noqa: ASYNC110 - written by another process
-        await anyio.sleep(0.05)
+    env = {"ANTHROPIC_API_KEY": "sk-ant-test-never-sent-0123456789abcdef"}
+    async with stdio_orchestrator(config or hierarchy(tmp), env) as (client, pid):
+        yield client, pid
 
 
 async def killed_mid_run(tmp_path: Path, counter: Path) -> str:

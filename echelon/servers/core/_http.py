@@ -198,11 +198,20 @@ class _Guard:
 
 
 def build_http_app(
-    server: MCPServer[Any], security: HttpSecurity, verifier: StaticTokenVerifier | None
+    server: MCPServer[Any],
+    security: HttpSecurity,
+    verifier: StaticTokenVerifier | None,
+    *,
+    stateless: bool = False,
 ) -> ASGIApp:
-    """The server's Streamable HTTP app at ``/mcp``, behind the Host/Origin checks and, given a verifier, tokens."""
+    """The server's Streamable HTTP app at ``/mcp``, behind the Host/Origin checks and, given a verifier, tokens.
+
+    ``stateless``: every request is served on its own, with no ``Mcp-Session-Id``, so any replica can take any
+    request; the server's lifespan (pools, run database) is still entered once per process."""
     inner = server.streamable_http_app(
-        streamable_http_path=MCP_PATH, transport_security=security.transport_settings()
+        streamable_http_path=MCP_PATH,
+        transport_security=security.transport_settings(),
+        stateless_http=stateless,
     )
     return _Guard(inner, security, verifier, server.name)
 

@@ -40,7 +40,7 @@ def add_transport_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_http_auth_args(parser: argparse.ArgumentParser) -> None:
-    """Who may call a Streamable HTTP server (shared with ``echelon serve``)."""
+    """Who may call a Streamable HTTP server, and whether it keeps sessions (shared with ``echelon serve``)."""
     parser.add_argument(
         "--auth-token-file",
         metavar="FILE",
@@ -68,6 +68,12 @@ def add_http_auth_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="Serve a non-loopback address without any token (anyone who reaches the port may call)",
     )
+    parser.add_argument(
+        "--stateless",
+        action="store_true",
+        help="Keep no MCP session between requests, so several replicas can serve behind a load balancer "
+        "without sticky sessions (no resource subscriptions; progress still reaches the caller of each call)",
+    )
 
 
 def configure_logging(level: str) -> None:
@@ -84,6 +90,7 @@ class HttpAccess(BaseModel):
 
     security: HttpSecurity
     tokens: tuple[HashedToken, ...] = ()
+    stateless: bool = False
 
     def verifier(self) -> StaticTokenVerifier | None:
         return StaticTokenVerifier(list(self.tokens)) if self.tokens else None
@@ -129,7 +136,7 @@ def http_access(args: argparse.Namespace) -> HttpAccess:
             args.host,
             args.port,
         )
-    return HttpAccess(security=security, tokens=tuple(tokens))
+    return HttpAccess(security=security, tokens=tuple(tokens), stateless=args.stateless)
 
 
 def run_server(server: MCPServer, args: argparse.Namespace, access: HttpAccess | None = None) -> None:
@@ -145,14 +152,15 @@ def run_server(server: MCPServer, args: argparse.Namespace, access: HttpAccess |
     os.environ.pop(TOKEN_ENV, None)
     names = ", ".join(t.name for t in access.tokens)
     logger.info(
-        "serving http://%s:%s%s (%s; hosts %s)",
+        "serving http://%s:%s%s (%s; hosts %s%s)",
         args.host,
         args.port,
         MCP_PATH,
         f"bearer token required, {len(access.tokens)} accepted: {names}" if access.tokens else "no token",
         ", ".join(access.security.allowed_hosts),
+        "; stateless" if access.stateless else "",
     )
-    app = build_http_app(server, access.security, access.verifier())
+    app = build_http_app(server, access.security, access.verifier(), stateless=access.stateless)
     anyio.run(serve_http, app, args.host, args.port, args.log_level)
 
 
