@@ -200,3 +200,35 @@ async def test_an_orchestrator_of_another_hierarchy_on_the_same_database_never_t
             result = structured(await client.call_tool("run_result", {"run_id": run_id, "wait_seconds": 60}))
     assert result["status"] == "ok", result
     assert counter.read_text() == "1"
+
+
+async def test_a_queued_run_is_left_for_its_own_hierarchy_by_another_hierarchys_orchestrator(
+    tmp_path: Path,
+) -> None:
+    config = hierarchy(tmp_path)
+    config.write_text(config.read_text() + "\n[runs]\nconcurrency = 1\n")
+    marker, counter = tmp_path / "waiting", tmp_path / "count"
+    tree = list[psutil.Process]()
+    with anyio.fail_after(150):
+        with suppress(Exception):  # the orchestrator is killed under the client
+            async with orchestrator(tmp_path, config) as (client, pid):
+                busy = script(("Wait", "wait_once", {"marker": str(marker), "seconds": 300}))
+                await client.call_tool("delegate", {"request": busy, "wait_seconds": 0})
+                await wait_for_file(marker)  # the one run slot is taken
+                waiting = script(("Count", "count", {"counter": str(counter)}))
+                queued = structured(
+                    await client.call_tool("delegate", {"request": waiting, "wait_seconds": 0})
+                )
+                tree = psutil.Process(pid).children(recursive=True)
+                os.kill(pid, signal.SIGKILL)
+        psutil.wait_procs(tree, timeout=20)
+        async with orchestrator(tmp_path, other_hierarchy(tmp_path)) as (client, pid):
+            await wait_for_recovery_cycle(pid)  # it has polled the queues for seconds by now
+            status = structured(await client.call_tool("run_status", {"run_id": queued["run_id"]}))
+        assert status["status"] in ("queued", "running"), status
+        assert not counter.exists()
+        async with orchestrator(tmp_path, config) as (client, _pid):
+            arguments = {"run_id": queued["run_id"], "wait_seconds": 60}
+            result = structured(await client.call_tool("run_result", arguments))
+    assert result["status"] == "ok", result
+    assert counter.read_text() == "1"

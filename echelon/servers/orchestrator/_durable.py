@@ -278,6 +278,9 @@ class DurableRuns:
                 "notification_listener_polling_interval_sec": 0.2,
             }
         )
+        # DBOS dequeues from every queue recorded in the database unless told otherwise; another hierarchy's
+        # queued runs are not this orchestrator's to run.
+        DBOS.listen_queues([self.queue])
         DBOS.launch()
         dbos_logger = logging.getLogger("dbos")
         if not any(isinstance(f, _CancelledRuns) for f in dbos_logger.filters):
