@@ -99,8 +99,8 @@ def build_tool_runner(role: Any = None) -> Model:
 
 def build_script_runner(role: Any = None) -> Model:
     """A model for runs of several phases, one after another, each making the one call the request names for it:
-    the request is ``{"phases": [{"name", "tool", "arguments", "manager"?}, ...]}``; a phase goes to the numbers
-    manager unless it names another."""
+    the request is ``{"phases": [{"name", "tool", "arguments", "manager"?, "worker"?}, ...]}``; a phase goes to
+    the numbers manager and its calc worker unless it names others."""
 
     def script(request: ModelRequest) -> list[dict[str, Any]]:
         text = next(m.content for m in request.messages if '{"phases"' in m.content)
@@ -112,16 +112,24 @@ def build_script_runner(role: Any = None) -> Model:
             {
                 "name": p["name"],
                 "worker": p.get("manager", "numbers"),
-                "goals": f"Make this call: {json.dumps({'tool': p['tool'], 'arguments': p['arguments']})}",
+                "goals": "Make this call: "
+                + json.dumps(
+                    {"tool": p["tool"], "arguments": p["arguments"], "worker": p.get("worker", "calc")}
+                ),
                 "depends_on": [phases[i - 1]["name"]] if i else [],
             }
             for i, p in enumerate(phases)
         ]
-        return {"plan": {"phases": nodes, "primary_worker": "numbers"}}
+        return {"plan": {"phases": nodes, "primary_worker": nodes[-1]["worker"]}}
 
     def steps(request: ModelRequest) -> Answer:
-        call = json.dumps(_called(request))
-        return {"plan": {"steps": [{"name": "Call", "worker": "calc", "goals": f"Make this call: {call}"}]}}
+        call = _called(request)
+        worker = call.pop("worker", "calc")
+        return {
+            "plan": {
+                "steps": [{"name": "Call", "worker": worker, "goals": f"Make this call: {json.dumps(call)}"}]
+            }
+        }
 
     def step(request: ModelRequest) -> Answer:
         if request.messages[-1].role == "tool":

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .llm.base import Model, ModelRequest, ModelResponse, TokenUsage
+from .nesting import Level, chain_from_meta, chain_to_meta
 
 LimitName = Literal[
     "max_model_calls", "max_tokens", "max_tool_calls", "deadline_seconds", "max_request_chars"
@@ -51,16 +52,25 @@ class BudgetExhausted(Exception):
 
 
 class Budget:
-    """The remaining model calls, tokens and tool calls of a delegation, and its deadline (Unix time)."""
+    """The remaining model calls, tokens and tool calls of a delegation, and its deadline (Unix time); ``chain``
+    is the echelon levels it has passed through (``core.nesting``), handed down with it."""
 
     def __init__(
-        self, *, model_calls: int, tokens: int, tool_calls: int, deadline: float, limits: Limits | None = None
+        self,
+        *,
+        model_calls: int,
+        tokens: int,
+        tool_calls: int,
+        deadline: float,
+        limits: Limits | None = None,
+        chain: tuple[Level, ...] = (),
     ) -> None:
         self.model_calls = model_calls
         self.tokens = tokens
         self.tool_calls = tool_calls
         self.deadline = deadline
         self.limits = limits
+        self.chain = chain
 
     @classmethod
     def start(cls, limits: Limits) -> Budget:
@@ -79,6 +89,7 @@ class Budget:
         manager called directly). What the caller sent can only lower the fallback, never raise it."""
         sent = (meta or {}).get(META_KEY)
         own = cls.start(fallback)
+        own.chain = chain_from_meta(meta)
         if not isinstance(sent, Mapping):
             return own
         try:
@@ -88,6 +99,7 @@ class Budget:
                 tool_calls=min(int(sent["tool_calls"]), own.tool_calls),  # pyright: ignore[reportUnknownArgumentType]
                 deadline=min(float(sent["deadline"]), own.deadline),  # pyright: ignore[reportUnknownArgumentType]
                 limits=fallback,
+                chain=own.chain,
             )
         except (KeyError, TypeError, ValueError):
             return own
@@ -100,7 +112,8 @@ class Budget:
                 "tokens": max(self.tokens, 0),
                 "tool_calls": max(self.tool_calls, 0),
                 "deadline": self.deadline,
-            }
+            },
+            **chain_to_meta(self.chain),
         }
 
     # -- checks and charges -------------------------------------------------------------------------------------
@@ -151,6 +164,7 @@ class Budget:
             tool_calls=self.tool_calls,
             deadline=self.deadline,
             limits=self.limits,
+            chain=self.chain,
         )
 
     def timeout(self, cap: float | None = None) -> float:

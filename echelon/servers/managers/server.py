@@ -34,6 +34,7 @@ from ..core.contracts import (
 )
 from ..core.envelope import PhaseResult
 from ..core.llm import Model, resolve_model
+from ..core.nesting import RecursiveDelegation, enter, level_of
 from ..core.plan import PhaseSpec
 from ..core.policies import POLICIES
 from ..core.pool import ConnectionPool
@@ -99,9 +100,17 @@ def build_server(
         lifespan=lifespan,
     )
 
+    me = level_of(config, "manager", key)
+
     def budget(ctx: Context[Manager, Any]) -> Budget:
-        # The caller's remaining budget and deadline, capped by this manager's own limits.
-        return Budget.from_meta(ctx.request_context.meta, config.limits)
+        """The caller's remaining budget and deadline, capped by this manager's own limits, with this manager
+        added to the chain of levels; ``ToolError`` when it is in the chain already (``core.nesting``)."""
+        given = Budget.from_meta(ctx.request_context.meta, config.limits)
+        try:
+            given.chain = enter(given.chain, me)
+        except RecursiveDelegation as exc:
+            raise ToolError(str(exc)) from None
+        return given
 
     @tool(
         server,

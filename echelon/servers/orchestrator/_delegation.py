@@ -43,6 +43,11 @@ class RunInput(BaseModel):
         default=None, description="Set for a workflow run: the plan a person wrote"
     )
     inputs: dict[str, Any] = Field(default_factory=dict, description="A workflow run's inputs, resolved")
+    handed: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the calling echelon level handed down in _meta, when one called: its remaining budget "
+        "and the chain of levels (core.nesting)",
+    )
 
     @property
     def full_request(self) -> str:
@@ -86,7 +91,9 @@ class Delegation:
         self.progress = progress
         own = run.workflow.limits.model_dump(exclude_none=True) if run.workflow else {}
         self.limits: Limits = orchestrator.config.limits.merged(own).merged(run.limits)
-        self.budget = Budget.start(self.limits)
+        # A level above (a hierarchy holding this one as a worker) caps the budget; this level joins the chain.
+        self.budget = Budget.from_meta(run.handed, self.limits)
+        self.budget.chain = (*self.budget.chain, orchestrator.level)
         self.result = DelegationResult(request=run.request, run_id=run.run_id, status="failed")
 
     async def __call__(self) -> DelegationResult:

@@ -95,7 +95,7 @@ async def start(
     inputs, problems = await check(serving, workflow, given, source=source)
     if problems:
         raise ToolError("the workflow was not run:\n" + "\n".join(problems))
-    from .server import new_run_id
+    from .server import handed_down, new_run_id
 
     runs = serving.runs
     run = RunInput(
@@ -104,6 +104,7 @@ async def start(
         workflow=workflow,
         inputs=inputs,
         trace=telemetry.carrier(),
+        handed=handed_down(ctx.request_context.meta, serving.orchestrator.level),
     )
     try:
         async with runs.monitor(run.run_id).following(ctx.report_progress) as followed:

@@ -20,6 +20,7 @@ from ..core.config import HierarchyConfig
 from ..core.contracts import ManagerClient, PhaseContext
 from ..core.envelope import DelegationResult, ErrorInfo, PhaseResult, Usage
 from ..core.llm import Model, ModelError
+from ..core.nesting import level_of
 from ..core.plan import PhaseSpec, Plan, PlanNode, Step
 from ..core.policies import RunState, build_policies
 from ..core.pool import ConnectionPool
@@ -74,6 +75,7 @@ class Orchestrator:
         self.caller = caller or ToolCaller(pool, call_timeout=config.orchestrator.phase_timeout_seconds)
         self.planner = planner or StrategicPlanner(model, max_phases=config.orchestrator.max_phases)
         self.managers = {key: m.description for key, m in config.managers.items()}
+        self.level = level_of(config, "orchestrator")  # its place in a chain of nested hierarchies
         self._in_flight: dict[str, int] = {}
 
     def manager(self, key: str) -> ManagerClient:

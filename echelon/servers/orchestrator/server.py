@@ -26,9 +26,11 @@ from pydantic import BaseModel, Field
 from echelon import __version__
 
 from ..core import telemetry
+from ..core.budget import META_KEY as BUDGET_KEY
 from ..core.calls import ToolCaller
 from ..core.config import HierarchyConfig, config_secrets, load_config, run_prepare
 from ..core.llm import Model, describe_auto, resolve_model
+from ..core.nesting import CHAIN_KEY, Level, RecursiveDelegation, chain_from_meta, enter, level_of
 from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
 from ..core.serve import serve_main
 from ..core.target import Target
@@ -72,7 +74,9 @@ class DelegateArguments(BaseModel):
     wait_seconds: float | None = Field(default=None, ge=0, le=3600)
 
 
-def run_input(request: str, context: str | None, limits: LimitsOverride | None) -> RunInput:
+def run_input(
+    request: str, context: str | None, limits: LimitsOverride | None, handed: dict[str, Any] | None = None
+) -> RunInput:
     """A new run of ``request``; ``ValueError`` when there is nothing to do."""
     if not request.strip():
         raise ValueError("request is empty: say what you want done")
@@ -82,7 +86,18 @@ def run_input(request: str, context: str | None, limits: LimitsOverride | None) 
         context=context,
         limits=limits.given() if limits else {},
         trace=telemetry.carrier(),
+        handed=handed or {},
     )
+
+
+def handed_down(meta: Mapping[str, Any] | None, me: Level) -> dict[str, Any]:
+    """What a calling echelon level handed down (its budget and chain), for the run to keep; ``ToolError`` when
+    this orchestrator is already in the chain (its hierarchy reached itself through its workers)."""
+    try:
+        enter(chain_from_meta(meta), me)
+    except RecursiveDelegation as exc:
+        raise ToolError(str(exc)) from None
+    return {key: value for key, value in (meta or {}).items() if key in (BUDGET_KEY, CHAIN_KEY)}
 
 
 def delegate_run(arguments: dict[str, Any]) -> RunInput:
@@ -132,6 +147,7 @@ def build_server(
         config.orchestrator.model, role="orchestrator", settings=config.models
     )
     targets = dict(manager_targets or {key: config.manager_target(key) for key in config.managers})
+    me = level_of(config, "orchestrator")
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncGenerator[Serving]:
@@ -197,7 +213,7 @@ def build_server(
         wait_seconds, it returns {run_id, status: "running", progress} instead and the run goes on: call
         run_result(run_id) to get the answer."""
         try:
-            run = run_input(request, context, limits)
+            run = run_input(request, context, limits, handed_down(ctx.request_context.meta, me))
         except ValueError as exc:
             raise ToolError(str(exc)) from None
         runs = ctx.request_context.lifespan_context.runs
