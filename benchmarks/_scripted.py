@@ -23,3 +23,30 @@ def build(role: Any = None) -> Model:
         {"plan_phases": PLAN, "route_step": STEP, "synthesis": {"answer": "1 + 2 = 3", "goal_met": True}},
         name="bench:scripted",
     )
+
+
+ROWS_SQL = "SELECT * FROM regions ORDER BY region_id LIMIT 5"
+ROWS_PLAN = {
+    "plan": {"phases": [{"name": "Rows", "worker": "data", "goals": "five rows"}], "primary_worker": "data"}
+}
+ROWS_STEP = {
+    "step": {
+        "name": "Rows",
+        "worker": "sql",
+        "goals": "rows",
+        "tool": "run_query",
+        "arguments": {"sql": ROWS_SQL},
+    }
+}
+
+
+def build_rows(role: Any = None) -> Model:
+    """One phase whose routed step is a 5-row ``run_query``: what a phase result carries per tool result."""
+    return PurposeModel(
+        {
+            "plan_phases": ROWS_PLAN,
+            "route_step": ROWS_STEP,
+            "synthesis": {"answer": "Five regions.", "goal_met": True},
+        },
+        name="bench:rows",
+    )

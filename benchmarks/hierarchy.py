@@ -4,6 +4,8 @@
 2. Context size: bytes of the orchestrator's tools/list vs every demo worker's tools/list together (target <= 10%).
 3. Warm delegation overhead: one delegate through three levels of stdio processes with scripted models, vs three
    raw stdio round trips to a worker (target <= 3x).
+4. Result size: bytes of a one-phase DelegationResult whose one call is a 5-row run_query, vs the tool result's
+   bytes (each tool result carried once: the result holds it once plus the envelope around it).
 """
 
 from __future__ import annotations
@@ -96,6 +98,27 @@ async def delegation_overhead(calls: int, tmp: Path) -> tuple[float, float]:
     return statistics.median(raw), statistics.median(nested)
 
 
+async def result_bytes(tmp: Path) -> tuple[int, int]:
+    """(bytes of the tool's structured result, bytes of the DelegationResult that carries it)."""
+    from echelon.examples import ensure_demo_data
+
+    database = ensure_demo_data().database
+    py = json.dumps(sys.executable)
+    file = tmp / "rows.toml"
+    file.write_text(
+        f'[orchestrator]\nsynthesis = false\n[managers.data]\ndescription = "Data"\nplanner = "router"\n'
+        f'workers = ["sql"]\n[workers.sql]\ncommand = {py}\n'
+        f'args = ["-m", "echelon.servers.workers.sql", "--database", {json.dumps(str(database))}]\n'
+    )
+    env = {"ECHELON_MODEL": "python:benchmarks._scripted:build_rows"}
+    async with Client(_params(["-m", "echelon.servers.orchestrator", "--config", str(file)], env)) as client:
+        answer = await client.call_tool("delegate", {"request": "five rows"})
+    result = answer.structured_content or {}
+    assert result.get("status") == "ok", result
+    (call,) = [c for p in result["phases"] for s in p["steps"] for c in s["calls"]]
+    return len(json.dumps(call["result"])), len(json.dumps(result))
+
+
 async def main_async(runs: int, calls: int) -> None:
     import tempfile
 
@@ -114,6 +137,11 @@ async def main_async(runs: int, calls: int) -> None:
     rows.append(("tools/list bytes", f"{flat} flat", f"{orch_bytes}", f"{orch_bytes / flat:.1%}", "<= 10%"))
     with tempfile.TemporaryDirectory() as tmp:
         raw, nested = await delegation_overhead(calls, Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp:
+        tool_bytes, carried = await result_bytes(Path(tmp))
+    rows.append(
+        ("result bytes (5-row query)", f"{tool_bytes} tool", f"{carried}", f"{carried / tool_bytes:.1f}x", "")
+    )
     rows.append(
         (
             "warm delegate vs 3 raw calls",

@@ -61,3 +61,25 @@ def test_a_call_record_is_an_error_unless_its_outcome_is_ok() -> None:
     assert not ToolCallRecord(worker="w", tool="t").is_error
     assert ToolCallRecord(worker="w", tool="t", outcome="refused").is_error
     assert ToolCallRecord(worker="w", tool="t").model_dump()["is_error"] is False
+
+
+def test_a_phase_result_carries_each_tool_result_once_and_reads_back_the_same() -> None:
+    from echelon.servers.core.envelope import PhaseResult, StepResult, ToolCallRecord, result_as_text
+
+    rows = {"columns": ["name", "total"], "rows": [[f"region {i}", i * 1000.5] for i in range(5)]}
+    call = ToolCallRecord(worker="sql", tool="run_query", result=rows, text=result_as_text(rows))
+    step = StepResult(step="Rows", worker="sql", output=call.text, calls=[call])
+    phase = PhaseResult(phase="Rows", manager="data", output="Five regions.", steps=[step])
+    dumped = phase.model_dump_json()
+    assert dumped.count("region 3") == 1
+    again = PhaseResult.model_validate_json(dumped)
+    assert again == phase
+    assert again.data == rows and again.steps[0].output == call.text
+
+
+def test_a_clipped_result_keeps_the_text_the_model_read() -> None:
+    from echelon.servers.core.envelope import ToolCallRecord, clip_json, result_as_text
+
+    big = {"rows": [[i, "x" * 100] for i in range(1000)]}
+    call = ToolCallRecord(worker="sql", tool="run_query", result=clip_json(big), text=result_as_text(big))
+    assert ToolCallRecord.model_validate_json(call.model_dump_json()).text == call.text

@@ -41,7 +41,7 @@ def check_delegation(called: dict[str, Any]) -> None:
     assert called.get("isError") is not True, called
     result = called["structuredContent"]
     assert result["status"] == "ok", result
-    assert result["phases"][0]["data"] == {"value": 5.0}
+    assert result["phases"][0]["steps"][0]["calls"][0]["result"] == {"value": 5.0}
     assert json.loads(called["content"][0]["text"])["run_id"] == result["run_id"]
 
 

@@ -18,13 +18,11 @@ from mcp.types import CallToolResult, Tool
 
 from . import telemetry
 from .budget import Budget
-from .envelope import RetryRecord, ToolCallRecord, clip, clip_json
+from .envelope import TEXT_LIMIT, RetryRecord, ToolCallRecord, clip, clip_json
 from .pool import ConnectionPool, ProgressFn, result_text
 from .retry import RetryPolicy, transient
 
 logger = logging.getLogger(__name__)
-
-TEXT_LIMIT = 6000
 
 
 def may_repeat(tool: Tool | None) -> bool:

@@ -11,7 +11,16 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, JsonValue, computed_field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    model_serializer,
+    model_validator,
+)
 
 from .llm.base import TokenUsage
 from .llm.pricing import Price
@@ -68,6 +77,13 @@ class RetryRecord(BaseModel):
 
 
 CallOutcome = Literal["ok", "tool_error", "failed", "refused"]
+TEXT_LIMIT = 6000
+"""How much of a tool result's text a record keeps (what a model reads of it)."""
+
+
+def result_as_text(result: Any) -> str:
+    """A structured tool result as the text a model reads: its JSON, clipped."""
+    return clip(json.dumps(result, ensure_ascii=False, default=str), TEXT_LIMIT)
 
 
 class ToolCallRecord(BaseModel):
@@ -94,6 +110,22 @@ class ToolCallRecord(BaseModel):
     @property
     def is_error(self) -> bool:
         return self.outcome != "ok"
+
+    # Each tool result is carried once: ``text`` is left out of the JSON when it is just ``result`` as text, and
+    # made again from ``result`` when a record is read back.
+    @model_serializer(mode="wrap")
+    def _result_once(self, handler: SerializerFunctionWrapHandler):
+        dumped = handler(self)
+        if isinstance(dumped, dict) and self.result is not None and self.text == result_as_text(self.result):
+            dumped.pop("text", None)  # pyright: ignore[reportUnknownMemberType]
+        return dumped  # pyright: ignore[reportUnknownVariableType]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_again(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "text" not in value and value.get("result") is not None:  # pyright: ignore[reportUnknownMemberType]
+            return {**value, "text": result_as_text(value["result"])}  # pyright: ignore[reportUnknownArgumentType]
+        return value
 
 
 class Usage(BaseModel):
@@ -153,13 +185,11 @@ class Usage(BaseModel):
 
 
 class Result(BaseModel):
-    """The common envelope: status, text for people, structured data, files, cost, errors."""
+    """The common envelope: status, text for people, files, cost, errors. Structured data stays in the tool calls
+    that returned it (``ToolCallRecord.result``), carried once."""
 
     status: Status = "ok"
     output: str = ""
-    data: dict[str, Any] | None = Field(
-        default=None, description="The structured result of the last successful tool call, when there is one"
-    )
     artifacts: list[Artifact] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     errors: list[ErrorInfo] = Field(default_factory=list)
@@ -172,6 +202,34 @@ class StepResult(Result):
     worker: str
     calls: list[ToolCallRecord] = Field(default_factory=list)
     reassigned_from: str | None = Field(default=None, description="The worker that kept failing, if any")
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        """The structured result of the step's last successful call that holds data."""
+        return _last_data(self.calls)
+
+    # A step that is one planned call answers with that call's text: the JSON leaves it out, as it does the text.
+    @model_serializer(mode="wrap")
+    def _output_once(self, handler: SerializerFunctionWrapHandler):
+        dumped = handler(self)
+        if (
+            isinstance(dumped, dict)
+            and len(self.calls) == 1
+            and self.output
+            and self.output == self.calls[0].text
+        ):
+            dumped.pop("output", None)  # pyright: ignore[reportUnknownMemberType]
+        return dumped  # pyright: ignore[reportUnknownVariableType]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _output_again(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "output" not in value:
+            calls = value.get("calls")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+            if isinstance(calls, list) and len(calls) == 1 and isinstance(calls[0], dict):  # pyright: ignore[reportUnknownArgumentType]
+                call = ToolCallRecord.model_validate(calls[0])
+                return {**value, "output": call.text}  # pyright: ignore[reportUnknownArgumentType]
+        return value
 
 
 class PhaseResult(Result):
@@ -187,6 +245,11 @@ class PhaseResult(Result):
     def calls(self) -> list[ToolCallRecord]:
         """Every tool call of every step, in step order."""
         return [call for step in self.steps for call in step.calls]
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        """The structured result of the phase's last successful call that holds data."""
+        return _last_data(self.calls())
 
 
 class ReplanRecord(BaseModel):
@@ -210,6 +273,13 @@ class DelegationResult(Result):
     def calls(self) -> list[ToolCallRecord]:
         """Every tool call of every phase, in phase order."""
         return [call for phase in self.phases for call in phase.calls()]
+
+
+def _last_data(calls: list[ToolCallRecord]) -> dict[str, Any] | None:
+    from .evidence import with_data
+
+    found = with_data(calls)
+    return found[-1].result if found and isinstance(found[-1].result, dict) else None
 
 
 def clip(text: str, limit: int) -> str:

@@ -153,7 +153,6 @@ class StepRunner:
             result.calls.append(record)
             if record.outcome == "ok":
                 result.output = record.text
-                result.data = record.result if isinstance(record.result, dict) else None
                 result.artifacts = artifacts
                 result.usage.tool_calls = 1
                 result.usage.wall_seconds = time.perf_counter() - started
@@ -192,11 +191,9 @@ class StepRunner:
         result.output = outcome.answer
         if step.worker == ALL_WORKERS and result.calls:
             result.worker = result.calls[-1].worker  # the worker the loop chose
-        data = with_data(result.calls)
-        result.data = data[-1].result if data and isinstance(data[-1].result, dict) else None
         made = [c for c in result.calls if c.outcome != "refused"]
         if outcome.stop == "no_answer" or not result.output.strip():
-            result.status = "failed" if not data else "partial"
+            result.status = "failed" if not with_data(result.calls) else "partial"
         elif outcome.stop == "budget" or (made and all(c.is_error for c in made)):
             result.status = "partial"
         elif any(e.kind in ("grounding", "unanswered") for e in outcome.errors):

@@ -155,8 +155,6 @@ class Manager:
             await self._answer(phase, context, plan, model, state, result)
         else:
             self._as_they_are(result)
-        data = with_data(result.calls())
-        result.data = data[-1].result if data and isinstance(data[-1].result, dict) else None
         result.usage.wall_seconds = time.perf_counter() - started
         return result
 
