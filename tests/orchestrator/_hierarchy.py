@@ -39,8 +39,11 @@ def looping_model(a: float, b: float, answer: str, *more: Any, name: str = "test
 
 
 def toy_config(*, synthesis: bool = False, extra: dict[str, Any] | None = None) -> HierarchyConfig:
+    """Two managers, one of which makes files. The plan's ``asks_for`` decides whether a file is made
+    (``deliverables = "plan"``), so scripted orchestrators need no answer to the file question; the tests of that
+    question set ``deliverables = "question"``."""
     data: dict[str, Any] = {
-        "orchestrator": {"synthesis": synthesis},
+        "orchestrator": {"synthesis": synthesis, "deliverables": "plan"},
         "managers": {
             "numbers": {"description": "Arithmetic on numbers", "workers": ["calc"]},
             "content": {

@@ -3,9 +3,10 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
+from echelon.servers.core.config import HierarchyConfig
 from echelon.servers.core.envelope import DelegationResult, PhaseResult
 from echelon.servers.core.testing import ScriptedModel, tool_call
-from tests.orchestrator._hierarchy import adding_model, build_hierarchy, looping_model
+from tests.orchestrator._hierarchy import adding_model, build_hierarchy, looping_model, toy_config
 
 pytestmark = pytest.mark.anyio
 
@@ -136,6 +137,66 @@ async def test_a_deck_phase_the_request_did_not_ask_for_is_left_out(tmp_path: Pa
     assert result.status == "ok" and result.output == "2 + 3 = 5"
     assert result.plan is not None and [p["name"] for p in result.plan["phases"]] == ["Compute"]
     content.assert_consumed()  # the content manager was never asked
+
+
+def asking_the_file_question() -> HierarchyConfig:
+    return toy_config(extra={"orchestrator": {"deliverables": "question"}})
+
+
+async def test_the_file_question_leaves_out_a_deck_the_plan_added_to_a_plain_question(tmp_path: Path) -> None:
+    orchestrator = ScriptedModel([TWO_PHASES, {"asks_for_file": "no"}])  # the plan's asks_for says "file"
+    content = ScriptedModel([])
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=orchestrator,
+        numbers=numbers_script(),
+        content=content,
+        config=asking_the_file_question(),
+    )
+    result = await delegate(server, "What is 2 + 3?")
+    assert [p.phase for p in result.phases] == ["Compute"]
+    assert [r.purpose for r in orchestrator.requests] == ["plan_phases", "decide"]
+    assert result.usage.llm_calls >= 2
+    content.assert_consumed()
+
+
+async def test_the_file_question_keeps_a_deck_the_plan_forgot_to_ask_for(tmp_path: Path) -> None:
+    plan = {"plan": {**TWO_PHASES["plan"], "asks_for": ["figure"]}}
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=ScriptedModel([plan, {"asks_for_file": "yes"}]),
+        numbers=numbers_script(),
+        content=content_script(),
+        config=asking_the_file_question(),
+    )
+    result = await delegate(server, "Add 2 and 3 and make a slide")
+    assert [p.phase for p in result.phases] == ["Compute", "Deck"]
+
+
+async def test_without_a_valid_answer_to_the_file_question_the_plan_decides(tmp_path: Path) -> None:
+    plan = {"plan": {**TWO_PHASES["plan"], "asks_for": ["figure"]}}
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=ScriptedModel([plan, "maybe", "perhaps"]),
+        numbers=numbers_script(),
+        content=ScriptedModel([]),
+        config=asking_the_file_question(),
+    )
+    result = await delegate(server, "What is 2 + 3?")
+    assert [p.phase for p in result.phases] == ["Compute"]
+
+
+async def test_a_plan_of_one_manager_asks_no_file_question(tmp_path: Path) -> None:
+    orchestrator = ScriptedModel([ONE_PHASE])
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=orchestrator,
+        numbers=numbers_script(),
+        content=ScriptedModel([]),
+        config=asking_the_file_question(),
+    )
+    await delegate(server, "What is 2 + 3?")
+    assert [r.purpose for r in orchestrator.requests] == ["plan_phases"]
 
 
 async def test_plan_naming_an_unknown_manager_is_sent_back_to_the_planner(tmp_path: Path) -> None:

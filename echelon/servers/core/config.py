@@ -95,6 +95,12 @@ class OrchestratorConfig(BaseModel):
     model: str = "auto"
     synthesis: bool = True
     max_phases: int = Field(default=5, ge=1, le=20)
+    deliverables: Literal["question", "plan"] = Field(
+        default="plan",
+        description='What decides whether a file-making phase (a manager with delivers = "files") runs beside '
+        "other work: 'plan' trusts the plan's asks_for; 'question' asks the model that one yes/no question on "
+        "its own (one more small call; not yet measured on the question set: benchmarks.deliverables)",
+    )
     phase_timeout_seconds: float = Field(default=900, gt=0, description="Longest one phase may take")
     max_replans: int = Field(
         default=1, ge=0, le=3, description="Times the remaining work is planned anew after a manager fails"

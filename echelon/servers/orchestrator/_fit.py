@@ -1,8 +1,9 @@
 """Fitting a plan to its request before it runs: deliverables only when asked, and what each phase must state.
 
 A model planner may add a slide deck to a plain question (the 1.5B model did for four of five such requests). A
-manager declared ``delivers = "files"`` makes such phases; when the plan says the request asks for no file
-(``asks_for`` lacks ``"file"``), its phases are left out, with the reason in the result. Every other phase is told
+manager declared ``delivers = "files"`` makes such phases; when the request asks for no file, its phases are left
+out, with the reason in the result. Whether it asks for one is ``wants_file`` (the answer to a question of its
+own, ``_deliverables``), else the plan's ``asks_for``. Every other phase is told
 what its answer must state (the plan's ``asks_for`` without ``"file"``), which the managers' ``answers_request``
 policy checks.
 """
@@ -26,12 +27,12 @@ class FittedPlan:
     expects: dict[str, list[AnswerPart]] = field(default_factory=dict)
 
 
-def fit_plan(plan: Plan, managers: Mapping[str, ManagerConfig]) -> FittedPlan:
+def fit_plan(plan: Plan, managers: Mapping[str, ManagerConfig], wants_file: bool | None = None) -> FittedPlan:
     """``plan`` without file-making phases the request did not ask for, and what each phase must state."""
     makes_files = {key for key, m in managers.items() if m.delivers == "files"}
     phases = list(plan.phases)
     dropped: list[str] = []
-    if "file" not in plan.asks_for:
+    if not (wants_file if wants_file is not None else "file" in plan.asks_for):
         kept = [p for p in phases if p.worker not in makes_files]
         if kept:  # a plan of nothing but deliverables is what the request is about, whatever asks_for says
             dropped = [p.name for p in phases if p.worker in makes_files]

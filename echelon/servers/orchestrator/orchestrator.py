@@ -29,6 +29,7 @@ from ..core.prompts import load_prompt
 from ..core.synthesis import FinalAnswer, synthesize
 from ._checkpoints import Checkpoints, Immediate
 from ._delegation import AnswerStep, Delegation, PlanStep, RunInput
+from ._deliverables import asks_for_file, needs_decision
 from ._fit import FittedPlan, fit_plan
 from ._prompts import fallback_text, grounded_answers, synthesis_content
 from .planner import PhasePlanner, StrategicPlanner
@@ -86,7 +87,11 @@ class Orchestrator:
         plan, tokens = await self.planner.plan(request, self.managers, model=budget.model(self.model))
         usage = Usage()
         usage.add_tokens(tokens, self.model.name, self.model.price)
-        return fit_plan(plan, self.config.managers), usage
+        wants_file = None
+        if self.config.orchestrator.deliverables == "question" and needs_decision(plan, self.config.managers):
+            wants_file, decided = await asks_for_file(budget.model(self.model), request)
+            usage.add_tokens(decided, self.model.name, self.model.price)
+        return fit_plan(plan, self.config.managers, wants_file), usage
 
     async def preview(self, request: str, limits: Mapping[str, object] | None = None) -> PlanPreview:
         """The phases and each manager's steps, nothing executed."""

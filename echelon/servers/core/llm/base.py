@@ -16,7 +16,7 @@ from .pricing import Price
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "other"]
 
-Purpose = Literal["plan_phases", "plan_steps", "route_step", "step", "synthesis", "answer", "other"]
+Purpose = Literal["plan_phases", "plan_steps", "route_step", "step", "synthesis", "answer", "decide", "other"]
 """What a model request is for. Test doubles answer by purpose (never by matching prompt text), traces and budgets
 count by it, and each purpose has its own token allowance (``MAX_TOKENS``)."""
 
@@ -30,6 +30,8 @@ MAX_TOKENS: dict[Purpose, int] = {
     "step": 800,
     "synthesis": 400,
     "answer": 500,
+    # A constrained choice: {"asks_for_file": "yes"} is a dozen tokens.
+    "decide": 24,
     "other": 1024,
 }
 
