@@ -44,6 +44,26 @@ async def stdio_orchestrator(
         yield client, child.pid
 
 
+def numbers_hierarchy(path: Path, manager_url: str | None = None) -> Path:
+    """Write, at ``path``, a hierarchy of one manager, ``numbers``, over the toy calc worker; declared at
+    ``manager_url`` when the manager is served elsewhere."""
+    py, root = json.dumps(sys.executable), json.dumps(str(REPO))
+    url = f"url = {json.dumps(manager_url)}\n" if manager_url else ""
+    path.write_text(
+        f"""
+[managers.numbers]
+description = "Arithmetic"
+workers = ["calc"]
+{url}
+[workers.calc]
+command = {py}
+args = ["-m", "tests._toy_servers", "calc"]
+cwd = {root}
+"""
+    )
+    return path
+
+
 def script(*phases: tuple[str, str, dict[str, Any]]) -> str:
     """A request the script-runner model plans as these phases (name, tool, arguments), one after another."""
     return json.dumps({"phases": [{"name": n, "tool": t, "arguments": a} for n, t, a in phases]})

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tests._runs import stdio_orchestrator, structured
+from tests._runs import numbers_hierarchy, stdio_orchestrator, structured
 from tests._servers import REPO
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
@@ -20,20 +20,7 @@ PY, ROOT = json.dumps(sys.executable), json.dumps(str(REPO))
 
 
 def inner_hierarchy(tmp: Path) -> Path:
-    config = tmp / "inner.toml"
-    config.write_text(
-        f"""
-[managers.numbers]
-description = "Arithmetic"
-workers = ["calc"]
-
-[workers.calc]
-command = {PY}
-args = ["-m", "tests._toy_servers", "calc"]
-cwd = {ROOT}
-"""
-    )
-    return config
+    return numbers_hierarchy(tmp / "inner.toml")
 
 
 def holding(tmp: Path, name: str, inner: Path) -> Path:

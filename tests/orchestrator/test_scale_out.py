@@ -3,7 +3,6 @@ mid-phase, and two orchestrator replicas sharing one PostgreSQL run database, on
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -20,7 +19,7 @@ from mcp import Client
 from tests._nginx import binary as nginx_binary
 from tests._nginx import load_balancer
 from tests._postgres import new_database
-from tests._runs import SCRIPT_MODEL, script, stdio_orchestrator, structured, wait_for_file
+from tests._runs import SCRIPT_MODEL, numbers_hierarchy, script, stdio_orchestrator, structured, wait_for_file
 from tests._servers import REPO, http_server
 
 pytestmark = [
@@ -34,22 +33,7 @@ pytestmark = [
 
 def hierarchy(tmp: Path, managers_url: str | None = None) -> Path:
     """The numbers manager over a calc worker; declared at ``managers_url`` when it is served elsewhere."""
-    py, root = json.dumps(sys.executable), json.dumps(str(REPO))
-    url = f"url = {json.dumps(managers_url)}\n" if managers_url else ""
-    config = tmp / ("orchestrator.toml" if managers_url else "echelon.toml")
-    config.write_text(
-        f"""
-[managers.numbers]
-description = "Arithmetic"
-workers = ["calc"]
-{url}
-[workers.calc]
-command = {py}
-args = ["-m", "tests._toy_servers", "calc"]
-cwd = {root}
-"""
-    )
-    return config
+    return numbers_hierarchy(tmp / ("orchestrator.toml" if managers_url else "echelon.toml"), managers_url)
 
 
 def host_port(url: str) -> str:
