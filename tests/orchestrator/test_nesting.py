@@ -123,3 +123,24 @@ async def test_a_hierarchy_that_reaches_itself_through_its_workers_is_refused_in
     text = json.dumps(result)
     assert "was called again by its own delegation" in text
     assert "orchestrator of loop.toml" in text
+
+
+async def test_the_outer_delegation_counts_the_model_and_tool_calls_the_inner_hierarchy_spent(
+    tmp_path: Path,
+) -> None:
+    outer = holding(tmp_path, "outer.toml", inner_hierarchy(tmp_path))
+    with anyio.fail_after(120):
+        async with stdio_orchestrator(outer) as (client, _pid):
+            answer = await client.call_tool(
+                "delegate", {"request": asking_inner(adding(2, 3)), "wait_seconds": 100}
+            )
+    result = structured(answer)
+    assert result["status"] == "ok", result
+    inner = inner_result(result)
+    (phase,) = result["phases"]
+    (call,) = [c for step in phase["steps"] for c in step["calls"] if c["tool"] == "delegate"]
+    assert call["spent"]["llm_calls"] == inner["usage"]["llm_calls"] >= 1
+    assert call["spent"]["tool_calls"] == inner["usage"]["tool_calls"] == 1  # the inner add
+    # The outer run's own model calls, plus the inner run's; its one delegate call, plus the inner add.
+    assert result["usage"]["llm_calls"] > inner["usage"]["llm_calls"]
+    assert result["usage"]["tool_calls"] == 2

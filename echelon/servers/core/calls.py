@@ -1,7 +1,8 @@
 """The one way a level calls a tool on the level below: bounded, retried where safe, budgeted, and recorded.
 
 ``ToolCaller.call`` makes one call through the pool with a timeout taken from the budget's deadline, passes the
-remaining budget down in ``_meta``, repeats transient failures (``core.retry``) only where the tool is marked
+remaining budget down in ``_meta``, charges what a nested echelon level reports it spent below it
+(``core.spent``), repeats transient failures (``core.retry``) only where the tool is marked
 read-only or idempotent or the call never reached it, charges the budget, and returns the typed record of it all
 (``ToolCallRecord``) with the raw result. Managers call workers with it; the orchestrator calls managers with it.
 """
@@ -21,6 +22,7 @@ from .budget import Budget
 from .envelope import TEXT_LIMIT, RetryRecord, ToolCallRecord, clip, clip_json
 from .pool import ConnectionPool, ProgressFn, result_text
 from .retry import RetryPolicy, transient
+from .spent import spent_of
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,14 @@ class ToolCaller:
             record.error, record.error_kind = clip(text, 2000), "tool"
         elif raw.structured_content is not None:
             record.result = clip_json(raw.structured_content)
+        if counts:  # a level that charges its callee's own usage (counts=False) must not count it twice
+            record.spent = spent_of(raw)
+            if record.spent is not None:
+                budget.charge(
+                    model_calls=record.spent.llm_calls,
+                    tokens=record.spent.tokens,
+                    tool_calls=record.spent.tool_calls,
+                )
         return CallResult(record, raw)
 
     async def _attempts(

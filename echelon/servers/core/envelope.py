@@ -105,6 +105,10 @@ class ToolCallRecord(BaseModel):
     note: str | None = Field(default=None, description="What a policy changed, said to the model too")
     manager: str | None = None
     step: str | None = None
+    spent: Usage | None = Field(
+        default=None,
+        description="What the callee spent below it, when it is an echelon level that reports it (core.spent)",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -182,6 +186,9 @@ class Usage(BaseModel):
         """The estimated cost for people: "~$0.0123", saying which models had no price."""
         text = f"~${self.cost_usd:.4f}" if self.cost_usd < 1 else f"~${self.cost_usd:.2f}"
         return text + (f" (no price for {', '.join(self.unpriced_models)})" if self.unpriced_models else "")
+
+
+ToolCallRecord.model_rebuild()  # its ``spent`` is a Usage, defined after it
 
 
 class Result(BaseModel):

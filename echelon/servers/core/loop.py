@@ -19,6 +19,7 @@ from .evidence import find_artifacts
 from .llm import Message, Model, ModelRequest, ModelResponse, ToolCall
 from .policies import PendingCall, Policy, Refuse, Rewrite, RunState, SendBack
 from .progress import SILENT, Progress
+from .spent import spent_below
 from .toolset import WorkerToolset
 
 TOOL_TEXT_LIMIT = 6000
@@ -141,6 +142,7 @@ async def run_tool_loop(
     finally:
         outcome.records = state.records[first_record:]
         outcome.usage.tool_calls = sum(1 for r in outcome.records if r.outcome != "refused")
+        outcome.usage.add(spent_below(outcome.records))  # a nested hierarchy's calls count here too
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from ..core.plan import PlanNode, Step
 from ..core.policies import Policy, RunState
 from ..core.progress import Progress
 from ..core.prompts import load_prompt
+from ..core.spent import spent_below
 from ..core.toolset import WorkerToolset
 from ..core.workflow._templates import conform
 from ._prompts import step_prompt
@@ -155,6 +156,7 @@ class StepRunner:
                 result.output = record.text
                 result.artifacts = artifacts
                 result.usage.tool_calls = 1
+                result.usage.add(spent_below(result.calls))
                 result.usage.wall_seconds = time.perf_counter() - started
                 return result
             planned_error = record.error or record.text
@@ -165,6 +167,7 @@ class StepRunner:
                 result.status = "failed"
                 result.output = f"The pinned call {step.tool} failed: {planned_error}"
                 result.usage.tool_calls = 1
+                result.usage.add(spent_below(result.calls))
                 result.usage.wall_seconds = time.perf_counter() - started
                 return result
         names = ", ".join(w.name for w in chosen)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from echelon import __version__
@@ -40,6 +40,7 @@ from ..core.policies import POLICIES
 from ..core.pool import ConnectionPool
 from ..core.progress import Progress
 from ..core.serve import serve_main
+from ..core.spent import reporting
 from ..core.target import Target
 from ..core.tooling import answer_client_errors, tool
 from .manager import Manager
@@ -126,13 +127,14 @@ def build_server(
         context: Annotated[
             PhaseContext | None, Field(description="The user's request and results of earlier phases")
         ] = None,
-    ) -> PhaseResult:
+    ) -> Annotated[CallToolResult, PhaseResult]:
         """Carry out one phase in this manager's domain: plan steps over its workers, run them, and return one
         answer with whether the goal was met, the files produced, each step's tool calls and usage."""
         manager = ctx.request_context.lifespan_context
-        return await manager.execute_phase(
+        result = await manager.execute_phase(
             phase, context or PhaseContext(), budget(ctx), Progress(ctx.report_progress)
         )
+        return reporting(result, result.usage)  # what it spent, for a hierarchy that nests this manager
 
     @tool(server, name=PLAN_PHASE, annotations=ToolAnnotations(read_only_hint=True))
     async def plan_phase(

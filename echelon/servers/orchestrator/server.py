@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from echelon import __version__
@@ -33,6 +33,7 @@ from ..core.llm import Model, describe_auto, resolve_model
 from ..core.nesting import CHAIN_KEY, Level, RecursiveDelegation, chain_from_meta, enter, level_of
 from ..core.pool import OWN_ENV_PREFIXES, ConnectionPool
 from ..core.serve import serve_main
+from ..core.spent import reporting
 from ..core.target import Target
 from ..core.tooling import answer_client_errors, tool
 from ._delegation import RunInput
@@ -206,7 +207,7 @@ def build_server(
                 "[orchestrator] wait_seconds, 45 s, below desktop hosts' 60 s limit)",
             ),
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> Annotated[CallToolResult, dict[str, Any]]:
         """Delegate a task to the hierarchy: it is planned into phases, each carried out by a domain manager with
         its workers' tools. Returns a DelegationResult: status, output (the answer), artifacts (files: name, path),
         phases (per-manager results), usage (model calls, tokens, seconds) and errors. If it is not done within
@@ -228,9 +229,9 @@ def build_server(
             raise
         except RuntimeError as exc:
             raise ToolError(str(exc)) from None
-        if result is not None:
-            return result.model_dump(mode="json")
-        return progress_of(await runs.view(run.run_id), seen=followed.seen).model_dump(mode="json")
+        if result is not None:  # what it spent, for a hierarchy that nests this one as a worker
+            return reporting(result, result.usage)
+        return reporting(progress_of(await runs.view(run.run_id), seen=followed.seen), None)
 
     @tool(server, annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
     async def plan(
