@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
+import subprocess
+import sys
 from multiprocessing import forkserver
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from echelon.servers.workers.math import build_server
 from echelon.servers.workers.math._limit import run_limited
 from echelon.servers.workers.math._parse import MAX_LENGTH, parse_equation, parse_expression, parse_symbol
+from echelon.servers.workers.math._results import Evaluation, Transformed
 from echelon.servers.workers.math._stats import percent_change, summarize
 from tests.workers._calls import call, call_error
 
@@ -162,11 +164,10 @@ def test_parser_explains_syntax_errors_and_implicit_multiplication() -> None:
         ("(sqrt(2))**100000000", "exponent too large"),
     ],
 )
-def test_parser_refuses_cpu_bombs_quickly(text: str, message: str) -> None:
-    started = time.perf_counter()
+def test_parser_refuses_cpu_bombs_by_their_size_before_computing_them(text: str, message: str) -> None:
+    # The messages come from the size checks, so nothing was computed (timing is the benchmarks' job).
     with pytest.raises(ToolError, match=message):
         parse_expression(text)
-    assert time.perf_counter() - started < 2.0
 
 
 def test_parser_limits_length_and_nesting() -> None:
@@ -296,10 +297,6 @@ async def test_integrate_and_differentiate_errors(server: MCPServer) -> None:
 # --- the time limit --------------------------------------------------------------------------------------------
 
 
-def _fail(message: str) -> None:
-    raise ValueError(message)
-
-
 async def test_a_computation_past_the_time_limit_is_stopped() -> None:
     server = build_server(timeout_seconds=1.0)
     with anyio.fail_after(60):
@@ -311,16 +308,30 @@ async def test_a_computation_past_the_time_limit_is_stopped() -> None:
 
 def test_run_limited_kills_the_child_process() -> None:
     with pytest.raises(ToolError, match=r"took longer than 0\.5 seconds"):
-        run_limited(time.sleep, (3600,), 0.5)
+        run_limited("evaluate", ("exp(exp(exp(10)))", True, 15), 0.5, Evaluation)
     forkserver_pid = forkserver._forkserver._forkserver_pid  # pyright: ignore[reportAttributeAccessIssue]
     assert forkserver_pid is not None
     assert psutil.Process(forkserver_pid).children() == []  # the sleeping child is gone, not left running
 
 
 def test_run_limited_reports_failures_and_returns_results() -> None:
-    with pytest.raises(ToolError, match="sympy could not compute this: ValueError: broken"):
-        run_limited(_fail, ("broken",), 30)
-    assert run_limited(pow, (2, 10), 30) == 1024
+    with pytest.raises(ToolError, match="sympy could not compute this: AttributeError"):
+        run_limited("no_such_computation", (), 30, Transformed)
+    with pytest.raises(ToolError, match="returned Transformed, not Evaluation"):
+        run_limited("simplify", ("sin(x)**2 + cos(x)**2",), 30, Evaluation)
+    assert run_limited("simplify", ("sin(x)**2 + cos(x)**2",), 30, Transformed).result == "1"
+
+
+def test_the_math_worker_declares_its_tools_without_importing_sympy() -> None:
+    # Only the forkserver that runs the computations loads sympy (about 40 MB); the worker's process does not.
+    script = (
+        "import sys; from echelon.servers.workers.math.server import build_server; build_server(); "
+        "print('sympy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "False"
 
 
 def test_build_server_rejects_a_bad_time_limit() -> None:

@@ -1,6 +1,7 @@
 """The sympy computations behind the algebra and calculus tools, as plain functions of the tools' arguments.
 
-They are module-level so that ``_limit.run_limited`` can run them in a child process (pickled by reference).
+``_limit.run_limited`` runs them by name in a child process of a forkserver that has this module (and sympy)
+loaded; the worker's own process never imports it.
 """
 
 from __future__ import annotations
@@ -10,47 +11,15 @@ from typing import Any
 
 import sympy
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
 
 from echelon.servers.workers.math._parse import parse_equation, parse_expression, parse_symbol
-
-
-class Evaluation(BaseModel):
-    expression: str = Field(description="The expression as given")
-    result: str = Field(description="The exact result, or the numeric one when numeric=true")
-    exact: str
-    numeric: str | None = Field(description="Decimal value at the requested precision, when it is a number")
-    value: float | None = Field(description="The value as a float, when it is a finite real number")
-    latex: str
-    free_symbols: list[str]
-
-
-class Solution(BaseModel):
-    values: dict[str, str] = Field(description="variable -> exact value")
-    numeric: dict[str, float] = Field(description="variable -> float, for the real values")
-
-
-class Solutions(BaseModel):
-    equations: list[str] = Field(description="Each equation as 'expression = 0'")
-    variables: list[str]
-    solutions: list[Solution]
-    count: int
-
-
-class Transformed(BaseModel):
-    input: str
-    result: str
-    latex: str
-
-
-class IntegralResult(BaseModel):
-    input: str
-    definite: bool
-    result: str = Field(description="Antiderivative (no + C) or the definite value")
-    latex: str
-    evaluated: bool = Field(description="False when sympy found no closed form (result is an Integral)")
-    numeric: str | None = Field(description="Numeric value of a definite integral")
-    value: float | None
+from echelon.servers.workers.math._results import (
+    Evaluation,
+    IntegralResult,
+    Solution,
+    Solutions,
+    Transformed,
+)
 
 
 def _float(value: Any) -> float | None:

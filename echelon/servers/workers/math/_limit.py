@@ -8,8 +8,8 @@ time is up. The forkserver starts at the first call, not at import.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 _T = TypeVar("_T")
 _CONTEXT = multiprocessing.get_context("forkserver")
+_COMPUTATIONS = "echelon.servers.workers.math._compute"
 # A child re-imports the caller's main module when it is a script (``python script.py``, the ``pytest`` launcher;
 # about 150 ms under pytest), so a script embedding this server must guard its entry point with
 # ``if __name__ == "__main__":`` as for any multiprocessing user. ``python -m echelon.servers.workers.math`` is exempt.
@@ -24,13 +25,13 @@ _PRELOAD = [
     "__main__",
     "multiprocessing.popen_forkserver",
     "echelon.servers.workers.math._limit",
-    "echelon.servers.workers.math._compute",
+    _COMPUTATIONS,
 ]
 
 
-def _child(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _child(conn: Connection, name: str, args: tuple[Any, ...]) -> None:
     try:
-        outcome: tuple[str, Any] = ("ok", fn(*args))
+        outcome: tuple[str, Any] = ("ok", getattr(importlib.import_module(_COMPUTATIONS), name)(*args))
     except ToolError as exc:
         outcome = ("error", str(exc))
     except Exception as exc:  # reported to the caller as a ToolError in the parent
@@ -39,11 +40,12 @@ def _child(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> N
     conn.close()
 
 
-def run_limited(fn: Callable[..., _T], args: tuple[Any, ...], timeout_seconds: float) -> _T:
-    """``fn(*args)`` in a child process; ToolError if it fails or outlives ``timeout_seconds``."""
+def run_limited(name: str, args: tuple[Any, ...], timeout_seconds: float, returns: type[_T]) -> _T:
+    """``_compute.<name>(*args)`` in a child process, which returns a ``returns``; ToolError if it fails or
+    outlives ``timeout_seconds``. The function goes by name so that this process need not import sympy."""
     _CONTEXT.set_forkserver_preload(_PRELOAD)
     receiver, sender = _CONTEXT.Pipe(duplex=False)
-    process = _CONTEXT.Process(target=_child, args=(sender, fn, args), daemon=True)
+    process = _CONTEXT.Process(target=_child, args=(sender, name, args), daemon=True)
     process.start()
     sender.close()
     try:
@@ -65,4 +67,6 @@ def run_limited(fn: Callable[..., _T], args: tuple[Any, ...], timeout_seconds: f
         raise ToolError(payload)
     if kind == "crash":
         raise ToolError(f"sympy could not compute this: {payload}")
+    if not isinstance(payload, returns):
+        raise ToolError(f"the computation returned {type(payload).__name__}, not {returns.__name__}")
     return payload

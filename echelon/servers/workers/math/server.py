@@ -16,8 +16,9 @@ from pydantic import Field
 from echelon import __version__
 from echelon.servers.core.serve import serve_main
 from echelon.servers.core.tooling import answer_client_errors, tool
-from echelon.servers.workers.math import _compute, _stats
+from echelon.servers.workers.math import _stats
 from echelon.servers.workers.math._limit import run_limited
+from echelon.servers.workers.math._results import Evaluation, IntegralResult, Solutions, Transformed
 
 _PURE = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -46,9 +47,9 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         expression: Expression,
         numeric: Annotated[bool, Field(description="Return the decimal value as the result")] = False,
         precision: Annotated[int, Field(ge=1, le=1000, description="Significant digits of the decimal")] = 15,
-    ) -> _compute.Evaluation:
+    ) -> Evaluation:
         """Evaluate an expression exactly (e.g. sqrt(8) -> 2*sqrt(2)) and numerically, with its LaTeX."""
-        return run_limited(_compute.evaluate, (expression, numeric, precision), timeout_seconds)
+        return run_limited("evaluate", (expression, numeric, precision), timeout_seconds, Evaluation)
 
     @tool(server, annotations=_PURE)
     def solve(
@@ -61,30 +62,30 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         variables: Annotated[
             list[str] | None, Field(description="Variables to solve for (default: every symbol)")
         ] = None,
-    ) -> _compute.Solutions:
+    ) -> Solutions:
         """Solve an equation or a system of equations exactly; real solutions also come as floats."""
-        return run_limited(_compute.solve, (equations, variables), timeout_seconds)
+        return run_limited("solve", (equations, variables), timeout_seconds, Solutions)
 
     @tool(server, annotations=_PURE)
-    def simplify(expression: Expression) -> _compute.Transformed:
+    def simplify(expression: Expression) -> Transformed:
         """Simplify an expression (e.g. sin(x)**2 + cos(x)**2 -> 1)."""
-        return run_limited(_compute.simplify, (expression,), timeout_seconds)
+        return run_limited("simplify", (expression,), timeout_seconds, Transformed)
 
     @tool(server, annotations=_PURE)
     def differentiate(
         expression: Expression,
         variable: Variable,
         order: Annotated[int, Field(ge=1, le=20, description="How many times to differentiate")] = 1,
-    ) -> _compute.Transformed:
+    ) -> Transformed:
         """Differentiate an expression with respect to a variable (order 1 by default)."""
-        return run_limited(_compute.differentiate, (expression, variable, order), timeout_seconds)
+        return run_limited("differentiate", (expression, variable, order), timeout_seconds, Transformed)
 
     @tool(server, annotations=_PURE)
     def integrate(
         expression: Expression, variable: Variable, lower: Bound = None, upper: Bound = None
-    ) -> _compute.IntegralResult:
+    ) -> IntegralResult:
         """Integrate an expression: the antiderivative, or the definite integral when both bounds are given."""
-        return run_limited(_compute.integrate, (expression, variable, lower, upper), timeout_seconds)
+        return run_limited("integrate", (expression, variable, lower, upper), timeout_seconds, IntegralResult)
 
     @tool(server, annotations=_PURE)
     def statistics(

@@ -1,9 +1,8 @@
-"""Build a PowerPoint deck (python-pptx) or a Markdown outline from the same slide specs."""
+"""Build a PowerPoint deck (python-pptx) from slide specs (``_outline``)."""
 
 from __future__ import annotations
 
 import io
-import re
 from typing import cast
 
 from pptx import Presentation
@@ -15,30 +14,13 @@ from pptx.shapes.placeholder import SlidePlaceholder
 from pptx.slide import Slide
 from pptx.text.text import TextFrame
 from pptx.util import Emu, Inches, Length, Pt
-from pydantic import BaseModel, Field
 
-# XML 1.0 forbids most control characters; lxml refuses them, so they are dropped from user text.
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+from ._outline import SlideSpec, clean
 
 _WIDTH, _HEIGHT = Emu(12_192_000), Emu(6_858_000)  # 16:9, 13.333 x 7.5 in
 _MARGIN = Inches(0.6)
 _IMAGE_BOX_WIDTH = Inches(3.9)
 _FULL_WIDTH = Emu(_WIDTH - 2 * _MARGIN)
-
-
-class SlideSpec(BaseModel):
-    """One content slide."""
-
-    title: str = Field(description="Slide title", max_length=300)
-    bullets: list[str] = Field(
-        default_factory=list[str], description="Bullet points, in order", max_length=30
-    )
-    notes: str = Field(default="", description="Speaker notes")
-    image_suggestion: str = Field(default="", description="An image or chart that would fit this slide")
-
-
-def clean(text: str) -> str:
-    return _XML_ILLEGAL.sub("", text).strip()
 
 
 def _bullet_size(count: int) -> Pt:
@@ -136,21 +118,3 @@ def build_pptx(title: str, slides: list[SlideSpec], subtitle: str | None = None)
     buffer = io.BytesIO()
     prs.save(buffer)
     return buffer.getvalue()
-
-
-def render_outline(title: str, slides: list[SlideSpec], subtitle: str | None = None) -> str:
-    """The deck as Markdown: the title, then one numbered section per slide with bullets, image and notes."""
-    lines = [f"# {clean(title)}"]
-    if subtitle and clean(subtitle):
-        lines += ["", f"_{clean(subtitle)}_"]
-    for number, spec in enumerate(slides, start=1):
-        lines += ["", f"## {number}. {clean(spec.title)}"]
-        bullets = [b for b in (clean(b) for b in spec.bullets) if b]
-        if bullets:
-            lines.append("")
-            lines += [f"- {' '.join(b.split())}" for b in bullets]
-        if clean(spec.image_suggestion):
-            lines += ["", f"> Image suggestion: {' '.join(clean(spec.image_suggestion).split())}"]
-        if clean(spec.notes):
-            lines += ["", "Notes: " + " ".join(clean(spec.notes).split())]
-    return "\n".join(lines) + "\n"

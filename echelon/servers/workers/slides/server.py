@@ -20,8 +20,8 @@ from echelon.servers.core.envelope import Artifact
 from echelon.servers.core.serve import serve_main
 from echelon.servers.core.tooling import answer_client_errors, tool
 
-from ._deck import SlideSpec, build_pptx, clean, render_outline
 from ._files import FilenameError, check_filename, slugify, write_new
+from ._outline import SlideSpec, clean, render_outline
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 MAX_SLIDES = 100
@@ -92,6 +92,8 @@ def build_server(output_dir: Path) -> MCPServer:
         and a box naming the suggested image. Returns the file as an artifact; existing files are never
         overwritten."""
         _check(title, slides)
+        from ._deck import build_pptx  # python-pptx (15 MB) loads at the first deck, not at start
+
         try:
             name = check_filename(filename, ".pptx") if filename is not None else f"{slugify(title)}.pptx"
             data = build_pptx(title, slides, subtitle)
