@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 QUEUE_PREFIX = "echelon-delegations"
+# How soon a queued run starts: one query of the run database per interval and orchestrator while it serves.
+QUEUE_POLL_SECONDS = 0.05
+# How soon a finished run's result is read: often while a run is young (a quick delegation should not wait out a
+# long interval), then at the usual pace.
+QUICK_RESULT_SECONDS, QUICK_POLL_SECONDS, RESULT_POLL_SECONDS = 2.0, 0.01, 0.1
 _active: DurableRuns | None = None  # the runs service of this process, which the workflow function runs on
 
 
@@ -368,10 +373,11 @@ class DurableRuns:
 
     async def _outcome(self, run_id: str, handle: Any) -> DelegationResult | None:
         try:
-            output = await handle.get_result(polling_interval_sec=0.1)
+            with anyio.move_on_after(QUICK_RESULT_SECONDS):
+                return _result_of(await handle.get_result(polling_interval_sec=QUICK_POLL_SECONDS))
+            return _result_of(await handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
         except Exception as exc:  # the run was cancelled, or the workflow itself broke
             return await self._ended_without_result(run_id, exc)
-        return DelegationResult.model_validate(output) if output is not None else None
 
     async def _ended_without_result(self, run_id: str, exc: Exception) -> DelegationResult:
         """A result for a run that stopped before it had one: what finished, and why it stopped."""
@@ -467,7 +473,13 @@ def hierarchy_queue(config: HierarchyConfig) -> str:
 async def _register_queue(name: str, concurrency: int) -> Any:
     from dbos import DBOS
 
-    return await DBOS.register_queue_async(name, worker_concurrency=concurrency, polling_interval_sec=0.2)
+    return await DBOS.register_queue_async(
+        name, worker_concurrency=concurrency, polling_interval_sec=QUEUE_POLL_SECONDS
+    )
+
+
+def _result_of(output: Any) -> DelegationResult | None:
+    return DelegationResult.model_validate(output) if output is not None else None
 
 
 class _CancelledRuns(logging.Filter):
