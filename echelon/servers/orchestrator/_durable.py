@@ -34,10 +34,11 @@ from ..core.runs._reader import RunReader, RunView
 from ..core.runs._redact import Redactor
 from ._checkpoints import Checkpoints, Slot, StepFn
 from ._delegation import Delegation, RunInput
-from ._liveness import HEARTBEAT_SECONDS, Executor, Liveness
+from ._liveness import HEARTBEAT_SECONDS, Executor
 
 if TYPE_CHECKING:
     from ..core.config import HierarchyConfig
+    from ._heartbeats import Liveness
     from .orchestrator import Orchestrator
 
 logger = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ class DurableRuns:
         try:
             try:
                 await anyio.to_thread.run_sync(_import_dbos)
-                self._liveness = await anyio.to_thread.run_sync(Liveness, self.url)
+                self._liveness = await anyio.to_thread.run_sync(_liveness_on, self.url)
                 await anyio.to_thread.run_sync(self._liveness.beat, self.me)
                 _active = self
                 self._launch()  # in this thread: DBOS runs dequeued and recovered workflows on this event loop
@@ -491,6 +492,12 @@ class _CancelledRuns(logging.Filter):
 
         cancelled = (error.DBOSAwaitedWorkflowCancelledError, error.DBOSWorkflowCancelledError)
         return not (record.exc_info and isinstance(record.exc_info[1], cancelled))
+
+
+def _liveness_on(url: str) -> Liveness:
+    from ._heartbeats import Liveness
+
+    return Liveness(url)
 
 
 def _import_dbos() -> None:
