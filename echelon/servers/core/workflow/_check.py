@@ -8,8 +8,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from ..catalog import WorkerInfo
 from ..plan import PlanNode, check_dag
 from . import InputSpec, Workflow, WorkflowError
@@ -239,6 +237,8 @@ def call_problems(
             except UnresolvedReference as exc:
                 problems.append(f"{where}.arguments: {exc}")
                 continue
+            from jsonschema import Draft202012Validator  # 27 ms: loaded by the first check, not at start
+
             for error in Draft202012Validator(tool.input_schema).iter_errors(arguments):
                 if _mentions_unknown(arguments, list(error.absolute_path)):
                     continue
