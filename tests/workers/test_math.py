@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from echelon.servers.workers.math import build_server
 from echelon.servers.workers.math._limit import run_limited
 from echelon.servers.workers.math._parse import MAX_LENGTH, parse_equation, parse_expression, parse_symbol
-from echelon.servers.workers.math._results import Evaluation, Transformed
+from echelon.servers.workers.math._results import Evaluation, MathError, Transformed
 from echelon.servers.workers.math._stats import percent_change, summarize
 from tests.workers._calls import call, call_error
 
@@ -107,7 +107,7 @@ def test_parser_builds_sympy_objects(text: str, expected: sympy.Expr) -> None:
     ],
 )
 def test_parser_refuses_everything_outside_the_allow_list(text: str, what: str, column: int) -> None:
-    with pytest.raises(ToolError) as refused:
+    with pytest.raises(MathError) as refused:
         parse_expression(text)
     message = str(refused.value)
     assert message.startswith(f"not allowed: {what}"), message
@@ -136,16 +136,16 @@ async def test_eval_attempts_never_run(server: MCPServer, tmp_path: Path) -> Non
 
 def test_parser_explains_syntax_errors_and_implicit_multiplication() -> None:
     with pytest.raises(
-        ToolError, match=r"could not parse the expression: .* at column 1 \(write multiplication"
+        MathError, match=r"could not parse the expression: .* at column 1 \(write multiplication"
     ):
         parse_expression("2x + 1")
-    with pytest.raises(ToolError, match="could not parse the expression"):
+    with pytest.raises(MathError, match="could not parse the expression"):
         parse_expression("x +")
-    with pytest.raises(ToolError, match="needs arguments"):
+    with pytest.raises(MathError, match="needs arguments"):
         parse_expression("sin + 1")
-    with pytest.raises(ToolError, match="bad call to sin"):
+    with pytest.raises(MathError, match="bad call to sin"):
         parse_expression("sin(x, y)")
-    with pytest.raises(ToolError, match="empty"):
+    with pytest.raises(MathError, match="empty"):
         parse_expression("   ")
 
 
@@ -166,14 +166,14 @@ def test_parser_explains_syntax_errors_and_implicit_multiplication() -> None:
 )
 def test_parser_refuses_cpu_bombs_by_their_size_before_computing_them(text: str, message: str) -> None:
     # The messages come from the size checks, so nothing was computed (timing is the benchmarks' job).
-    with pytest.raises(ToolError, match=message):
+    with pytest.raises(MathError, match=message):
         parse_expression(text)
 
 
 def test_parser_limits_length_and_nesting() -> None:
-    with pytest.raises(ToolError, match=f"the limit is {MAX_LENGTH}"):
+    with pytest.raises(MathError, match=f"the limit is {MAX_LENGTH}"):
         parse_expression("x+" * MAX_LENGTH + "x")
-    with pytest.raises(ToolError):
+    with pytest.raises(MathError):
         parse_expression("-" * 1990 + "x")
     assert parse_expression("2**13000") == sympy.Integer(2) ** 13000  # large but within the limit
 
@@ -183,17 +183,17 @@ def test_equations_accept_single_equals_double_equals_and_bare_expressions() -> 
     assert parse_equation("x^2 = 4") == x**2 - 4
     assert parse_equation("x^2 == 4") == x**2 - 4
     assert parse_equation("x^2 - 4") == x**2 - 4
-    with pytest.raises(ToolError, match="inequalities are not supported"):
+    with pytest.raises(MathError, match="inequalities are not supported"):
         parse_equation("x <= 4")
-    with pytest.raises(ToolError, match="not allowed: name '__x' at column 5"):
+    with pytest.raises(MathError, match="not allowed: name '__x' at column 5"):
         parse_equation("y = __x")
 
 
 def test_parse_symbol_wants_a_plain_name() -> None:
     assert parse_symbol("rate_2") == sympy.Symbol("rate_2")
-    with pytest.raises(ToolError, match="not a variable name"):
+    with pytest.raises(MathError, match="not a variable name"):
         parse_symbol("x + 1")
-    with pytest.raises(ToolError, match="not a variable name"):
+    with pytest.raises(MathError, match="not a variable name"):
         parse_symbol("pi")
 
 

@@ -10,12 +10,12 @@ import math
 from typing import Any
 
 import sympy
-from mcp.server.mcpserver.exceptions import ToolError
 
 from echelon.servers.workers.math._parse import parse_equation, parse_expression, parse_symbol
 from echelon.servers.workers.math._results import (
     Evaluation,
     IntegralResult,
+    MathError,
     Solution,
     Solutions,
     Transformed,
@@ -54,19 +54,19 @@ def evaluate(expression: str, numeric: bool, precision: int) -> Evaluation:
 def solve(equations: str | list[str], variables: list[str] | None) -> Solutions:
     texts = [equations] if isinstance(equations, str) else equations
     if not texts:
-        raise ToolError("no equations given")
+        raise MathError("no equations given")
     exprs = [parse_equation(t) for t in texts]
     if variables:
         symbols = [parse_symbol(v) for v in variables]
     else:
         symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=str)
     if not symbols:
-        raise ToolError("nothing to solve for: the equations contain no variables")
+        raise MathError("nothing to solve for: the equations contain no variables")
     try:
         # A lone equation goes in bare: given as a one-element system, sympy drops CRootOf solutions.
         found: list[dict[Any, Any]] = sympy.solve(exprs[0] if len(exprs) == 1 else exprs, symbols, dict=True)
     except NotImplementedError as exc:
-        raise ToolError(f"sympy cannot solve this in closed form: {exc}") from None
+        raise MathError(f"sympy cannot solve this in closed form: {exc}") from None
     solutions = [
         Solution(
             values={str(k): str(v) for k, v in sol.items()},
@@ -99,7 +99,7 @@ def integrate(
 ) -> IntegralResult:
     expr, symbol = parse_expression(expression), parse_symbol(variable)
     if (lower is None) != (upper is None):
-        raise ToolError("give both lower and upper for a definite integral, or neither for an antiderivative")
+        raise MathError("give both lower and upper for a definite integral, or neither for an antiderivative")
     if lower is None or upper is None:
         result = sympy.integrate(expr, symbol)
         numeric_source = None

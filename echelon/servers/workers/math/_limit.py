@@ -13,7 +13,7 @@ import multiprocessing
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from mcp.server.mcpserver.exceptions import ToolError
+from echelon.servers.workers.math._results import MathError
 
 _T = TypeVar("_T")
 _CONTEXT = multiprocessing.get_context("forkserver")
@@ -32,7 +32,7 @@ _PRELOAD = [
 def _child(conn: Connection, name: str, args: tuple[Any, ...]) -> None:
     try:
         outcome: tuple[str, Any] = ("ok", getattr(importlib.import_module(_COMPUTATIONS), name)(*args))
-    except ToolError as exc:
+    except MathError as exc:
         outcome = ("error", str(exc))
     except Exception as exc:  # reported to the caller as a ToolError in the parent
         outcome = ("crash", f"{type(exc).__name__}: {exc}")
@@ -43,6 +43,8 @@ def _child(conn: Connection, name: str, args: tuple[Any, ...]) -> None:
 def run_limited(name: str, args: tuple[Any, ...], timeout_seconds: float, returns: type[_T]) -> _T:
     """``_compute.<name>(*args)`` in a child process, which returns a ``returns``; ToolError if it fails or
     outlives ``timeout_seconds``. The function goes by name so that this process need not import sympy."""
+    from mcp.server.mcpserver.exceptions import ToolError  # the worker's own process has the SDK loaded
+
     _CONTEXT.set_forkserver_preload(_PRELOAD)
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     process = _CONTEXT.Process(target=_child, args=(sender, name, args), daemon=True)

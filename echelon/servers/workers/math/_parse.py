@@ -16,7 +16,8 @@ from fractions import Fraction
 from typing import Any
 
 import sympy
-from mcp.server.mcpserver.exceptions import ToolError
+
+from echelon.servers.workers.math._results import MathError
 
 MAX_LENGTH = 2000
 MAX_DIGITS = 4000  # exact numbers beyond this many digits are refused (Python prints at most 4300)
@@ -91,9 +92,9 @@ class _Source:
 
     def __init__(self, text: str, *, equation: bool = False) -> None:
         if len(text) > MAX_LENGTH:
-            raise ToolError(f"expression too long: {len(text)} characters (the limit is {MAX_LENGTH})")
+            raise MathError(f"expression too long: {len(text)} characters (the limit is {MAX_LENGTH})")
         if not text.strip():
-            raise ToolError("the expression is empty")
+            raise MathError("the expression is empty")
         flat = text.replace("\r", " ").replace("\n", " ")
         lead = len(flat) - len(flat.lstrip())
         self.original = flat
@@ -120,8 +121,8 @@ class _Source:
         index = min(max(offset or 0, 0), len(self._columns) - 1)
         return self._columns[index] + 1
 
-    def refuse(self, what: str, node: ast.AST | None = None, offset: int | None = None) -> ToolError:
-        return ToolError(f"not allowed: {what} at column {self.column(node, offset)}")
+    def refuse(self, what: str, node: ast.AST | None = None, offset: int | None = None) -> MathError:
+        return MathError(f"not allowed: {what} at column {self.column(node, offset)}")
 
     def tree(self) -> ast.expr:
         try:
@@ -133,9 +134,9 @@ class _Source:
                 if re.search(r"\d[A-Za-z(]", self.original)
                 else ""
             )
-            raise ToolError(f"could not parse the expression: {exc.msg} at column {col}{hint}") from None
+            raise MathError(f"could not parse the expression: {exc.msg} at column {col}{hint}") from None
         except (ValueError, RecursionError, MemoryError) as exc:
-            raise ToolError(f"could not parse the expression: {exc}") from None
+            raise MathError(f"could not parse the expression: {exc}") from None
 
 
 def _digits(number: sympy.Rational) -> int:
@@ -147,7 +148,7 @@ def _check_size(value: Any, src: _Source, node: ast.AST) -> Any:
     if isinstance(value, sympy.Basic):
         for number in value.atoms(sympy.Rational):
             if _digits(number) > MAX_DIGITS:
-                raise ToolError(
+                raise MathError(
                     f"number too large at column {src.column(node)}: more than {MAX_DIGITS} digits"
                 )
     return value
@@ -192,7 +193,7 @@ class _Builder:
         literal = (ast.get_source_segment(self.src.text, node) or repr(value)).replace("_", "")
         match = _FLOAT.match(literal)
         if match is None or (match.group(1) is not None and abs(int(match.group(1))) > MAX_DIGITS):
-            raise ToolError(f"number too large at column {self.src.column(node)}: {literal[:40]}")
+            raise MathError(f"number too large at column {self.src.column(node)}: {literal[:40]}")
         fraction = Fraction(literal)  # exact decimal: 0.1 is 1/10, not the nearest binary float
         return _check_size(sympy.Rational(fraction.numerator, fraction.denominator), self.src, node)
 
@@ -201,7 +202,7 @@ class _Builder:
         if ident in CONSTANTS:
             return CONSTANTS[ident]
         if ident in FUNCTIONS:
-            raise ToolError(
+            raise MathError(
                 f"function '{ident}' needs arguments, e.g. {ident}(x), at column {self.src.column(node)}"
             )
         if not _NAME.match(ident):
@@ -222,11 +223,11 @@ class _Builder:
             size = abs(exponent)
             if isinstance(base, sympy.Rational) and base not in (0, 1, -1):
                 if float(size) * math.log10(max(abs(int(base.p)), int(base.q))) > MAX_DIGITS:
-                    raise ToolError(
+                    raise MathError(
                         f"power too large at column {self.src.column(node)}: over {MAX_DIGITS} digits"
                     )
             elif not isinstance(base, sympy.Number) and size > MAX_SYMBOLIC_EXPONENT:
-                raise ToolError(
+                raise MathError(
                     f"exponent too large at column {self.src.column(node)}: {exponent} "
                     f"(the limit for symbolic bases is {MAX_SYMBOLIC_EXPONENT})"
                 )
@@ -246,20 +247,20 @@ class _Builder:
         if func.id in _COMBINATORIAL:
             for arg in args:
                 if isinstance(arg, sympy.Number) and abs(arg) > MAX_COMBINATORIAL:
-                    raise ToolError(
+                    raise MathError(
                         f"argument too large for {func.id} at column {self.src.column(node)}: "
                         f"the limit is {MAX_COMBINATORIAL}"
                     )
         try:
             result = FUNCTIONS[func.id](*args)
         except (TypeError, ValueError) as exc:
-            raise ToolError(f"bad call to {func.id} at column {self.src.column(node)}: {exc}") from None
+            raise MathError(f"bad call to {func.id} at column {self.src.column(node)}: {exc}") from None
         return _check_size(result, self.src, node)
 
 
 def _to_expr(value: Any, text: str) -> sympy.Expr:
     if not isinstance(value, sympy.Expr):
-        raise ToolError(f"{text!r} is not a mathematical expression")
+        raise MathError(f"{text!r} is not a mathematical expression")
     return value
 
 
@@ -267,7 +268,7 @@ def _build(src: _Source, node: ast.AST) -> Any:
     try:
         return _Builder(src).build(node)
     except RecursionError:
-        raise ToolError("expression nested too deeply") from None
+        raise MathError("expression nested too deeply") from None
 
 
 def parse_expression(text: str) -> sympy.Expr:
@@ -291,5 +292,5 @@ def parse_symbol(name: str) -> sympy.Symbol:
     """A variable name such as ``x`` or ``rate_2``."""
     value = parse_expression(name)
     if not isinstance(value, sympy.Symbol):
-        raise ToolError(f"{name!r} is not a variable name; use a plain name such as x")
+        raise MathError(f"{name!r} is not a variable name; use a plain name such as x")
     return value

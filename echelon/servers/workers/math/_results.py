@@ -1,9 +1,14 @@
-"""What the sympy-backed tools return: plain models, apart from the computations so that the worker's own
-process declares its tools without importing sympy (only the forkserver that runs them loads it)."""
+"""What the sympy-backed tools return, and how they refuse: plain models and an exception, apart from the
+computations so that the worker's own process declares its tools without importing sympy, and the forkserver that
+runs them loads sympy without the MCP SDK."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+
+
+class MathError(Exception):
+    """A computation refused or failed, with a message for the caller; the worker answers it as a ToolError."""
 
 
 class Evaluation(BaseModel):
