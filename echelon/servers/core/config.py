@@ -96,10 +96,11 @@ class OrchestratorConfig(BaseModel):
     synthesis: bool = True
     max_phases: int = Field(default=5, ge=1, le=20)
     deliverables: Literal["question", "plan"] = Field(
-        default="plan",
+        default="question",
         description='What decides whether a file-making phase (a manager with delivers = "files") runs beside '
-        "other work: 'plan' trusts the plan's asks_for; 'question' asks the model that one yes/no question on "
-        "its own (one more small call; not yet measured on the question set: benchmarks.deliverables)",
+        "other work: 'question' asks the model that one yes/no question on its own (one more small call, only "
+        "when a plan makes a file beside other work); 'plan' trusts the plan's asks_for and saves the call "
+        "(benchmarks.deliverables measures both on the question set)",
     )
     phase_timeout_seconds: float = Field(default=900, gt=0, description="Longest one phase may take")
     max_replans: int = Field(

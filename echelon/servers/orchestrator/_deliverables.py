@@ -1,11 +1,11 @@
 """Whether a request asks for a file: one constrained yes/no question, asked apart from planning.
 
 A planner fills ``asks_for`` among many other fields, and a small model often puts ``"file"`` there for a plain
-question (the 1.5B did for three of three growth questions), so a deck phase ran that nobody asked for. Asked on
-its own, with two possible answers, the same decision may be easier to get right (``benchmarks.deliverables`` measures
-both ways on the question set). It is asked only when a plan would make a file beside other work; the answer
-decides whether the file-making phases run (``_fit``) with ``[orchestrator] deliverables = "question"``. ``"plan"`` trusts the plan's
-``asks_for`` instead and saves the model call; it is the default until the benchmark has judged the question.
+question, so a deck phase ran that nobody asked for. Asked on its own, with two possible answers, the decision is
+easier to get right: ``benchmarks.deliverables`` measures both ways on the question set. It is asked only when a
+plan would make a file beside other work, and its answer decides whether the file-making phases run (``_fit``);
+this is ``[orchestrator] deliverables = "question"``, the default. ``"plan"`` trusts the plan's ``asks_for``
+instead and saves the model call.
 """
 
 from __future__ import annotations
