@@ -21,6 +21,8 @@ import anyio
 from anyio.abc import Process
 from mcp import Client
 
+from tests._servers import stop
+
 from ._hops import ADD, ok
 from ._measure import Row, Series
 from ._procs import ORCHESTRATOR, ROOT, SCRIPTED, toy_config
@@ -58,13 +60,7 @@ async def http_orchestrator(config: Path, startup_seconds: float = 60.0) -> Asyn
             raise
         finally:
             with anyio.CancelScope(shield=True):
-                if process.returncode is None:
-                    process.terminate()
-                    with anyio.move_on_after(10):
-                        await process.wait()
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
+                await stop(process)
 
 
 async def _answering(url: str, process: Process) -> None:

@@ -60,6 +60,17 @@ def stdio_params(args: Sequence[str], env: Mapping[str, str] | None = None) -> S
     )
 
 
+async def stop(process: Process) -> None:
+    """Stop ``process``: SIGTERM, up to 10 s to exit, then SIGKILL (call shielded from cancellation)."""
+    if process.returncode is None:
+        process.terminate()
+        with anyio.move_on_after(10):
+            await process.wait()
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
 async def _accepting(port: int, process: Process, log: IO[bytes]) -> None:
     while True:
         if process.returncode is not None:
@@ -117,13 +128,7 @@ async def http_server(
             yield f"http://127.0.0.1:{port}{path}"
         finally:
             with anyio.CancelScope(shield=True):
-                if process.returncode is None:
-                    process.terminate()
-                    with anyio.move_on_after(10):
-                        await process.wait()
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
+                await stop(process)
                 if output is not None:
                     log.seek(0)
                     output.append(log.read().decode(errors="replace"))

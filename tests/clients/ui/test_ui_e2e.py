@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tests._servers import REPO
+from tests._servers import REPO, stop
 from tests.clients._sample_runs import two_phase_run
 from tests.clients.ui._chromium import Chromium, find_chromium
 
@@ -48,12 +48,7 @@ async def echelon_ui(folder: Path) -> AsyncGenerator[str]:
         yield line.split()[2]
     finally:
         with anyio.CancelScope(shield=True):
-            process.terminate()
-            with anyio.move_on_after(10):
-                await process.wait()
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            await stop(process)
             log.close()
 
 
