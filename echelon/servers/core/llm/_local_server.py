@@ -45,6 +45,7 @@ logger = logging.getLogger("echelon.local_server")
 
 DEFAULT_MAX_TOKENS = 1024
 ENV_THREADS = "ECHELON_LOCAL_THREADS"
+ENV_BATCH_THREADS = "ECHELON_LOCAL_BATCH_THREADS"
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
@@ -271,15 +272,27 @@ def parse_tool_reply(text: str, answer_is_json: bool) -> tuple[str | None, list[
 
 
 def default_threads() -> int:
-    """CPU threads for llama.cpp: ``ECHELON_LOCAL_THREADS``, else leave a core free on small machines and skip
-    hyperthreads on larger ones. Measured on 2 cores shared with other work: 2 threads ran at 1-30 tokens/s
-    (llama.cpp's threads spin-wait for each other, so one preempted thread stalls all), 1 thread at a steady 20."""
+    """CPU threads for generating tokens: ``ECHELON_LOCAL_THREADS``, else leave a core free on small machines and
+    skip hyperthreads on larger ones. Measured on 2 cores shared with other work: 2 threads ran at 1-30 tokens/s
+    (llama.cpp's threads spin-wait for each other after every token, so one preempted thread stalls all), 1 thread
+    at a steady 5."""
     if configured := os.environ.get(ENV_THREADS, "").strip():
         return max(1, int(configured))
     cores = os.cpu_count() or 1
     if cores <= 2:
         return 1
     return cores - 1 if cores <= 4 else cores // 2
+
+
+def default_batch_threads() -> int:
+    """CPU threads for reading the prompt (batches of up to 512 tokens): ``ECHELON_LOCAL_BATCH_THREADS``, else every
+    core on small machines and no hyperthreads on larger ones. A batch is long work between two waits, so a
+    preempted thread costs little: on 2 cores, 2 threads read 1.66x as fast as 1 when idle, 1.47x beside a process
+    busy half the time, 1.12x beside one busy all the time (``benchmarks.prefill_threads``)."""
+    if configured := os.environ.get(ENV_BATCH_THREADS, "").strip():
+        return max(1, int(configured))
+    cores = os.cpu_count() or 1
+    return cores if cores <= 4 else cores // 2
 
 
 class Engine:
@@ -289,14 +302,20 @@ class Engine:
         self, model_path: Path, model_id: str, *, n_ctx: int = 8192, n_threads: int | None = None
     ) -> None:
         threads = n_threads or default_threads()
+        batch_threads = n_threads or default_batch_threads()
         started = time.perf_counter()
         self.llm = caching_llama(
-            model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=batch_threads,
+            verbose=False,
         )
         self.load_seconds = time.perf_counter() - started
         self.model_path = model_path
         self.model_id = model_id
         self.threads = threads
+        self.batch_threads = batch_threads
         self.lock = threading.Lock()
 
     def grammar_for(self, schema: dict[str, Any]) -> Any:
@@ -370,9 +389,14 @@ class Engine:
                 raise RequestError(str(exc)) from exc
             timings = self._timings(perf_before, time.perf_counter() - started)
             logger.info(
-                "done: %d prompt tokens evaluated, %d generated in %.1fs (%s)",
+                "done: %d prompt tokens evaluated in %.1fs (%.1f/s), %d generated in %.1fs (%.1f/s), "
+                "%.1fs in all (%s)",
                 timings["prompt_n"],
+                timings["prompt_ms"] / 1000,
+                timings["prompt_per_second"],
                 timings["predicted_n"],
+                timings["predicted_ms"] / 1000,
+                timings["predicted_per_second"],
                 timings["wall_ms"] / 1000,
                 "tools" if tools else ("json" if schema is not None else "text"),
             )
@@ -485,6 +509,7 @@ def build_app(engine: Engine, activity: Activity) -> Starlette:
                 "pid": os.getpid(),
                 "load_seconds": round(engine.load_seconds, 3),
                 "threads": engine.threads,
+                "batch_threads": engine.batch_threads,
             }
         )
 
@@ -617,7 +642,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--n-ctx", type=int, default=8192, help="context window in tokens")
     parser.add_argument(
-        "--threads", type=int, default=None, help=f"CPU threads (default: ${ENV_THREADS} or by core count)"
+        "--threads",
+        type=int,
+        default=None,
+        help=f"CPU threads, for generating and for reading prompts (default: ${ENV_THREADS} and ${ENV_BATCH_THREADS}, else by core count)",
     )
     parser.add_argument("--state-file", type=Path, help="write {pid, url, port, model} here once serving")
     parser.add_argument("--log-level", default="INFO", help="one line per request goes to the log at INFO")
