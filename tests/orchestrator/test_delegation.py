@@ -158,6 +158,9 @@ async def test_the_file_question_leaves_out_a_deck_the_plan_added_to_a_plain_que
     assert [r.purpose for r in orchestrator.requests] == ["plan_phases", "decide"]
     assert result.usage.llm_calls >= 2
     content.assert_consumed()
+    # The run is judged by the decision, not by the plan's asks_for: no file was to be made, none is missing.
+    assert result.status == "ok" and result.errors == []
+    assert result.plan is not None and result.plan["asks_for"] == ["figure"]
 
 
 async def test_the_file_question_keeps_a_deck_the_plan_forgot_to_ask_for(tmp_path: Path) -> None:
@@ -171,6 +174,7 @@ async def test_the_file_question_keeps_a_deck_the_plan_forgot_to_ask_for(tmp_pat
     )
     result = await delegate(server, "Add 2 and 3 and make a slide")
     assert [p.phase for p in result.phases] == ["Compute", "Deck"]
+    assert result.plan is not None and result.plan["asks_for"] == ["figure", "file"]
 
 
 async def test_without_a_valid_answer_to_the_file_question_the_plan_decides(tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ def fit_plan(plan: Plan, managers: Mapping[str, ManagerConfig], wants_file: bool
     makes_files = {key for key, m in managers.items() if m.delivers == "files"}
     phases = list(plan.phases)
     dropped: list[str] = []
-    if not (wants_file if wants_file is not None else "file" in plan.asks_for):
+    wants = wants_file if wants_file is not None else "file" in plan.asks_for
+    if not wants:
         kept = [p for p in phases if p.worker not in makes_files]
         if kept:  # a plan of nothing but deliverables is what the request is about, whatever asks_for says
             dropped = [p.name for p in phases if p.worker in makes_files]
@@ -40,10 +41,14 @@ def fit_plan(plan: Plan, managers: Mapping[str, ManagerConfig], wants_file: bool
                 p.model_copy(update={"depends_on": [d for d in p.depends_on if d not in dropped]})
                 for p in kept
             ]
+        else:
+            wants = "file" in plan.asks_for
     primary = plan.primary_worker
     if all(p.worker != primary for p in phases):
         primary = phases[-1].worker
     answer_parts: list[AnswerPart] = [part for part in plan.asks_for if part != "file"]
     expects = {p.name: ([] if p.worker in makes_files else list(answer_parts)) for p in phases}
-    fitted = plan.model_copy(update={"phases": phases, "primary_worker": primary})
+    # asks_for follows the decision, so the run is judged by it: no file expected when none was to be made.
+    asks_for: list[AnswerPart] = [*answer_parts, "file"] if wants else answer_parts
+    fitted = plan.model_copy(update={"phases": phases, "primary_worker": primary, "asks_for": asks_for})
     return FittedPlan(fitted, dropped, expects)
