@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -57,8 +58,14 @@ def run_hierarchy(request: str, *, model: str, config: Path, deadline: float) ->
         model,
         request,
     ]
-    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    # Each question gets a run database of its own: a run left unfinished by an earlier question (stopped at its
+    # deadline) would otherwise be recovered by this orchestrator and share the model with the question measured.
+    with (
+        tempfile.TemporaryFile(mode="w+", encoding="utf-8") as stderr,
+        tempfile.TemporaryDirectory(prefix="echelon-bench-runs-") as runs,
+    ):
+        env = {**os.environ, "ECHELON_RUNS_DATABASE": f"sqlite:///{Path(runs) / 'runs.sqlite'}"}
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
         try:
             stdout, _ = process.communicate(timeout=deadline)
         except subprocess.TimeoutExpired:
