@@ -75,6 +75,12 @@ def test_tool_choice_selects_the_tools_the_model_may_call() -> None:
         _selected_tools(ChatRequest.model_validate({**named, "tool_choice": {"function": {"name": "x"}}}))
 
 
+def test_tool_prompt_can_describe_the_tools_as_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECHELON_LOCAL_TOOL_TEXT", "signatures")
+    prompt = tool_prompt(tools(), required=False, answer_is_json=False)
+    assert "  table (required): string" in prompt and "arguments schema" not in prompt
+
+
 def test_tool_prompt_describes_the_tools_and_the_reply_format() -> None:
     prompt = tool_prompt(tools(), required=False, answer_is_json=False)
     assert "- query: Query a table" in prompt

@@ -40,12 +40,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ._prompt_cache import caching_llama
+from ._repetition import RepetitionGuard, Runaway
+from ._tool_text import tool_text
 
 logger = logging.getLogger("echelon.local_server")
 
 DEFAULT_MAX_TOKENS = 1024
 ENV_THREADS = "ECHELON_LOCAL_THREADS"
 ENV_BATCH_THREADS = "ECHELON_LOCAL_BATCH_THREADS"
+# "signatures": tools described as short signatures (``_tool_text``), 27% fewer tokens for the demo's tools; the
+# default stays the JSON schema until the question set says otherwise (with signatures and the raw_result_answer
+# policy together, the hierarchy got 1 of 5 dev questions right against 2 of 5).
+ENV_TOOL_TEXT = "ECHELON_LOCAL_TOOL_TEXT"
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
@@ -151,12 +157,16 @@ def _selected_tools(request: ChatRequest) -> tuple[list[WireFunction], bool]:
 
 def tool_prompt(tools: list[WireFunction], required: bool, answer_is_json: bool) -> str:
     """The system-prompt section that describes the tools and the JSON reply format a small model must use."""
-    lines = ["You can call these tools:"]
-    for tool in tools:
-        params = json.dumps(tool.parameters, separators=(",", ":"))
-        lines.append(
-            f"- {tool.name}: {tool.description.strip() or '(no description)'}\n  arguments schema: {params}"
-        )
+    if os.environ.get(ENV_TOOL_TEXT, "").strip() == "signatures":
+        lines = ["You can call these tools (each with its arguments):"]
+        lines.extend(tool_text(tool.name, tool.description, tool.parameters) for tool in tools)
+    else:
+        lines = ["You can call these tools:"]
+        for tool in tools:
+            params = json.dumps(tool.parameters, separators=(",", ":"))
+            lines.append(
+                f"- {tool.name}: {tool.description.strip() or '(no description)'}\n  arguments schema: {params}"
+            )
     lines.append("\nReply with exactly one JSON object and nothing else:")
     lines.append('- to call a tool: {"tool": "<tool name>", "arguments": {<arguments matching its schema>}}')
     if not required:
@@ -375,6 +385,9 @@ class Engine:
             logger.info("generating: %d messages, up to %d tokens", len(messages), max_tokens)
             started = time.perf_counter()
             perf_before = self._perf()
+            from llama_cpp import LogitsProcessorList
+
+            guard = RepetitionGuard()
             try:
                 result: Any = self.llm.create_chat_completion(
                     messages=messages,  # type: ignore[arg-type]
@@ -384,9 +397,13 @@ class Engine:
                     top_p=request.top_p if request.top_p is not None else 0.95,
                     stop=request.stop or [],
                     seed=request.seed,
+                    logits_processor=LogitsProcessorList([guard]),
                 )
             except ValueError as exc:  # e.g. "Requested tokens (…) exceed context window of …"
                 raise RequestError(str(exc)) from exc
+            except Runaway as exc:
+                logger.info("stopped after %d tokens: %s", len(exc.tokens), exc)
+                result = self._cut_off(exc, prompt_tokens=guard.start or 0)
             timings = self._timings(perf_before, time.perf_counter() - started)
             logger.info(
                 "done: %d prompt tokens evaluated in %.1fs (%.1f/s), %d generated in %.1fs (%.1f/s), "
@@ -423,6 +440,19 @@ class Engine:
                 "total_tokens": usage["total_tokens"],
             },
             "timings": timings,
+        }
+
+    def _cut_off(self, runaway: Runaway, *, prompt_tokens: int) -> dict[str, Any]:
+        """The reply as far as it got before it began to loop, reported as cut off (like one over its allowance)."""
+        text = self.llm.detokenize(runaway.tokens).decode("utf-8", errors="ignore")
+        completion = len(runaway.tokens)
+        return {
+            "choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "length"}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion,
+                "total_tokens": prompt_tokens + completion,
+            },
         }
 
     def _perf(self) -> tuple[float, int, float, int]:
