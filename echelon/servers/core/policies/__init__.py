@@ -1,7 +1,8 @@
 """Named policies for the tool loop and synthesis, chosen per manager (and for the orchestrator) in ``echelon.toml``.
 
-``policies = ["figure_grounding", "loop_guard", "answer_hint", "answers_request"]`` is the default; a policy that
-only helps small models says so (``small_model_aid``). Nothing in a policy names data of any particular database.
+``policies = ["figure_grounding", "loop_guard", "answer_hint", "answers_request"]`` is the default
+(``raw_result_answer`` is opt-in); a policy that only helps small models says so (``small_model_aid``). Nothing in a
+policy names data of any particular database.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from ._base import Allow, CallDecision, PendingCall, Policy, Refuse, Rewrite, Ru
 from ._grounding import FigureGrounding
 from ._guard import LoopGuard
 from ._hints import AnswerHint
+from ._prose import RawResultAnswer
 
-PolicyName = Literal["figure_grounding", "loop_guard", "answer_hint", "answers_request"]
+PolicyName = Literal["figure_grounding", "loop_guard", "answer_hint", "answers_request", "raw_result_answer"]
 
 POLICIES: dict[PolicyName, type[Policy]] = {
     "figure_grounding": FigureGrounding,
     "loop_guard": LoopGuard,
     "answer_hint": AnswerHint,
     "answers_request": AnswersTheRequest,
+    "raw_result_answer": RawResultAnswer,
 }
 DEFAULT_POLICIES: list[PolicyName] = ["figure_grounding", "loop_guard", "answer_hint", "answers_request"]
 
@@ -43,6 +46,7 @@ __all__ = [
     "PendingCall",
     "Policy",
     "PolicyName",
+    "RawResultAnswer",
     "Refuse",
     "Rewrite",
     "RunState",
