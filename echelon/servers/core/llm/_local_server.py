@@ -40,7 +40,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ._prompt_cache import caching_llama
-from ._repetition import RepetitionGuard, Runaway
 from ._tool_text import tool_text
 
 logger = logging.getLogger("echelon.local_server")
@@ -385,9 +384,6 @@ class Engine:
             logger.info("generating: %d messages, up to %d tokens", len(messages), max_tokens)
             started = time.perf_counter()
             perf_before = self._perf()
-            from llama_cpp import LogitsProcessorList
-
-            guard = RepetitionGuard()
             try:
                 result: Any = self.llm.create_chat_completion(
                     messages=messages,  # type: ignore[arg-type]
@@ -397,13 +393,9 @@ class Engine:
                     top_p=request.top_p if request.top_p is not None else 0.95,
                     stop=request.stop or [],
                     seed=request.seed,
-                    logits_processor=LogitsProcessorList([guard]),
                 )
             except ValueError as exc:  # e.g. "Requested tokens (…) exceed context window of …"
                 raise RequestError(str(exc)) from exc
-            except Runaway as exc:
-                logger.info("stopped after %d tokens: %s", len(exc.tokens), exc)
-                result = self._cut_off(exc, prompt_tokens=guard.start or 0)
             timings = self._timings(perf_before, time.perf_counter() - started)
             logger.info(
                 "done: %d prompt tokens evaluated in %.1fs (%.1f/s), %d generated in %.1fs (%.1f/s), "
@@ -440,19 +432,6 @@ class Engine:
                 "total_tokens": usage["total_tokens"],
             },
             "timings": timings,
-        }
-
-    def _cut_off(self, runaway: Runaway, *, prompt_tokens: int) -> dict[str, Any]:
-        """The reply as far as it got before it began to loop, reported as cut off (like one over its allowance)."""
-        text = self.llm.detokenize(runaway.tokens).decode("utf-8", errors="ignore")
-        completion = len(runaway.tokens)
-        return {
-            "choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "length"}],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion,
-                "total_tokens": prompt_tokens + completion,
-            },
         }
 
     def _perf(self) -> tuple[float, int, float, int]:
