@@ -115,3 +115,24 @@ async def test_the_router_may_plan_a_read_only_call_with_its_own_constants(tmp_p
     result = await run_phase(tmp_path, model, planner="router")
     assert [(r.tool, r.is_error) for r in result.calls()] == [("evaluate", False)]
     model.assert_consumed()
+
+
+async def test_an_answer_that_still_invents_a_figure_gives_way_to_the_data_without_a_synthesis(
+    tmp_path: Path,
+) -> None:
+    model = ScriptedModel(
+        [
+            one_step("calc"),
+            tool_call("evaluate", expression="2 + 3"),
+            "The sum is 4,321.",
+            "The sum is 4,321, as said.",  # the send-back did not help; no synthesis is asked for after it
+        ]
+    )
+    result = await run_phase(tmp_path, model)
+    assert result.status == "partial" and result.goal_met
+    assert "4,321" not in result.output
+    assert result.output.startswith("No written answer passed the checks; what calc.evaluate returned:")
+    assert "value: 5.0" in result.output
+    assert result.steps[0].output_from == "tools"
+    assert [e.kind for e in result.errors] == ["grounding"]
+    model.assert_consumed()

@@ -83,3 +83,50 @@ def find_artifacts(value: Any) -> list[Artifact]:
         for item in value:  # pyright: ignore[reportUnknownVariableType]
             found.extend(find_artifacts(item))
     return found
+
+
+def data_answer(calls: Sequence[ToolCallRecord], *, rows: int = 10, limit: int = 1500) -> str:
+    """The last data-bearing result of ``calls`` as text a person reads (rows as a Markdown table, other fields as
+    ``name: value`` lines): the answer to give when no answer a model wrote passed the checks, so the reader gets
+    the data rather than text a policy refused. Empty when no call returned data."""
+    found = with_data(calls)
+    if not found:
+        return ""
+    call = found[-1]
+    shown = call.result if call.result is not None else call.text
+    return f"No written answer passed the checks; what {call.worker}.{call.tool} returned:\n" + clip(
+        _readable(shown, rows), limit
+    )
+
+
+def _readable(value: Any, rows: int) -> str:
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):  # pyright: ignore[reportUnknownVariableType]
+        return _table(value, rows)  # pyright: ignore[reportUnknownArgumentType]
+    if not isinstance(value, dict):
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    lines: list[str] = []
+    for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
+        if isinstance(item, list) and item and all(isinstance(v, dict) for v in item):  # pyright: ignore[reportUnknownVariableType]
+            lines.append(_table(item, rows))  # pyright: ignore[reportUnknownArgumentType]
+        elif item not in (None, [], {}, ""):
+            text = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, default=str)
+            lines.append(f"{key}: {text}")
+    return "\n".join(lines)
+
+
+def _table(items: list[dict[str, Any]], rows: int) -> str:
+    columns = list(dict.fromkeys(key for item in items[:rows] for key in item))
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for item in items[:rows]:
+        cells = [_cell(item.get(c)) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(items) > rows:
+        lines.append(f"({len(items) - rows} more rows)")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -18,7 +18,7 @@ from ..core.calls import ToolCaller
 from ..core.catalog import WorkerInfo
 from ..core.contracts import PhaseContext
 from ..core.envelope import Artifact, ErrorInfo, StepResult, ToolCallRecord
-from ..core.evidence import with_data
+from ..core.evidence import data_answer, with_data
 from ..core.llm import Model
 from ..core.loop import judge_and_call, run_tool_loop
 from ..core.plan import PlanNode, Step
@@ -153,7 +153,7 @@ class StepRunner:
             record, artifacts = await self._planned_call(step, toolset, state, progress)
             result.calls.append(record)
             if record.outcome == "ok":
-                result.output = record.text
+                result.output, result.output_from = record.text, "tools"
                 result.artifacts = artifacts
                 result.usage.tool_calls = 1
                 result.usage.add(spent_below(result.calls))
@@ -201,6 +201,12 @@ class StepRunner:
             result.status = "partial"
         elif any(e.kind in ("grounding", "unanswered") for e in outcome.errors):
             result.status = "partial"  # the answer still breaks a policy after it was sent back
+        refused = result.status == "partial" and any(
+            e.kind in ("grounding", "unanswered") for e in outcome.errors
+        )
+        if (refused or not result.output.strip()) and with_data(result.calls):
+            # Text a policy refused (or no text) is not shown as the answer: the data the tools returned is.
+            result.output, result.output_from = data_answer(result.calls), "tools"
         result.usage.wall_seconds = time.perf_counter() - started
         return result
 
