@@ -97,6 +97,18 @@ async def test_the_measure_enum_lists_exactly_the_measures_derived_from_the_sche
     assert tool.output_schema is not None and "summary" not in tool.output_schema["properties"]
 
 
+async def test_counting_an_id_column_is_described_as_counting_each_thing_once(shop: Path) -> None:
+    async with Client(build_server(shop)) as client:
+        tool = {t.name: t for t in (await client.list_tools()).tools}["aggregate"]
+    assert tool.description is not None
+    counting = tool.description.split("Counting things: ", 1)[1]
+    # Each table's id column, named by what it identifies; a primary key is already the row count.
+    assert counting == (
+        "count_distinct(big_orders.customer_id) counts each customer once; "
+        "count_distinct(orders.customer_id) counts each customer once."
+    )
+
+
 async def test_the_aggregate_arguments_become_a_llama_cpp_grammar(shop: Path) -> None:
     grammar_module = pytest.importorskip("llama_cpp.llama_grammar")
     from echelon.servers.core.llm._local_server import WireFunction, tool_call_schema

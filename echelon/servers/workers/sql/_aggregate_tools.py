@@ -64,10 +64,18 @@ def add_aggregate_tools(
             return ToolError(f"could not read the database {db.path}: {exc}")
         return ToolError(str(exc))
 
+    business_names = {m.name for m in business}
+    counted = [m for m in catalog.measures.values() if m.description and m.name not in business_names]
+
     @tool(
         server,
         annotations=_READ_ONLY,
         description=AGGREGATE_DESCRIPTION
+        + (
+            " Counting things: " + "; ".join(f"{m.name} {m.description}" for m in counted) + "."
+            if counted
+            else ""
+        )
         + (
             " Business measures: "
             + "; ".join(

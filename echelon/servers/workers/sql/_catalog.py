@@ -224,6 +224,13 @@ def _dimensions(
     return dims
 
 
+def _id_count_description(column: str) -> str | None:
+    """What counting the different values of an id column counts, read from its name (``order_id``: each order
+    once): a table of order lines holds one order many times, and "how many orders" means this count, not rows."""
+    stem = column[:-3] if column.lower().endswith("_id") else ""
+    return f"counts each {stem.replace('_', ' ')} once" if stem else None
+
+
 def _derived_measures(table: str, columns: list[_Column], foreign: set[str]) -> list[Measure]:
     measures = [Measure(f"count({table})", table, exp.Count(this=exp.Star()), "COUNT(*)")]
     primary = [c for c in columns if c.primary_key]
@@ -235,7 +242,11 @@ def _derived_measures(table: str, columns: list[_Column], foreign: set[str]) -> 
             expression = exp.Count(this=exp.Distinct(expressions=[ref]))
             measures.append(
                 Measure(
-                    f"count_distinct({table}.{col.name})", table, expression, qualified(expression, table)
+                    f"count_distinct({table}.{col.name})",
+                    table,
+                    expression,
+                    qualified(expression, table),
+                    _id_count_description(col.name),
                 )
             )
         elif col.numeric:
