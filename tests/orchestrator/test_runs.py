@@ -170,3 +170,42 @@ async def test_a_runs_progress_is_kept_in_its_record_for_readers_in_other_proces
     assert messages.index("phase 1/1 numbers › planning steps") < messages.index(
         "phase 1/1 numbers › step 1/1 › calc.add"
     )
+
+
+async def test_an_idle_orchestrator_polls_its_queue_slowly_and_a_new_run_speeds_it_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbos import DBOS
+
+    from echelon.servers.orchestrator import _durable
+
+    monkeypatch.setattr(_durable, "IDLE_AFTER_SECONDS", 2.0)
+    monkeypatch.setattr(_durable, "HEARTBEAT_SECONDS", 0.2)
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=ScriptedModel([ONE_PHASE]),
+        numbers=ScriptedModel(
+            [
+                {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add"}]}},
+                tool_call("add", a=2, b=3),
+                "5",
+            ]
+        ),
+        content=ScriptedModel([]),
+    )
+
+    async def polling() -> float:
+        assert _durable._active is not None  # pyright: ignore[reportPrivateUsage]
+        queue = await DBOS.retrieve_queue_async(_durable._active.queue)  # pyright: ignore[reportPrivateUsage]
+        assert queue is not None
+        return await queue.get_polling_interval_sec_async()
+
+    with anyio.fail_after(60):
+        async with Client(server) as client:
+            await client.call_tool("list_runs", {})  # the runs service has started
+            # The pace is a setting in the run database, set by the heartbeat: there is no event to wait on.
+            while await polling() != _durable.IDLE_QUEUE_POLL_SECONDS:  # noqa: ASYNC110
+                await anyio.sleep(0.1)
+            answer = structured(await client.call_tool("delegate", {"request": "add 2 and 3"}))
+            assert answer["status"] == "ok"
+            assert await polling() == _durable.QUEUE_POLL_SECONDS
