@@ -11,6 +11,7 @@ import pytest
 from echelon.servers.core.budget import Budget, Limits
 from echelon.servers.core.calls import ToolCaller
 from echelon.servers.core.catalog import discover
+from echelon.servers.core.llm import ModelResponse, TokenUsage
 from echelon.servers.core.loop import NO_MORE_TOOLS, LoopOutcome, run_tool_loop
 from echelon.servers.core.policies import (
     CallDecision,
@@ -111,6 +112,37 @@ async def test_an_answer_a_policy_objects_to_goes_back_once_then_stands_with_the
     assert "That answer was sent back: say it differently" in model.requests[1].messages[-1].content
     assert outcome.answer == "5, said differently."
     assert [(e.kind, e.message) for e in outcome.errors] == [("grounding", "say it differently")]
+    model.assert_consumed()
+
+
+def _looping(tokens: int) -> ModelResponse:
+    """A reply the local server cut off: it stopped ``tokens`` in, marked as over its allowance."""
+    return ModelResponse(
+        text="The total is 4,321. " * 60,
+        stop_reason="max_tokens",
+        usage=TokenUsage(requests=1, output_tokens=tokens),
+    )
+
+
+async def test_a_reply_cut_off_for_repeating_itself_is_asked_again_in_short_and_never_taken_as_the_answer() -> (
+    None
+):
+    model = ScriptedModel([tool_call("add", a=2, b=3), _looping(120), "2 + 3 = 5"])
+    outcome = await run(model)
+    retry = model.requests[2].messages
+    assert retry[-1].content.startswith(
+        "Your reply began to repeat itself and was cut off. Reply again, short"
+    )
+    assert len(retry[-2].content) < 400  # the loop is not read back in full
+    assert (outcome.stop, outcome.answer, outcome.errors) == ("answered", "2 + 3 = 5", [])
+    model.assert_consumed()
+
+
+async def test_a_step_cut_off_twice_ends_without_an_answer_and_says_why() -> None:
+    model = ScriptedModel([_looping(800), _looping(800)])
+    outcome = await run(model)
+    assert (outcome.stop, outcome.answer) == ("no_answer", "")
+    assert [e.message for e in outcome.errors] == ["your reply ran past 800 tokens and was cut off"]
     model.assert_consumed()
 
 

@@ -23,9 +23,15 @@ from .spent import spent_below
 from .toolset import WorkerToolset
 
 TOOL_TEXT_LIMIT = 6000
+CUT_OFF_SHOWN = 300
 NO_MORE_TOOLS = (
     "No more tool calls. Write your answer to the step's goals now, stating the exact figures and names from the "
     "tool results above; if they hold no usable data, say so."
+)
+
+CUT_OFF = (
+    "Reply again, short: one tool call, or an answer of a few sentences with the exact figures and names from "
+    "the tool results, each said once."
 )
 
 Stop = Literal["answered", "no_answer", "budget"]
@@ -54,12 +60,25 @@ class _FinalAnswer:
     text: str
 
 
-NextStep = _ToolCalls | _FinalAnswer
+@dataclass(frozen=True)
+class _CutOff:
+    """A reply that ended at its token allowance, or earlier because it began to repeat itself: a failed attempt,
+    never an answer (half a sentence or half a tool call)."""
+
+    text: str
+    reason: str
 
 
-def _next_step(response: ModelResponse, tools_allowed: bool) -> NextStep:
+NextStep = _ToolCalls | _FinalAnswer | _CutOff
+
+
+def _next_step(response: ModelResponse, tools_allowed: bool, max_tokens: int) -> NextStep:
     if response.tool_calls and tools_allowed:
         return _ToolCalls(list(response.tool_calls), response.text)
+    if response.stop_reason == "max_tokens":
+        spent = response.usage.output_tokens
+        how = "began to repeat itself" if 0 < spent < max_tokens else f"ran past {max_tokens} tokens"
+        return _CutOff(response.text, f"your reply {how} and was cut off")
     text = response.text.strip()
     # A model that may not call tools any more sometimes writes the call as text: that is no answer.
     if text.startswith("{") and '"tool"' in text[:40] and '"arguments"' in text:
@@ -96,14 +115,23 @@ async def run_tool_loop(
             allowed = not tools_ended and used < max_tool_calls
             if not allowed and messages[-1].content != NO_MORE_TOOLS:
                 messages.append(Message(role="user", content=NO_MORE_TOOLS))
+            request = ModelRequest(
+                system=system, messages=messages, tools=tools if allowed else [], purpose="step"
+            )
             async with progress.activity("thinking"):
-                response = await model.request(
-                    ModelRequest(
-                        system=system, messages=messages, tools=tools if allowed else [], purpose="step"
-                    )
-                )
+                response = await model.request(request)
             outcome.usage.add_tokens(response.usage, model.name, model.price)
-            step = _next_step(response, allowed)
+            step = _next_step(response, allowed, request.max_tokens)
+            if isinstance(step, _CutOff):
+                if send_backs >= max_send_backs:
+                    outcome.stop = "no_answer"
+                    outcome.errors.append(ErrorInfo(where=where, message=step.reason))
+                    return outcome
+                send_backs += 1
+                # Its start is enough to show what went wrong; the whole loop would only lengthen the prompt.
+                messages.append(Message(role="assistant", content=clip(step.text, CUT_OFF_SHOWN)))
+                messages.append(Message(role="user", content=f"{step.reason.capitalize()}. {CUT_OFF}"))
+                continue
             if isinstance(step, _FinalAnswer):
                 if not step.text:
                     outcome.stop = "no_answer"

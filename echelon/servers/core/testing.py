@@ -35,8 +35,11 @@ def _estimate_tokens(text: str) -> int:
 
 
 def to_response(answer: Answer, request: ModelRequest, model_name: str) -> ModelResponse:
-    """Turn a scripted answer into a ModelResponse with plausible token counts."""
+    """Turn a scripted answer into a ModelResponse with plausible token counts (a scripted response that states
+    its output tokens keeps them, e.g. to script a reply cut off at its allowance)."""
     if isinstance(answer, ModelResponse):
+        if answer.usage.output_tokens:
+            return answer.model_copy(update={"model_name": model_name})
         response = answer
     elif isinstance(answer, ToolCall):
         response = ModelResponse(tool_calls=[answer], stop_reason="tool_use")

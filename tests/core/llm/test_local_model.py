@@ -129,6 +129,28 @@ async def test_a_prompt_seen_before_resumes_from_the_prefix_cache_after_another_
     assert evaluated[0] > 200 and evaluated[1] < 20, evaluated
 
 
+async def test_a_reply_that_loops_is_cut_off_long_before_its_allowance(shared_server: str) -> None:
+    body = {
+        "model": VARIANT,
+        "messages": [
+            {
+                "role": "user",
+                "content": "Write the sentence 'I like green apples.' 80 times in a row, and nothing else.",
+            }
+        ],
+        "max_tokens": 600,
+        "temperature": 0,
+    }
+    async with httpx.AsyncClient(base_url=shared_server, timeout=300) as http:
+        answer = await http.post("/v1/chat/completions", json=body)
+    answer.raise_for_status()
+    reply = answer.json()
+    assert reply["choices"][0]["finish_reason"] == "length"  # reported as cut off: the caller asks again
+    assert 20 <= reply["usage"]["completion_tokens"] < 120, reply["usage"]
+    assert reply["choices"][0]["message"]["content"].count("I like green apples.") >= 3
+    assert reply["usage"]["prompt_tokens"] > 10
+
+
 async def test_structured_output_validates_into_a_pydantic_model(shared_server: str) -> None:
     model = LocalModel(VARIANT)
     request = ModelRequest(

@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ._prompt_cache import caching_llama
+from ._runaway import collect
 from ._tool_text import tool_text
 
 logger = logging.getLogger("echelon.local_server")
@@ -385,7 +386,7 @@ class Engine:
             started = time.perf_counter()
             perf_before = self._perf()
             try:
-                result: Any = self.llm.create_chat_completion(
+                chunks: Any = self.llm.create_chat_completion(
                     messages=messages,  # type: ignore[arg-type]
                     grammar=grammar,
                     max_tokens=max_tokens,
@@ -393,7 +394,9 @@ class Engine:
                     top_p=request.top_p if request.top_p is not None else 0.95,
                     stop=request.stop or [],
                     seed=request.seed,
+                    stream=True,
                 )
+                streamed = collect(chunks, lambda: self.llm.n_tokens)
             except ValueError as exc:  # e.g. "Requested tokens (…) exceed context window of …"
                 raise RequestError(str(exc)) from exc
             timings = self._timings(perf_before, time.perf_counter() - started)
@@ -409,9 +412,20 @@ class Engine:
                 timings["wall_ms"] / 1000,
                 "tools" if tools else ("json" if schema is not None else "text"),
             )
-        choice = result["choices"][0]
-        text: str = choice["message"].get("content") or ""
-        finish = "length" if choice.get("finish_reason") == "length" else "stop"
+            # The last token of a reply cut off (by its allowance or a loop) is sampled but not yet in the context.
+            prompt_tokens = streamed.context_at_start
+            completion_tokens = self.llm.n_tokens - prompt_tokens + (streamed.finish_reason == "length")
+            if streamed.loop_period is not None:
+                logger.info(
+                    "stopped after %d tokens: the reply repeated a %d-character block; it ended %r",
+                    completion_tokens,
+                    streamed.loop_period,
+                    streamed.text[-120:],
+                )
+            elif streamed.finish_reason == "length":
+                logger.info("the reply used its whole allowance; it ended %r", streamed.text[-200:])
+        text = streamed.text
+        finish: str = streamed.finish_reason
         message: dict[str, Any] = {"role": "assistant", "content": text}
         if tools:
             content, calls = parse_tool_reply(text, answer_is_json=schema is not None)
@@ -419,7 +433,6 @@ class Engine:
             if calls:
                 message["tool_calls"] = calls
                 finish = "tool_calls"
-        usage = result["usage"]
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",
@@ -427,9 +440,9 @@ class Engine:
             "model": self.model_id,
             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
             "usage": {
-                "prompt_tokens": usage["prompt_tokens"],
-                "completion_tokens": usage["completion_tokens"],
-                "total_tokens": usage["total_tokens"],
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
             },
             "timings": timings,
         }

@@ -80,9 +80,13 @@ async def generate_structured(
         usage = usage + response.usage
         try:
             if response.stop_reason == "max_tokens":
-                raise SendBack(
-                    f"the answer was cut off at {request.max_tokens} tokens: give the same JSON, much shorter"
+                # Fewer tokens than the allowance: the local server stopped a reply that began to loop (_runaway).
+                where = (
+                    "where it began to repeat itself"
+                    if 0 < response.usage.output_tokens < request.max_tokens
+                    else f"at {request.max_tokens} tokens"
                 )
+                raise SendBack(f"the answer was cut off {where}: give the same JSON, much shorter")
             parsed = extract_json(response.text)
             value = output_type.model_validate(repair(parsed) if repair is not None else parsed)
             if validate is not None:
