@@ -33,6 +33,20 @@ def test_rows_are_shown_as_a_table_with_the_other_fields_as_lines() -> None:
     ]
 
 
+def test_a_row_of_grouped_values_spreads_its_group_into_columns() -> None:
+    rows = [
+        {"group": {"month": "2025-07", "region": "West"}, "value": 4321.5},
+        {"group": {"month": "2025-06", "value": "x"}, "value": 4000},
+    ]
+    text = data_answer([record({"rows": rows})])
+    assert text.splitlines()[1:] == [
+        "| month | region | value | group.value |",
+        "|---|---|---|---|",
+        "| 2025-07 | West | 4321.5 |  |",
+        "| 2025-06 |  | 4000 | x |",
+    ]
+
+
 def test_only_the_first_rows_are_shown_and_the_rest_counted() -> None:
     rows = [{"n": i} for i in range(12)]
     text = data_answer([record(rows)], rows=10)

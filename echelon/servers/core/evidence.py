@@ -114,7 +114,22 @@ def _readable(value: Any, rows: int) -> str:
     return "\n".join(lines)
 
 
+def _flat(item: dict[str, Any]) -> dict[str, Any]:
+    """A row with its object-valued fields spread into columns: ``{"group": {"month": "2025-07"}, "value": 5}``
+    reads as ``month | value``; a nested name that a top-level field already uses keeps its parent's prefix."""
+    flat: dict[str, Any] = {}
+    for key, value in item.items():
+        if isinstance(value, dict):
+            for inner, cell in value.items():  # pyright: ignore[reportUnknownVariableType]
+                name = str(inner)  # pyright: ignore[reportUnknownArgumentType]
+                flat[f"{key}.{name}" if name in item or name in flat else name] = cell
+        else:
+            flat[key] = value
+    return flat
+
+
 def _table(items: list[dict[str, Any]], rows: int) -> str:
+    items = [_flat(item) for item in items]
     columns = list(dict.fromkeys(key for item in items[:rows] for key in item))
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for item in items[:rows]:
