@@ -40,6 +40,11 @@ class SystemRun(BaseModel):
         default_factory=list,
         description="The hierarchy's phases (manager: phase); the flat agent's tool calls",
     )
+    goals: list[str] = Field(default_factory=list, description="Each planned phase's goals (phase: goals)")
+    calls: list[str] = Field(
+        default_factory=list,
+        description="The hierarchy's tool calls with their arguments (worker.tool {...})",
+    )
 
 
 def run_hierarchy(request: str, *, model: str, config: Path, deadline: float) -> SystemRun:
@@ -107,6 +112,16 @@ def from_delegation(result: dict[str, Any], *, started_at: float, wall_seconds: 
         started_at=started_at,
         errors=[f"{e.get('where', '?')}: {e.get('message', '')}" for e in result.get("errors") or []],
         route=[f"{p.get('manager', '?')}: {p.get('phase', '?')}" for p in result.get("phases") or []],
+        goals=[
+            f"{p.get('name', '?')}: {p.get('goals', '')}"
+            for p in ((result.get("plan") or {}).get("phases") or [])
+        ],
+        calls=[
+            f"{c.get('worker', '?')}.{c.get('tool', '?')} {json.dumps(c.get('arguments') or {})[:300]}"
+            for p in result.get("phases") or []
+            for s in p.get("steps") or []
+            for c in s.get("calls") or []
+        ],
     )
 
 

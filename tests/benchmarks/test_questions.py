@@ -43,19 +43,29 @@ def test_stopping_a_tree_stops_the_children_first_and_the_root() -> None:
             root.kill()
 
 
-def test_a_delegation_result_gives_the_answer_usage_files_and_route() -> None:
+def test_a_delegation_result_gives_the_answer_usage_files_route_goals_and_calls() -> None:
     result = {
         "status": "partial",
         "output": "Mountain West",
         "artifacts": [{"name": "d.pptx", "path": "/tmp/d.pptx"}],
         "usage": {"llm_calls": 5, "input_tokens": 900, "output_tokens": 80, "tool_calls": 3},
         "errors": [{"where": "data.Step", "message": "sent back"}],
-        "phases": [{"manager": "data", "phase": "Growth", "artifacts": [{"path": "/tmp/d.pptx"}]}],
+        "plan": {"phases": [{"name": "Growth", "goals": "the growth rate"}]},
+        "phases": [
+            {
+                "manager": "data",
+                "phase": "Growth",
+                "artifacts": [{"path": "/tmp/d.pptx"}],
+                "steps": [{"calls": [{"worker": "sql", "tool": "aggregate", "arguments": {"measure": "m"}}]}],
+            }
+        ],
     }
     run = from_delegation(result, started_at=0.0, wall_seconds=12.5)
     assert (run.status, run.answer, run.llm_calls, run.tool_calls) == ("partial", "Mountain West", 5, 3)
     assert run.artifacts == ["/tmp/d.pptx"]
     assert run.route == ["data: Growth"] and run.errors == ["data.Step: sent back"]
+    assert run.goals == ["Growth: the growth rate"]
+    assert run.calls == ['sql.aggregate {"measure": "m"}']
 
 
 def test_only_names_unknown_question_ids() -> None:
