@@ -49,3 +49,17 @@ def test_a_stream_that_ends_normally_keeps_its_text_and_finish_reason() -> None:
     assert collect(_chunks(["The sum ", "is 4,321."])).text == "The sum is 4,321."
     cut = collect(_chunks(["a", "b"], finish="length"))
     assert (cut.text, cut.finish_reason, cut.loop_period) == ("ab", "length", None)
+
+
+def test_a_stream_nobody_waits_for_is_closed_at_the_next_token() -> None:
+    gone = {"now": False}
+    read: list[str] = []
+
+    def tokens() -> Iterator[dict[str, Any]]:
+        for n, chunk in enumerate(_chunks([f"{n}, " for n in range(500)])):
+            read.append("x")
+            gone["now"] = n >= 10
+            yield chunk
+
+    streamed = collect(tokens(), abandon=lambda: gone["now"])
+    assert streamed.abandoned and streamed.finish_reason == "length" and len(read) == 11

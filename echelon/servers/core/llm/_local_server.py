@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -365,8 +365,9 @@ class Engine:
                 return grammar
         return self._json_grammar()
 
-    def complete(self, request: ChatRequest) -> dict[str, Any]:
-        """Run one chat completion (blocking: call it from a worker thread); the OpenAI response dict."""
+    def complete(self, request: ChatRequest, abandon: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+        """Run one chat completion (blocking: call it from a worker thread); the OpenAI response dict.
+        ``abandon()`` turning true (the requester left) stops the generation at the next token."""
         if request.stream:
             raise RequestError("stream=true is not supported by the embedded server; send stream=false")
         schema = response_schema(request.response_format)
@@ -396,7 +397,7 @@ class Engine:
                     seed=request.seed,
                     stream=True,
                 )
-                streamed = collect(chunks, lambda: self.llm.n_tokens)
+                streamed = collect(chunks, lambda: self.llm.n_tokens, abandon)
             except ValueError as exc:  # e.g. "Requested tokens (…) exceed context window of …"
                 raise RequestError(str(exc)) from exc
             timings = self._timings(perf_before, time.perf_counter() - started)
@@ -415,7 +416,9 @@ class Engine:
             # The last token of a reply cut off (by its allowance or a loop) is sampled but not yet in the context.
             prompt_tokens = streamed.context_at_start
             completion_tokens = self.llm.n_tokens - prompt_tokens + (streamed.finish_reason == "length")
-            if streamed.loop_period is not None:
+            if streamed.abandoned:
+                logger.info("stopped after %d tokens: the requester left", completion_tokens)
+            elif streamed.loop_period is not None:
                 logger.info(
                     "stopped after %d tokens: the reply repeated a %d-character block; it ended %r",
                     completion_tokens,
@@ -492,6 +495,14 @@ def _error(status: int, message: str, kind: str = "invalid_request_error") -> JS
     )
 
 
+async def _notice_leaving(request: Request, left: threading.Event) -> None:
+    """Set ``left`` when the client disconnects: a benchmark or a cancelled run that stopped its process must not
+    keep the one model generating, minutes long, for nobody while the next request waits."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    left.set()
+
+
 def build_app(engine: Engine, activity: Activity) -> Starlette:
     """The Starlette app: chat completions, models, health."""
     generation = anyio.Lock()  # queue requests here rather than parking worker threads on engine.lock
@@ -504,8 +515,19 @@ def build_app(engine: Engine, activity: Activity) -> Starlette:
                 body = ChatRequest.model_validate(await request.json())
             except (ValidationError, ValueError) as exc:
                 return _error(400, f"invalid chat completion request: {exc}")
-            async with generation:
-                result = await anyio.to_thread.run_sync(engine.complete, body)
+            left = threading.Event()
+            result: dict[str, Any] | None = None
+            async with anyio.create_task_group() as watch:
+                watch.start_soon(_notice_leaving, request, left)
+                try:
+                    async with generation:
+                        if not left.is_set():
+                            result = await anyio.to_thread.run_sync(engine.complete, body, left.is_set)
+                finally:
+                    watch.cancel_scope.cancel()
+            if result is None:
+                logger.info("a queued request's requester left before its turn; not generated")
+                return _error(499, "the client closed the request")
             return JSONResponse(result)
         except RequestError as exc:
             return _error(400, str(exc))

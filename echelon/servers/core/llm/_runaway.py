@@ -38,17 +38,24 @@ def repeating_period(text: str) -> int | None:
 @dataclass
 class Streamed:
     """A streamed reply collected: its text, why it ended, the loop's period when it was cut off for one, and
-    ``context_at_start``: the tokens in the model's context when the first chunk came (the prompt's length)."""
+    ``context_at_start``: the tokens in the model's context when the first chunk came (the prompt's length), and
+    whether it was abandoned because the requester left."""
 
     text: str
     finish_reason: Literal["stop", "length"]
     loop_period: int | None = None
     context_at_start: int = 0
+    abandoned: bool = False
 
 
-def collect(chunks: Iterator[Any], context_tokens: Callable[[], int] = lambda: 0) -> Streamed:
-    """Read llama-cpp-python chat-completion chunks into one reply, closing the stream as soon as it loops.
-    ``context_tokens`` reads the model's context length; at the first chunk that is the prompt's."""
+def collect(
+    chunks: Iterator[Any],
+    context_tokens: Callable[[], int] = lambda: 0,
+    abandon: Callable[[], bool] = lambda: False,
+) -> Streamed:
+    """Read llama-cpp-python chat-completion chunks into one reply, closing the stream as soon as it loops, or as
+    soon as ``abandon()`` says nobody waits for it any more. ``context_tokens`` reads the model's context length;
+    at the first chunk that is the prompt's."""
     parts: list[str] = []
     finish: Literal["stop", "length"] = "stop"
     start = 0
@@ -61,6 +68,8 @@ def collect(chunks: Iterator[Any], context_tokens: Callable[[], int] = lambda: 0
                 parts.append(piece)
             if choice.get("finish_reason") == "length":
                 finish = "length"
+            if abandon():
+                return Streamed("".join(parts), "length", None, start, abandoned=True)
             if count % CHECK_EVERY == 0 and (period := repeating_period(text := "".join(parts))) is not None:
                 return Streamed(text, "length", period, start)
     finally:
