@@ -45,26 +45,40 @@ def evidence_text(calls: Sequence[ToolCallRecord], *, last: int = 3, limit: int 
 
 def data_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], list[str]]:
     """The strings and the numbers (as text) inside the successful calls' structured results: what an answer may
-    name or cite as coming from the data."""
+    name or cite as coming from the data. Values a result only echoes from its call's own arguments (a group-by
+    name such as "region", a year asked for) are left out: an answer that repeats them names nothing the tools
+    found, e.g. "The region with the largest growth is 'region_name'"."""
+    strings: list[str] = []
+    numbers: list[str] = []
+    for call in with_data(calls):
+        asked_strings, asked_numbers = _leaves(call.arguments)
+        found_strings, found_numbers = _leaves(call.result if call.result is not None else call.text)
+        asked = {a.strip().lower() for a in asked_strings}
+        strings += [f for f in found_strings if f.strip().lower() not in asked]
+        numbers += [f for f in found_numbers if f not in set(asked_numbers)]
+    return strings, numbers
+
+
+def _leaves(value: Any) -> tuple[list[str], list[str]]:
+    """The string and number leaves of JSON data (numbers as text), in order."""
     strings: list[str] = []
     numbers: list[str] = []
 
-    def walk(value: Any) -> None:
-        if isinstance(value, bool) or value is None:
+    def walk(item: Any) -> None:
+        if isinstance(item, bool) or item is None:
             return
-        if isinstance(value, str):
-            strings.append(value)
-        elif isinstance(value, int | float):
-            numbers.append(str(value))
-        elif isinstance(value, dict):
-            for item in value.values():  # pyright: ignore[reportUnknownVariableType]
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:  # pyright: ignore[reportUnknownVariableType]
-                walk(item)
+        if isinstance(item, str):
+            strings.append(item)
+        elif isinstance(item, int | float):
+            numbers.append(str(item))
+        elif isinstance(item, dict):
+            for inner in item.values():  # pyright: ignore[reportUnknownVariableType]
+                walk(inner)
+        elif isinstance(item, list):
+            for inner in item:  # pyright: ignore[reportUnknownVariableType]
+                walk(inner)
 
-    for call in with_data(calls):
-        walk(call.result if call.result is not None else call.text)
+    walk(value)
     return strings, numbers
 
 

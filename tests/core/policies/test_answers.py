@@ -1,0 +1,46 @@
+"""answers_request: an answer states the figure or the name the request asks for, from what the tools found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from echelon.servers.core.envelope import ToolCallRecord
+from echelon.servers.core.evidence import data_values
+from echelon.servers.core.policies import RunState, SendBack, build_policies
+
+
+def growth_call() -> ToolCallRecord:
+    """An aggregate call whose result echoes its own arguments (the group-by name, the years) next to the data."""
+    arguments: dict[str, Any] = {"measure": "sum(sales.revenue)", "group_by": ["region"], "period": 2025}
+    result = {
+        "measure": "sum(sales.revenue)",
+        "group_by": ["region"],
+        "period": 2025,
+        "rows": [{"group": {"region": "Lakeshore"}, "value": 4321.5, "percent_change": 12.75}],
+    }
+    return ToolCallRecord.model_validate(
+        {"worker": "sql", "tool": "aggregate", "arguments": arguments, "outcome": "ok", "result": result}
+    )
+
+
+def check(answer: str) -> None:
+    (policy,) = build_policies(["answers_request"])
+    policy.check_answer(
+        answer, RunState(given="Which region grew most?", records=[growth_call()], expects=["name", "figure"])
+    )
+
+
+def test_values_a_result_only_echoes_from_its_arguments_are_not_data() -> None:
+    strings, numbers = data_values([growth_call()])
+    assert strings == ["Lakeshore"] and numbers == ["4321.5", "12.75"]
+
+
+def test_a_placeholder_answer_that_repeats_the_question_s_words_is_sent_back() -> None:
+    with pytest.raises(SendBack, match="states none"):
+        check("The region with the largest growth is 'region_name', with 'growth_rate' in 2025.")
+
+
+def test_an_answer_naming_the_data_s_region_and_figure_stands() -> None:
+    check("Lakeshore grew most in 2025: revenue 4,321.50, up 12.75%.")
