@@ -604,3 +604,35 @@ async def test_a_date_range_includes_the_first_month_of_a_month_column(tmp_path:
         build_server(database), "aggregate", measure="sum(monthly.amount)", period="2025-01-01..2025-06-30"
     )
     assert result["rows"] == [{"group": {}, "value": 7.0}]
+
+
+async def test_a_filter_value_the_column_never_holds_lists_the_values_it_does(server: MCPServer) -> None:
+    message = await call_error(
+        server,
+        "aggregate",
+        measure="sum(orders.total)",
+        group_by=["customer.region"],
+        filters=[{"dimension": "customer.region", "value": "region"}],
+    )
+    assert (
+        "filters: customer.region = 'region' matches no row at all; its values are 'east', 'north', 'south'. "
+        "Use one of them, or leave the filter out to cover every customer.region"
+    ) in message
+    ungrouped = await call_error(
+        server, "aggregate", measure="count(orders)", filters=[{"dimension": "customer", "value": "Bobby"}]
+    )
+    assert "customer = 'Bobby' matches no row at all; its values are 'Ada', 'Bob', 'Cy'." in ungrouped
+
+
+async def test_a_held_value_with_no_rows_in_the_period_is_an_empty_answer_not_an_error(
+    server: MCPServer,
+) -> None:
+    result = await call(
+        server,
+        "aggregate",
+        measure="sum(orders.total)",
+        filters=[{"dimension": "customer.region", "value": "north"}],
+        period="2023",
+        date_column="created",
+    )
+    assert result["rows"] == [] or result["rows"][0]["value"] is None

@@ -266,6 +266,10 @@ def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: 
         )
         for r in fetched.rows
     ]
+    if all(
+        not r.value and not r.previous for r in rows
+    ):  # nothing matched: no rows, or one total of 0 or null
+        _explain_unmatched(db, conn, query, deadline)
     overall, overall_sql = None, None
     if query.group_by:
         overall_sql = f"SELECT {values} {overall_from}{where_sql}"
@@ -292,6 +296,42 @@ def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: 
         parameters=dict(sql.params),
         note=note,
     )
+
+
+EXAMPLE_VALUES = 8
+
+
+def _explain_unmatched(
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline
+) -> None:
+    """Raise when no row came back because an equality filter names a value its column never holds (a dimension's
+    own name, a misspelt region): the caller learns the values there are instead of taking "no data" as the
+    answer. A value the column does hold, with no rows in the period asked, is a true empty answer."""
+    for cond in query.filters:
+        if cond.op not in ("=", "in"):
+            continue
+        check = _Builder()
+        source = _source(query.measure.table, [cond.dimension])
+        found = db.fetch(
+            conn, f"SELECT 1 {source} WHERE {check.condition(cond)} LIMIT 1", check.params, 1, deadline
+        )
+        if found.rows:
+            continue
+        target = cond.dimension.select
+        held = db.fetch(
+            conn,
+            f"SELECT DISTINCT {target} {source} WHERE {target} IS NOT NULL ORDER BY 1 LIMIT {EXAMPLE_VALUES + 1}",
+            {},
+            EXAMPLE_VALUES,
+            deadline,
+        )
+        values = ", ".join(repr(r[0]) for r in held.rows[:EXAMPLE_VALUES]) + (
+            ", ..." if held.truncated else ""
+        )
+        raise ValueError(
+            f"filters: {cond.dimension.name} {cond.op} {cond.value!r} matches no row at all; its values are "
+            f"{values}. Use one of them, or leave the filter out to cover every {cond.dimension.name}"
+        )
 
 
 def _chronological(query: Query) -> tuple[Query, str | None]:
