@@ -608,20 +608,27 @@ async def test_a_date_range_includes_the_first_month_of_a_month_column(tmp_path:
 
 async def test_a_filter_value_the_column_never_holds_lists_the_values_it_does(server: MCPServer) -> None:
     message = await call_error(
+        server, "aggregate", measure="count(orders)", filters=[{"dimension": "customer", "value": "Bobby"}]
+    )
+    assert (
+        "filters: customer = 'Bobby' matches no row at all; its values are 'Ada', 'Bob', 'Cy'. "
+        "Use one of them, or leave the filter out to cover every customer"
+    ) in message
+
+
+async def test_a_never_held_filter_on_a_grouped_dimension_is_left_out_and_said_so(server: MCPServer) -> None:
+    result = await call(
         server,
         "aggregate",
         measure="sum(orders.total)",
         group_by=["customer.region"],
         filters=[{"dimension": "customer.region", "value": "region"}],
     )
-    assert (
-        "filters: customer.region = 'region' matches no row at all; its values are 'east', 'north', 'south'. "
-        "Use one of them, or leave the filter out to cover every customer.region"
-    ) in message
-    ungrouped = await call_error(
-        server, "aggregate", measure="count(orders)", filters=[{"dimension": "customer", "value": "Bobby"}]
+    assert sorted(r["group"]["customer.region"] for r in result["rows"]) == ["east", "north", "south"]
+    assert result["note"] == (
+        "the filter customer.region = 'region' matches no row at all and was left out: group_by gives one row "
+        "for each customer.region"
     )
-    assert "customer = 'Bobby' matches no row at all; its values are 'Ada', 'Bob', 'Cy'." in ungrouped
 
 
 async def test_a_held_value_with_no_rows_in_the_period_is_an_empty_answer_not_an_error(

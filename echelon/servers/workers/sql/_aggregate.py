@@ -225,6 +225,8 @@ def _source(table: str, dimensions: list[Dimension]) -> str:
 def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline) -> AggregateResult:
     """Run ``query``: the grouped rows and, with group_by, the measure over all matching rows."""
     query, note = _chronological(query)
+    query, dropped = _without_unheld_grouped_filters(db, conn, query, deadline)
+    note = "; ".join(n for n in (note, dropped) if n) or None
     sql = _Builder()
     comparing = query.compare_to is not None
     where: list[str] = [sql.condition(c) for c in query.filters]
@@ -301,6 +303,41 @@ def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: 
 EXAMPLE_VALUES = 8
 
 
+def _held(
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, cond: Condition, deadline: Deadline
+) -> bool:
+    """Whether ``cond``'s column holds its value (any of them, for ``in``) in any row at all."""
+    check = _Builder()
+    source = _source(table, [cond.dimension])
+    found = db.fetch(
+        conn, f"SELECT 1 {source} WHERE {check.condition(cond)} LIMIT 1", check.params, 1, deadline
+    )
+    return bool(found.rows)
+
+
+def _without_unheld_grouped_filters(
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline
+) -> tuple[Query, str | None]:
+    """``query`` without equality filters on a grouped dimension whose value the column never holds (``region =
+    'region'`` next to ``group_by: [region]``): the rows per region already answer, and the note says so."""
+    grouped = {d.name for d in query.group_by}
+    dropped = [
+        c
+        for c in query.filters
+        if c.op in ("=", "in")
+        and c.dimension.name in grouped
+        and not _held(db, conn, query.measure.table, c, deadline)
+    ]
+    if not dropped:
+        return query, None
+    said = ", ".join(f"{c.dimension.name} {c.op} {c.value!r}" for c in dropped)
+    names = ", ".join(dict.fromkeys(c.dimension.name for c in dropped))
+    note = (
+        f"the filter {said} matches no row at all and was left out: group_by gives one row for each {names}"
+    )
+    return replace(query, filters=[c for c in query.filters if c not in dropped]), note
+
+
 def _explain_unmatched(
     db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline
 ) -> None:
@@ -308,15 +345,9 @@ def _explain_unmatched(
     own name, a misspelt region): the caller learns the values there are instead of taking "no data" as the
     answer. A value the column does hold, with no rows in the period asked, is a true empty answer."""
     for cond in query.filters:
-        if cond.op not in ("=", "in"):
+        if cond.op not in ("=", "in") or _held(db, conn, query.measure.table, cond, deadline):
             continue
-        check = _Builder()
         source = _source(query.measure.table, [cond.dimension])
-        found = db.fetch(
-            conn, f"SELECT 1 {source} WHERE {check.condition(cond)} LIMIT 1", check.params, 1, deadline
-        )
-        if found.rows:
-            continue
         target = cond.dimension.select
         held = db.fetch(
             conn,
