@@ -45,17 +45,18 @@ def evidence_text(calls: Sequence[ToolCallRecord], *, last: int = 3, limit: int 
 
 def data_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], list[str]]:
     """The strings and the numbers (as text) inside the successful calls' structured results: what an answer may
-    name or cite as coming from the data. Values a result only echoes from its call's own arguments (a group-by
-    name such as "region", a year asked for) are left out: an answer that repeats them names nothing the tools
-    found, e.g. "The region with the largest growth is 'region_name'"."""
+    name or cite as coming from the data. A result field that repeats the call's argument of the same name (an
+    aggregate's ``group_by: ["region"]``, its ``measure``) echoes the request and is left out: an answer that
+    repeats it names nothing the tools found, e.g. "The region with the largest growth is 'region_name'"."""
     strings: list[str] = []
     numbers: list[str] = []
     for call in with_data(calls):
-        asked_strings, asked_numbers = _leaves(call.arguments)
-        found_strings, found_numbers = _leaves(call.result if call.result is not None else call.text)
-        asked = {a.strip().lower() for a in asked_strings}
-        strings += [f for f in found_strings if f.strip().lower() not in asked]
-        numbers += [f for f in found_numbers if f not in set(asked_numbers)]
+        found = call.result if call.result is not None else call.text
+        if isinstance(found, dict):
+            found = {k: v for k, v in found.items() if k not in call.arguments or call.arguments[k] != v}  # pyright: ignore[reportUnknownVariableType]
+        found_strings, found_numbers = _leaves(found)
+        strings += found_strings
+        numbers += found_numbers
     return strings, numbers
 
 

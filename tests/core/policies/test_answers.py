@@ -32,9 +32,25 @@ def check(answer: str) -> None:
     )
 
 
-def test_values_a_result_only_echoes_from_its_arguments_are_not_data() -> None:
+def test_fields_a_result_only_echoes_from_its_arguments_are_not_data() -> None:
     strings, numbers = data_values([growth_call()])
     assert strings == ["Lakeshore"] and numbers == ["4321.5", "12.75"]
+
+
+def test_an_argument_s_value_the_result_gives_under_its_own_name_is_data() -> None:
+    converted = ToolCallRecord.model_validate(
+        {
+            "worker": "time",
+            "tool": "convert_time",
+            "arguments": {"source_timezone": "UTC", "time": "14:45"},
+            "outcome": "ok",
+            "result": {
+                "source": {"timezone": "UTC"},
+                "target": {"timezone": "Asia/Kolkata", "time": "20:15"},
+            },
+        }
+    )
+    assert data_values([converted])[0] == ["UTC", "Asia/Kolkata", "20:15"]
 
 
 def test_a_placeholder_answer_that_repeats_the_question_s_words_is_sent_back() -> None:
