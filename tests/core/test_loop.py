@@ -186,3 +186,11 @@ async def test_the_loop_appends_its_calls_to_a_trace_shared_by_the_steps_of_a_ph
     # The loop guard saw the earlier step's call: the same call is allowed once more, then refused.
     assert [r.outcome for r in state.records] == ["ok", "ok", "refused"]
     assert [r.outcome for r in outcome.records] == ["ok", "refused"]
+
+
+async def test_a_model_asking_again_for_a_refused_repeat_of_a_successful_call_is_made_to_answer() -> None:
+    model = ScriptedModel([*[tool_call("add", a=2, b=3)] * 4, "2 + 3 = 5"])
+    outcome = await run(model, max_tool_calls=8)
+    assert [r.outcome for r in outcome.records] == ["ok", "ok", "refused", "refused"]
+    assert not model.requests[-1].tools  # the answer is asked for with no tools offered
+    assert outcome.answer == "2 + 3 = 5"

@@ -16,7 +16,8 @@ def call_key(worker: str, tool: str, arguments: dict[str, Any]) -> str:
 class LoopGuard(Policy):
     """A call identical to one that failed is refused at once (its error is repeated to the model), and a second
     such repeat ends the tool calls: a model that has not changed the call after reading the error twice will not.
-    A call identical to successful ones is refused beyond ``max_same_call`` times: its result is already there."""
+    A call identical to successful ones is refused beyond ``max_same_call`` times (its result is already there), and
+    asking for it once more after that refusal ends the tool calls too."""
 
     name: ClassVar[str] = "loop_guard"
     description: ClassVar[str] = "refuses repeated identical calls; ends a loop stuck on a failing call"
@@ -37,7 +38,9 @@ class LoopGuard(Policy):
                 end_tool_calls=repeats >= 1,
             )
         if len(made) >= self.max_same_call:
+            # Refused once already: a model asking for it again after reading why will not stop asking.
             return Refuse(
-                f"this exact call was already made {len(made)} times and its result is above; use it, or answer"
+                f"this exact call was already made {len(made)} times and its result is above; use it, or answer",
+                end_tool_calls=len(same) > len(made),
             )
         return Allow()
