@@ -18,10 +18,12 @@ class PlanNode(BaseModel):
     """A phase or a step: what to achieve, who does it, and what it waits for."""
 
     name: str = Field(min_length=1, description="Short unique name")
+    # Before ``worker``: a model writing the fields in order states what is to be done before it chooses who does
+    # it, so the choice can follow the goal rather than the goal being fitted to a choice already made.
+    goals: str = Field(min_length=1, description="What this node must achieve")
     worker: str = Field(
         min_length=1, description="The manager (for a phase) or worker (for a step) that does it"
     )
-    goals: str = Field(min_length=1, description="What this node must achieve")
     notes: str = Field(default="", description="Hints and constraints")
     depends_on: list[str] = Field(default_factory=list, description="Names of nodes whose results it needs")
 
