@@ -223,10 +223,30 @@ def _source(table: str, dimensions: list[Dimension]) -> str:
 
 
 def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline) -> AggregateResult:
-    """Run ``query``: the grouped rows and, with group_by, the measure over all matching rows."""
+    """Run ``query``: the grouped rows and, with group_by, the measure over all matching rows. When nothing
+    matched, the equality filters are checked against the values their columns hold (``_unmatched``)."""
     query, note = _chronological(query)
-    query, dropped = _without_unheld_grouped_filters(db, conn, query, deadline)
-    note = "; ".join(n for n in (note, dropped) if n) or None
+    result = _answer(db, conn, query, deadline, note)
+    if _matched(result):
+        return result
+    narrowed, dropped = _without_unheld_grouped_filters(db, conn, query, deadline)
+    if dropped is not None:
+        result = _answer(db, conn, narrowed, deadline, "; ".join(n for n in (note, dropped) if n))
+        if _matched(result):
+            return result
+    _explain_unmatched(db, conn, narrowed, deadline)
+    return result
+
+
+def _matched(result: AggregateResult) -> bool:
+    """Whether any row came back with a value: no rows, or one total of 0 or null, is nothing matched."""
+    return any(r.value or r.previous for r in result.rows)
+
+
+def _answer(
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline, note: str | None
+) -> AggregateResult:
+    """The SQL of ``query`` run as it is: its rows and, with group_by, the overall row."""
     sql = _Builder()
     comparing = query.compare_to is not None
     where: list[str] = [sql.condition(c) for c in query.filters]
@@ -268,10 +288,6 @@ def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: 
         )
         for r in fetched.rows
     ]
-    if all(
-        not r.value and not r.previous for r in rows
-    ):  # nothing matched: no rows, or one total of 0 or null
-        _explain_unmatched(db, conn, query, deadline)
     overall, overall_sql = None, None
     if query.group_by:
         overall_sql = f"SELECT {values} {overall_from}{where_sql}"
@@ -356,9 +372,7 @@ def _explain_unmatched(
             EXAMPLE_VALUES,
             deadline,
         )
-        values = ", ".join(repr(r[0]) for r in held.rows[:EXAMPLE_VALUES]) + (
-            ", ..." if held.truncated else ""
-        )
+        values = ", ".join(repr(r[0]) for r in held.rows) + (", ..." if held.truncated else "")
         raise ValueError(
             f"filters: {cond.dimension.name} {cond.op} {cond.value!r} matches no row at all; its values are "
             f"{values}. Use one of them, or leave the filter out to cover every {cond.dimension.name}"
