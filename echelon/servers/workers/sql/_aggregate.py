@@ -224,7 +224,7 @@ def _source(table: str, dimensions: list[Dimension]) -> str:
 
 def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline) -> AggregateResult:
     """Run ``query``: the grouped rows and, with group_by, the measure over all matching rows. When nothing
-    matched, the equality filters are checked against the values their columns hold (``_unmatched``)."""
+    matched, the equality filters are checked against the values their columns hold (``_explain_unmatched``)."""
     query, note = _chronological(query)
     result = _answer(db, conn, query, deadline, note)
     if _matched(result):
