@@ -6,6 +6,7 @@ manager, a field is missing, ...), a bounded number of times; extra checks (``va
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -70,7 +71,7 @@ async def generate_structured(
     ``repair`` may fix a known, unambiguous slip in the parsed JSON before it is validated (cheaper than a retry).
     An answer cut off at the token allowance counts as a failed attempt."""
     messages = list(request.messages)
-    schema = request.output_schema or output_type.model_json_schema()
+    schema = request.output_schema or json_schema(output_type)
     usage = TokenUsage()
     last_error = ""
     for _attempt in range(max_repairs + 1):
@@ -108,13 +109,25 @@ async def generate_structured(
     )
 
 
+@functools.cache
+def _schema_text(output_type: type[BaseModel]) -> str:
+    return json.dumps(output_type.model_json_schema())
+
+
+def json_schema(output_type: type[BaseModel]) -> dict[str, Any]:
+    """A fresh copy of ``output_type``'s JSON schema: pydantic builds it anew on every call (milliseconds, for
+    every plan and step request), so it is built once per type and copied."""
+    schema: dict[str, Any] = json.loads(_schema_text(output_type))
+    return schema
+
+
 def schema_with_choices(output_type: type[BaseModel], choices: dict[str, list[str]]) -> dict[str, Any]:
     """``output_type``'s JSON schema with string fields narrowed to fixed choices, e.g. ``{"Step.worker": [...]}``.
 
     Grammar-constrained decoding (the local model) then cannot name a manager or worker that does not exist, and
     API models see the valid names in the schema itself.
     """
-    schema = output_type.model_json_schema()
+    schema = json_schema(output_type)
     for path, values in choices.items():
         model_name, _, field = path.rpartition(".")
         target = schema if model_name == output_type.__name__ else schema.get("$defs", {}).get(model_name)
