@@ -20,7 +20,7 @@ class LoopGuard(Policy):
     asking for it once more after that refusal ends the tool calls too."""
 
     name: ClassVar[str] = "loop_guard"
-    description: ClassVar[str] = "refuses repeated identical calls; ends a loop stuck on a failing call"
+    description: ClassVar[str] = "refuses repeated identical calls; ends a loop that asks again once refused"
 
     def __init__(self, max_same_call: int = 2) -> None:
         self.max_same_call = max_same_call
@@ -30,17 +30,17 @@ class LoopGuard(Policy):
         same = [r for r in state.records if call_key(r.worker, r.tool, r.arguments) == key]
         made = [r for r in same if r.outcome != "refused"]
         failed = [r for r in made if r.outcome != "ok"]
+        refused_before = len(same) > len(made)
         if failed:
-            repeats = len(same) - len(made)
             return Refuse(
                 f"this exact call already failed with: {clip(failed[-1].error or failed[-1].text, 500)} "
                 "Change the arguments.",
-                end_tool_calls=repeats >= 1,
+                end_tool_calls=refused_before,
             )
         if len(made) >= self.max_same_call:
-            # Refused once already: a model asking for it again after reading why will not stop asking.
+            # A model asking again after reading why it was refused will not stop asking.
             return Refuse(
                 f"this exact call was already made {len(made)} times and its result is above; use it, or answer",
-                end_tool_calls=len(same) > len(made),
+                end_tool_calls=refused_before,
             )
         return Allow()
