@@ -42,7 +42,6 @@ async def asks_for_file(model: Model, request: str) -> tuple[bool | None, TokenU
     question = ModelRequest(
         system=load_prompt("deliverable_question"),
         messages=[Message(role="user", content=f"Request: {request}")],
-        output_schema=FileDecision.model_json_schema(),
         purpose="decide",
     )
     try:
