@@ -229,12 +229,17 @@ def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: 
     result = _answer(db, conn, query, deadline, note)
     if _matched(result):
         return result
-    narrowed, dropped = _without_unheld_grouped_filters(db, conn, query, deadline)
+    unheld = [
+        c
+        for c in query.filters
+        if c.op in ("=", "in") and not _held(db, conn, query.measure.table, c, deadline)
+    ]
+    narrowed, dropped = _without_grouped(query, unheld)
     if dropped is not None:
         result = _answer(db, conn, narrowed, deadline, "; ".join(n for n in (note, dropped) if n))
         if _matched(result):
             return result
-    _explain_unmatched(db, conn, narrowed, deadline)
+    _explain_unmatched(db, conn, narrowed, [c for c in unheld if c in narrowed.filters], deadline)
     return result
 
 
@@ -331,19 +336,12 @@ def _held(
     return bool(found.rows)
 
 
-def _without_unheld_grouped_filters(
-    db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline
-) -> tuple[Query, str | None]:
-    """``query`` without equality filters on a grouped dimension whose value the column never holds (``region =
-    'region'`` next to ``group_by: [region]``): the rows per region already answer, and the note says so."""
+def _without_grouped(query: Query, unheld: list[Condition]) -> tuple[Query, str | None]:
+    """``query`` without the ``unheld`` filters (values their columns never hold) on a grouped dimension
+    (``region = 'region'`` next to ``group_by: [region]``): the rows per region already answer, and the note says
+    so."""
     grouped = {d.name for d in query.group_by}
-    dropped = [
-        c
-        for c in query.filters
-        if c.op in ("=", "in")
-        and c.dimension.name in grouped
-        and not _held(db, conn, query.measure.table, c, deadline)
-    ]
+    dropped = [c for c in unheld if c.dimension.name in grouped]
     if not dropped:
         return query, None
     said = ", ".join(f"{c.dimension.name} {c.op} {c.value!r}" for c in dropped)
@@ -355,14 +353,12 @@ def _without_unheld_grouped_filters(
 
 
 def _explain_unmatched(
-    db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, unheld: list[Condition], deadline: Deadline
 ) -> None:
-    """Raise when no row came back because an equality filter names a value its column never holds (a dimension's
-    own name, a misspelt region): the caller learns the values there are instead of taking "no data" as the
-    answer. A value the column does hold, with no rows in the period asked, is a true empty answer."""
-    for cond in query.filters:
-        if cond.op not in ("=", "in") or _held(db, conn, query.measure.table, cond, deadline):
-            continue
+    """Raise when no row came back because an equality filter (of ``unheld``) names a value its column never holds
+    (a dimension's own name, a misspelt region): the caller learns the values there are instead of taking "no
+    data" as the answer. A value the column does hold, with no rows in the period asked, is a true empty answer."""
+    for cond in unheld:
         source = _source(query.measure.table, [cond.dimension])
         target = cond.dimension.select
         held = db.fetch(
