@@ -147,6 +147,36 @@ async def test_the_run_database_is_readable_by_its_owner_only(tmp_path: Path) ->
     assert path is not None and path.stat().st_mode & 0o777 == 0o600
 
 
+async def test_a_sqlite_run_database_keeps_a_write_ahead_log(tmp_path: Path) -> None:
+    import sqlite3
+
+    from echelon.servers.core.runs import database_url, sqlite_path
+
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=ScriptedModel([ONE_PHASE]),
+        numbers=ScriptedModel(
+            [
+                {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add"}]}},
+                tool_call("add", a=2, b=3),
+                "5",
+            ]
+        ),
+        content=ScriptedModel([]),
+    )
+    with anyio.fail_after(60):
+        async with Client(server) as client:
+            answer = structured(await client.call_tool("delegate", {"request": "add 2 and 3"}))
+    assert answer["status"] == "ok", answer
+    path = sqlite_path(database_url())
+    assert path is not None
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        conn.close()
+
+
 async def test_a_runs_progress_is_kept_in_its_record_for_readers_in_other_processes(tmp_path: Path) -> None:
     server = build_hierarchy(
         tmp_path,

@@ -29,7 +29,15 @@ from echelon import __version__
 from ..core import telemetry
 from ..core.envelope import DelegationResult, ErrorInfo
 from ..core.progress import Progress, Send
-from ..core.runs import EVENTS_STREAM, WORKFLOW_NAME, RunEvent, RunsSettings, database_url, protect
+from ..core.runs import (
+    EVENTS_STREAM,
+    WORKFLOW_NAME,
+    RunEvent,
+    RunsSettings,
+    database_url,
+    protect,
+    write_ahead,
+)
 from ..core.runs._reader import RunReader, RunView
 from ..core.runs._redact import Redactor
 from ._checkpoints import Checkpoints, Slot, StepFn
@@ -252,6 +260,7 @@ class DurableRuns:
         try:
             try:
                 await anyio.to_thread.run_sync(_import_dbos)
+                await anyio.to_thread.run_sync(write_ahead, self.url)
                 self._liveness = await anyio.to_thread.run_sync(_liveness_on, self.url)
                 await anyio.to_thread.run_sync(self._liveness.beat, self.me)
                 _active = self

@@ -10,6 +10,7 @@ import costs most of a second.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +64,21 @@ def protect(url: str) -> None:
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if file.exists():
             file.chmod(0o600)
+
+
+def write_ahead(url: str) -> None:
+    """Put a SQLite run database in write-ahead-log mode (kept in the file, so every later connection has it): a
+    commit then appends to the log with one sync instead of writing and deleting a rollback journal, which cost
+    about 14 ms a commit against 0.5-2.7 ms here, and a durable run commits at every checkpoint and progress
+    event. Readers (``echelon runs``, the UI) also stop blocking the run that writes."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()
 
 
 def sqlalchemy_url(url: str) -> str:
