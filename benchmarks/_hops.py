@@ -160,7 +160,7 @@ async def warm(calls: int, cpu_runs: int, tmp: Path) -> list[Row]:
         await interleave(calls, [record(raw, three_raw), record(nested, one_delegate)])
         await interleave(cpu_runs, [raw_cpu, delegates_cpu])
     note = f"user+system CPU over {CPU_DELEGATES} warm delegates per sample (psutil)"
-    queue = "each delegate is a DBOS workflow on a queue polled every 0.05 s, its result every 0.01 s for 2 s (_durable.py)"
+    queue = "each delegate is a DBOS workflow on a queue polled every 0.05 s; its end is an event in the process (_durable.py)"
     return [
         Row("warm delegate vs 3 raw calls", nested, raw, Target(3.0), note=queue),
         Row("CPU per delegate: orchestrator", levels["orchestrator"], note=note),

@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -53,12 +53,17 @@ logger = logging.getLogger(__name__)
 QUEUE_PREFIX = "echelon-delegations"
 # How soon a queued run starts: one query of the run database per interval and orchestrator while it serves. At
 # 0.05 s an orchestrator waiting for its host's next request spends 9% of a core on it (2% at 1 s, measured here),
-# so the queue is polled at the idle pace once no run of the queue is pending or queued for IDLE_AFTER_SECONDS,
-# and at the busy pace again as soon as a run is submitted (the first run after a quiet spell waits up to 1 s).
+# so the queue is polled at the idle pace once no run has been queued or submitted for IDLE_AFTER_SECONDS, and at
+# the busy pace again as soon as a run is submitted (the first run after a quiet spell waits up to 1 s). Runs that
+# are running need no fast polling (about 4 ms of CPU a poll, measured here): only queued ones wait on it.
 QUEUE_POLL_SECONDS, IDLE_QUEUE_POLL_SECONDS, IDLE_AFTER_SECONDS = 0.05, 1.0, 30.0
-# How soon a finished run's result is read: often while a run is young (a quick delegation should not wait out a
-# long interval), then at the usual pace.
-QUICK_RESULT_SECONDS, QUICK_POLL_SECONDS, RESULT_POLL_SECONDS = 2.0, 0.01, 0.1
+# Waiting for a run's result: a run this process executes says when it ends (`DurableRuns._ending`), and its
+# recorded result is then read every RECORDED_POLL_SECONDS until DBOS has written it (a few milliseconds); a run
+# another orchestrator executes is looked at every RESULT_POLL_SECONDS.
+RECORDED_POLL_SECONDS, RESULT_POLL_SECONDS = 0.01, 0.5
+# Ending events kept for runs that may still be waited for (the oldest are dropped; a waiter then polls).
+KEPT_ENDINGS = 1024
+_GOING = ("PENDING", "ENQUEUED", "DELAYED")
 _active: DurableRuns | None = None  # the runs service of this process, which the workflow function runs on
 
 
@@ -243,6 +248,7 @@ class DurableRuns:
         self.me = Executor.this_process()
         self.monitors: dict[str, RunMonitor] = {}
         self.ready = anyio.Event()
+        self._endings: OrderedDict[str, anyio.Event] = OrderedDict()
         self.failure: BaseException | None = None
         self._liveness: Liveness | None = None
         self._queue: Any = None
@@ -331,7 +337,7 @@ class DurableRuns:
         # Only runs of this hierarchy's queue: an orchestrator of another config could not carry them out.
         mine = [w for w in pending if w.queue_name == self.queue]
         owners = {w.executor_id for w in mine if w.executor_id}
-        await self._pace(busy=bool(mine) or await self._queued())
+        await self._pace(busy=await self._queued())
         dead = await anyio.to_thread.run_sync(self._liveness.dead, owners, self.me)
         if dead:
             logger.warning("finishing the runs of stopped orchestrators: %s", ", ".join(dead))
@@ -364,6 +370,16 @@ class DurableRuns:
 
     # -- runs --------------------------------------------------------------------------------------------------
 
+    def _ending(self, run_id: str) -> anyio.Event:
+        """The event set when this process's execution of ``run_id`` returns or stops (made by whichever of the
+        run and a waiter asks first)."""
+        event = self._endings.get(run_id)
+        if event is None:
+            event = self._endings[run_id] = anyio.Event()
+            while len(self._endings) > KEPT_ENDINGS:
+                self._endings.popitem(last=False)
+        return event
+
     def monitor(self, run_id: str) -> RunMonitor:
         if run_id not in self.monitors:
             self.monitors[run_id] = RunMonitor(run_id)
@@ -377,13 +393,19 @@ class DurableRuns:
         run = run.model_copy(update={"run_id": DBOS.workflow_id or run.run_id})
         monitor = self.monitor(run.run_id)
         checkpoints = DbosCheckpoints(monitor, self.redactor)
-        with (
-            telemetry.under(run.trace),
-            telemetry.span("echelon.run", **{"echelon.run_id": run.run_id}) as current,
-        ):
-            result = await Delegation(self.orchestrator, run, checkpoints, Progress(monitor.publish))()
-            current.set_attribute("echelon.status", result.status)
-        return self.redactor.json(result.model_dump(mode="json"))
+        ended = self._endings.get(run.run_id)
+        if ended is not None and ended.is_set():  # run again under its own id (resumed): a new ending
+            del self._endings[run.run_id]
+        try:
+            with (
+                telemetry.under(run.trace),
+                telemetry.span("echelon.run", **{"echelon.run_id": run.run_id}) as current,
+            ):
+                result = await Delegation(self.orchestrator, run, checkpoints, Progress(monitor.publish))()
+                current.set_attribute("echelon.status", result.status)
+            return self.redactor.json(result.model_dump(mode="json"))
+        finally:
+            self._ending(run.run_id).set()
 
     async def submit(self, run: RunInput) -> None:
         """Enqueue ``run`` under its own id (submitting the same id again is a no-op)."""
@@ -404,15 +426,17 @@ class DurableRuns:
             return await self._outcome(run_id, handle)
         # It may have ended just as the wait did: then its result is there to take, not a progress report.
         status = await handle.get_status()
-        if status.status not in ("PENDING", "ENQUEUED", "DELAYED"):
+        if status.status not in _GOING:
             return await self._outcome(run_id, handle)
         return None
 
     async def _outcome(self, run_id: str, handle: Any) -> DelegationResult | None:
+        ended = self._ending(run_id)
         try:
-            with anyio.move_on_after(QUICK_RESULT_SECONDS):
-                return _result_of(await handle.get_result(polling_interval_sec=QUICK_POLL_SECONDS))
-            return _result_of(await handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
+            while not ended.is_set() and (await handle.get_status()).status in _GOING:
+                with anyio.move_on_after(RESULT_POLL_SECONDS):
+                    await ended.wait()
+            return _result_of(await handle.get_result(polling_interval_sec=RECORDED_POLL_SECONDS))
         except Exception as exc:  # the run was cancelled, or the workflow itself broke
             return await self._ended_without_result(run_id, exc)
 
