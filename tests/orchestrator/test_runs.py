@@ -150,18 +150,12 @@ async def test_the_run_database_is_readable_by_its_owner_only(tmp_path: Path) ->
 async def test_a_sqlite_run_database_keeps_a_write_ahead_log(tmp_path: Path) -> None:
     import sqlite3
 
-    from echelon.servers.core.runs import database_url, sqlite_path
+    from echelon.servers.core.runs import sqlite_path
 
     server = build_hierarchy(
         tmp_path,
         orchestrator=ScriptedModel([ONE_PHASE]),
-        numbers=ScriptedModel(
-            [
-                {"plan": {"steps": [{"name": "Add", "worker": "calc", "goals": "add"}]}},
-                tool_call("add", a=2, b=3),
-                "5",
-            ]
-        ),
+        numbers=looping_model(2, 3, "2 + 3 = 5"),
         content=ScriptedModel([]),
     )
     with anyio.fail_after(60):
