@@ -335,9 +335,27 @@ _PLACEHOLDER = re.compile(
 )
 
 
+JsonTextKind = Literal["tool_call", "data"]
+
+_FENCE = re.compile(r"^```[A-Za-z]*\s*")
+_CALL_KEYS = re.compile(
+    r'^\{\s*"(?:tool|name|function)"\s*:\s*"[^"]*"\s*,\s*"(?:arguments|parameters|args)"\s*:'
+)
+
+
+def json_text_kind(text: str) -> JsonTextKind | None:
+    """Whether ``text`` is JSON rather than sentences (also inside a Markdown code fence): a tool call written as
+    text (``{"name": ..., "arguments": ...}``), other JSON data, or neither (None). It need not parse: a reply cut
+    off inside an object is still JSON. A Markdown answer (``[a link](...)``, a table) is not."""
+    body = _FENCE.sub("", text.strip(), count=1).lstrip()
+    if not body.startswith(("{", "[{", "[[", '["')):
+        return None
+    return "tool_call" if _CALL_KEYS.match(body) else "data"
+
+
 def _prose_without_placeholders(text: str) -> str:
-    if text.lstrip().startswith(("{", "[{")):
-        # Small models echo a tool's JSON as the answer; people read this text.
+    if json_text_kind(text) is not None:
+        # Models echo a tool's JSON (or write a call) as the answer; people read this text.
         raise ValueError("the answer is JSON: write it as sentences, stating the figures with what they are")
     found = _PLACEHOLDER.search(text)
     if found:

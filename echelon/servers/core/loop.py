@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .budget import BudgetExhausted
-from .envelope import Artifact, ErrorInfo, ToolCallRecord, Usage, clip
+from .envelope import Artifact, ErrorInfo, ToolCallRecord, Usage, clip, json_text_kind
 from .evidence import find_artifacts
 from .llm import Message, Model, ModelRequest, ModelResponse, ToolCall
 from .policies import PendingCall, Policy, Refuse, Rewrite, RunState, SendBack
@@ -79,11 +79,7 @@ def _next_step(response: ModelResponse, tools_allowed: bool, max_tokens: int) ->
         spent = response.usage.output_tokens
         how = "began to repeat itself" if 0 < spent < max_tokens else f"ran past {max_tokens} tokens"
         return _CutOff(response.text, f"your reply {how} and was cut off")
-    text = response.text.strip()
-    # A model that may not call tools any more sometimes writes the call as text: that is no answer.
-    if text.startswith("{") and '"tool"' in text[:40] and '"arguments"' in text:
-        text = ""
-    return _FinalAnswer(text)
+    return _FinalAnswer(response.text.strip())
 
 
 async def run_tool_loop(
@@ -147,6 +143,9 @@ async def run_tool_loop(
                         )
                     )
                     continue
+                if json_text_kind(step.text) == "tool_call":
+                    outcome.stop = "no_answer"  # a call written as text, not run, is no answer
+                    return outcome
                 if objection is not None:
                     policy, reason = objection
                     outcome.errors.append(ErrorInfo(where=where, message=reason, kind=policy.error_kind))

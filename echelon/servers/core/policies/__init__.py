@@ -1,7 +1,7 @@
 """Named policies for the tool loop and synthesis, chosen per manager (and for the orchestrator) in ``echelon.toml``.
 
-``policies = ["figure_grounding", "loop_guard", "answer_hint", "answers_request"]`` is the default
-(``raw_result_answer`` is opt-in); a policy that only helps small models says so (``small_model_aid``). Nothing in a
+``policies = ["prose_answer", "figure_grounding", "loop_guard", "answer_hint", "answers_request"]`` is the
+default; a policy that only helps small models says so (``small_model_aid``). Nothing in a
 policy names data of any particular database.
 """
 
@@ -15,18 +15,27 @@ from ._base import Allow, CallDecision, PendingCall, Policy, Refuse, Rewrite, Ru
 from ._grounding import FigureGrounding
 from ._guard import LoopGuard
 from ._hints import AnswerHint
-from ._prose import RawResultAnswer
+from ._prose import ProseAnswer
 
-PolicyName = Literal["figure_grounding", "loop_guard", "answer_hint", "answers_request", "raw_result_answer"]
+PolicyName = Literal[
+    "prose_answer", "figure_grounding", "loop_guard", "answer_hint", "answers_request", "raw_result_answer"
+]
 
 POLICIES: dict[PolicyName, type[Policy]] = {
     "figure_grounding": FigureGrounding,
     "loop_guard": LoopGuard,
     "answer_hint": AnswerHint,
     "answers_request": AnswersTheRequest,
-    "raw_result_answer": RawResultAnswer,
+    "prose_answer": ProseAnswer,
+    "raw_result_answer": ProseAnswer,  # still accepted in configs: prose_answer covers what it checked
 }
-DEFAULT_POLICIES: list[PolicyName] = ["figure_grounding", "loop_guard", "answer_hint", "answers_request"]
+DEFAULT_POLICIES: list[PolicyName] = [
+    "prose_answer",
+    "figure_grounding",
+    "loop_guard",
+    "answer_hint",
+    "answers_request",
+]
 
 
 def build_policies(names: Sequence[PolicyName]) -> list[Policy]:
@@ -46,7 +55,7 @@ __all__ = [
     "PendingCall",
     "Policy",
     "PolicyName",
-    "RawResultAnswer",
+    "ProseAnswer",
     "Refuse",
     "Rewrite",
     "RunState",
