@@ -643,3 +643,40 @@ async def test_a_held_value_with_no_rows_in_the_period_is_an_empty_answer_not_an
         date_column="created",
     )
     assert result["rows"] == [] or result["rows"][0]["value"] is None
+
+
+async def test_a_sum_over_a_summary_view_by_a_dimension_it_lacks_is_the_same_sum_over_the_table_it_reads(
+    demo: Path,
+) -> None:
+    server = build_server(demo)
+    last = str(demo_years()[1])
+    result = await call(
+        server,
+        "aggregate",
+        measure="sum(monthly_region_revenue.revenue)",
+        group_by=["product.category"],
+        date_column="month",
+        period=last,
+    )
+    expected = query(
+        demo,
+        "SELECT p.category, sum(s.revenue) FROM sales s JOIN products p USING (product_id) "
+        "WHERE s.sale_date LIKE ? || '%' GROUP BY p.category ORDER BY 2 DESC",
+        (last,),
+    )
+    assert groups(result) == [(name, round(value, 6)) for name, value in expected]
+    assert result["measure"] == "sum(sales.revenue)"
+    assert "sum(monthly_region_revenue.revenue) was computed as sum(sales.revenue)" in result["note"]
+    assert "periods apply to sales.sale_date" in result["note"]
+    rows = await call(
+        server, "aggregate", measure="sum(monthly_region_revenue.order_lines)", group_by=["customer"]
+    )
+    assert rows["measure"] == "count(sales)"
+
+
+async def test_a_view_that_leaves_rows_out_keeps_its_own_dimensions(server: MCPServer) -> None:
+    # big_orders filters orders (WHERE total > 100): its sum is not the table's, so nothing moves.
+    message = await call_error(
+        server, "aggregate", measure="sum(big_orders.total)", group_by=["customer.region"]
+    )
+    assert "is not a dimension of big_orders" in message

@@ -136,6 +136,8 @@ class Query:
     compare_to: Period | None
     order: Order
     limit: int
+    note: str | None = None
+    """How the request was read differently than given (said in the result's note)."""
 
 
 @dataclass
@@ -225,7 +227,8 @@ def _source(table: str, dimensions: list[Dimension]) -> str:
 def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline) -> AggregateResult:
     """Run ``query``: the grouped rows and, with group_by, the measure over all matching rows. When nothing
     matched, the equality filters are checked against the values their columns hold (``_explain_unmatched``)."""
-    query, note = _chronological(query)
+    query, swapped = _chronological(query)
+    note = "; ".join(n for n in (query.note, swapped) if n) or None
     result = _answer(db, conn, query, deadline, note)
     if _matched(result):
         return result

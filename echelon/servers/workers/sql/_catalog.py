@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from echelon.servers.workers.sql._db import Deadline, QueryTimeout, ReadOnlyDatabase, quote_identifier
+from echelon.servers.workers.sql._lineage import summed_columns
 from echelon.servers.workers.sql._models import Cell
 
 LABEL_COLUMNS = ("name", "title", "label")
@@ -68,6 +69,9 @@ class TableShape:
     columns: list[str]
     date_columns: list[str]
     dimensions: dict[str, Dimension] = field(default_factory=dict[str, Dimension])
+    sums: dict[str, str] = field(default_factory=dict[str, str])
+    """A view's columns that are sums over the rows of one table, by the measure of that table with the same
+    total (``revenue`` -> ``sum(sales.revenue)``; see ``_lineage``)."""
 
 
 @dataclass
@@ -267,9 +271,11 @@ def _derived_measures(table: str, columns: list[_Column], foreign: set[str]) -> 
 def build_catalog(db: ReadOnlyDatabase, conn: sqlite3.Connection) -> Catalog:
     """The catalog of the database as it is now; business measures are added by ``_measures``."""
     catalog = Catalog()
-    for obj in db.objects(conn):
+    objects = db.objects(conn)
+    foreign_keys: dict[str, set[str]] = {}
+    for obj in objects:
         columns = _columns(db, conn, obj.name)
-        foreign = {k[0] for k in _single_column_keys(db, conn, obj.name)}
+        foreign = foreign_keys[obj.name] = {k[0] for k in _single_column_keys(db, conn, obj.name)}
         catalog.tables[obj.name] = TableShape(
             obj.name,
             [c.name for c in columns],
@@ -278,4 +284,7 @@ def build_catalog(db: ReadOnlyDatabase, conn: sqlite3.Connection) -> Catalog:
         )
         for measure in _derived_measures(obj.name, columns, foreign):
             catalog.measures.setdefault(measure.name, measure)
+    for obj in objects:
+        if obj.kind == "view" and obj.sql:
+            catalog.tables[obj.name].sums = summed_columns(obj.sql, foreign_keys, catalog.measures)
     return catalog

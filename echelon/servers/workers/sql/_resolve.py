@@ -61,6 +61,44 @@ def _foreign_label(shape: TableShape, given: str) -> Dimension | None:
     return None
 
 
+def _dimension_of(shape: TableShape, given: str) -> Dimension | None:
+    found = pick(given, list(shape.dimensions))
+    return shape.dimensions[found] if found is not None else _foreign_label(shape, given)
+
+
+def _moved_to_source(
+    catalog: Catalog, chosen: Measure, named: Sequence[str], date_column: str | None
+) -> tuple[Measure, str | None, str] | None:
+    """A sum over a view's summed column, asked per (or filtered on) something the view does not have, as the
+    same sum over the table the view reads when that table has it all: the measure, the date column there, and a
+    note saying so. None when the view has every name, or the sum cannot move (``TableShape.sums``)."""
+    shape = catalog.tables[chosen.table]
+    head, _, rest = chosen.name.partition("(")
+    source_name = shape.sums.get(rest.removesuffix(")").rpartition(".")[2]) if head == "sum" else None
+    missing = [n for n in named if _dimension_of(shape, n) is None]
+    if source_name is None or not missing:
+        return None
+    source = catalog.measures[source_name]
+    target = catalog.tables[source.table]
+    if any(_dimension_of(target, n) is None for n in named):
+        return None
+    column = date_column
+    if (
+        date_column is not None
+        and pick(date_column, target.date_columns) is None
+        and len(target.date_columns) == 1
+    ):
+        column = target.date_columns[0]
+    said = ", ".join(repr(n) for n in missing)
+    note = (
+        f"{chosen.name} was computed as {source.name}, the same total over the rows {shape.name} sums: {said} "
+        f"{'is a dimension' if len(missing) == 1 else 'are dimensions'} of {source.table}, not of {shape.name}"
+    )
+    if column != date_column:
+        note += f"; periods apply to {source.table}.{column}"
+    return source, column, note
+
+
 def dimension_named(catalog: Catalog, shape: TableShape, given: str, argument: str) -> Dimension:
     """The dimension of ``shape`` that ``given`` names (see ``pick``), or that a foreign key's column or table
     name means; else a ValueError listing the valid names and the tables that do have ``given``."""
@@ -124,6 +162,10 @@ def resolve(
 ) -> Query:
     """Check every name against the catalog; ValueError says which argument is wrong and what would be valid."""
     chosen = measure_named(catalog, measure)
+    note: str | None = None
+    moved = _moved_to_source(catalog, chosen, [*group_by, *(f.dimension for f in filters)], date_column)
+    if moved is not None:
+        chosen, date_column, note = moved
     shape = catalog.tables[chosen.table]
     dims = [dimension_named(catalog, shape, name, "group_by") for name in group_by]
     if len({d.name for d in dims}) != len(dims):
@@ -159,4 +201,5 @@ def resolve(
         compare_to=_period("compare_to", compare_to),
         order=order or ("percent_change_desc" if comparing else "value_desc"),
         limit=limit,
+        note=note,
     )
