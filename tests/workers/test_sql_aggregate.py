@@ -13,6 +13,7 @@ from mcp.server.mcpserver import MCPServer
 
 from echelon.examples.company import demo_years, generate_database
 from echelon.servers.workers.sql import build_server
+from echelon.servers.workers.sql._spelling import nearest_value
 from tests.workers._calls import call, call_error
 from tests.workers._shop_db import make_database
 
@@ -680,3 +681,34 @@ async def test_a_view_that_leaves_rows_out_keeps_its_own_dimensions(server: MCPS
         server, "aggregate", measure="sum(big_orders.total)", group_by=["customer.region"]
     )
     assert "is not a dimension of big_orders" in message
+
+
+async def test_a_filter_value_one_held_value_is_a_near_spelling_of_is_read_as_that_value(demo: Path) -> None:
+    server = build_server(demo)
+    name = query(demo, "SELECT name FROM products ORDER BY product_id LIMIT 1")[0][0]
+    expected = query(
+        demo,
+        "SELECT sum(s.quantity) FROM sales s JOIN products p USING (product_id) WHERE p.name = ?",
+        (name,),
+    )[0][0]
+    for given in (f"{name}s", name.upper(), f"  {name.lower()} "):
+        result = await call(
+            server,
+            "aggregate",
+            measure="sum(sales.quantity)",
+            filters=[{"dimension": "product", "value": given}],
+        )
+        assert result["rows"] == [{"group": {}, "value": expected}]
+        assert result["note"] == (
+            "no row holds the filter value as given, so it was read as the one close value the column holds: "
+            f"{given!r} as {name!r}"
+        )
+
+
+def test_only_one_clearly_nearest_value_is_taken_for_a_filter_text() -> None:
+    held = ["Mountain West", "Great Lakes", "Southwest", "East", "West"]
+    assert nearest_value("mountain-west", held) == "Mountain West"
+    assert nearest_value("Great Lake", held) == "Great Lakes"
+    assert nearest_value("Wast", held) is None  # short: only case and spacing may differ
+    assert nearest_value("Northwest", held) is None  # not close enough to Southwest
+    assert nearest_value("Camp Mug 2", ["Camp Mug 1", "Camp Mug 3"]) is None  # two as close

@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, WithJsonSc
 from sqlglot import exp
 
 from echelon.servers.workers.sql._catalog import ROW_ALIAS, Dimension, Join, Measure
-from echelon.servers.workers.sql._db import Deadline, ReadOnlyDatabase, quote_identifier
+from echelon.servers.workers.sql._db import Deadline, Fetched, ReadOnlyDatabase, quote_identifier
 from echelon.servers.workers.sql._models import Cell
 from echelon.servers.workers.sql._periods import Period
+from echelon.servers.workers.sql._spelling import nearest_value
 
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "like"]
 Order = Literal[
@@ -228,8 +229,8 @@ def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: 
     """Run ``query``: the grouped rows and, with group_by, the measure over all matching rows. When nothing
     matched, the equality filters are checked against the values their columns hold (``_explain_unmatched``)."""
     query, swapped = _chronological(query)
-    note = "; ".join(n for n in (query.note, swapped) if n) or None
-    result = _answer(db, conn, query, deadline, note)
+    notes = [n for n in (query.note, swapped) if n]
+    result = _answer(db, conn, query, deadline, "; ".join(notes) or None)
     if _matched(result):
         return result
     unheld = [
@@ -237,9 +238,15 @@ def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: 
         for c in query.filters
         if c.op in ("=", "in") and not _held(db, conn, query.measure.table, c, deadline)
     ]
+    query, unheld, read_as = _read_as_held(db, conn, query, unheld, deadline)
+    if read_as is not None:
+        notes.append(read_as)
+        result = _answer(db, conn, query, deadline, "; ".join(notes))
+        if _matched(result) or not unheld:
+            return result
     narrowed, dropped = _without_grouped(query, unheld)
     if dropped is not None:
-        result = _answer(db, conn, narrowed, deadline, "; ".join(n for n in (note, dropped) if n))
+        result = _answer(db, conn, narrowed, deadline, "; ".join([*notes, dropped]))
         if _matched(result):
             return result
     _explain_unmatched(db, conn, narrowed, [c for c in unheld if c in narrowed.filters], deadline)
@@ -325,6 +332,7 @@ def _answer(
 
 
 EXAMPLE_VALUES = 8
+SPELLING_VALUES = 2000  # distinct values compared with a filter's text; a column with more is a free-text one
 
 
 def _held(
@@ -337,6 +345,48 @@ def _held(
         conn, f"SELECT 1 {source} WHERE {check.condition(cond)} LIMIT 1", check.params, 1, deadline
     )
     return bool(found.rows)
+
+
+def _held_values(
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, dim: Dimension, limit: int, deadline: Deadline
+) -> Fetched:
+    source = _source(table, [dim])
+    target = dim.select
+    sql = f"SELECT DISTINCT {target} {source} WHERE {target} IS NOT NULL ORDER BY 1 LIMIT {limit + 1}"
+    return db.fetch(conn, sql, {}, limit, deadline)
+
+
+def _read_as_held(
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, unheld: list[Condition], deadline: Deadline
+) -> tuple[Query, list[Condition], str | None]:
+    """``query`` with each ``unheld`` text value that one held value is a near spelling of read as that value
+    (``_spelling``); the filters still unheld; and a note naming what was read as what (None: nothing was)."""
+    still: list[Condition] = []
+    read: dict[int, Condition] = {}
+    said: list[str] = []
+    for cond in unheld:
+        given = cond.value if isinstance(cond.value, list) else [cond.value]
+        if not all(isinstance(v, str) for v in given):
+            still.append(cond)
+            continue
+        held = [
+            str(r[0])
+            for r in _held_values(
+                db, conn, query.measure.table, cond.dimension, SPELLING_VALUES, deadline
+            ).rows
+        ]
+        meant = [nearest_value(str(v), held) or str(v) for v in given]
+        if meant == [str(v) for v in given]:
+            still.append(cond)
+            continue
+        said += [f"{g!r} as {m!r}" for g, m in zip(given, meant, strict=True) if g != m]
+        read[id(cond)] = replace(cond, value=meant if isinstance(cond.value, list) else meant[0])
+    if not read:
+        return query, unheld, None
+    filters = [read.get(id(c), c) for c in query.filters]
+    still = [read.get(id(c), c) for c in still]
+    note = f"no row holds the filter value as given, so it was read as the one close value the column holds: {', '.join(said)}"
+    return replace(query, filters=filters), still, note
 
 
 def _without_grouped(query: Query, unheld: list[Condition]) -> tuple[Query, str | None]:
@@ -362,15 +412,7 @@ def _explain_unmatched(
     (a dimension's own name, a misspelt region): the caller learns the values there are instead of taking "no
     data" as the answer. A value the column does hold, with no rows in the period asked, is a true empty answer."""
     for cond in unheld:
-        source = _source(query.measure.table, [cond.dimension])
-        target = cond.dimension.select
-        held = db.fetch(
-            conn,
-            f"SELECT DISTINCT {target} {source} WHERE {target} IS NOT NULL ORDER BY 1 LIMIT {EXAMPLE_VALUES + 1}",
-            {},
-            EXAMPLE_VALUES,
-            deadline,
-        )
+        held = _held_values(db, conn, query.measure.table, cond.dimension, EXAMPLE_VALUES, deadline)
         values = ", ".join(repr(r[0]) for r in held.rows) + (", ..." if held.truncated else "")
         raise ValueError(
             f"filters: {cond.dimension.name} {cond.op} {cond.value!r} matches no row at all; its values are "
