@@ -10,6 +10,7 @@ from mcp.types import Tool
 from pydantic import BaseModel, Field
 
 from .pool import ConnectionFailed, ConnectionPool, SessionLost
+from .tooling import FIGURE_ARGUMENTS
 
 
 class ToolInfo(BaseModel):
@@ -25,6 +26,11 @@ class ToolInfo(BaseModel):
         "not content, so they are not checked for figures",
     )
     idempotent: bool = Field(default=False, description="The server marks it idempotent (idempotentHint)")
+    figure_arguments: list[str] = Field(
+        default_factory=list,
+        description=f"Arguments whose figures are data, not constants (the tool's _meta {FIGURE_ARGUMENTS!r}): "
+        "figure_grounding checks them even on a read-only tool",
+    )
 
 
 class WorkerInfo(BaseModel):
@@ -78,7 +84,15 @@ def to_info(tool: Tool) -> ToolInfo:
         input_schema=dict(tool.input_schema),
         read_only=bool(tool.annotations and tool.annotations.read_only_hint),
         idempotent=bool(tool.annotations and tool.annotations.idempotent_hint),
+        figure_arguments=_declared_names((tool.meta or {}).get(FIGURE_ARGUMENTS)),
     )
+
+
+def _declared_names(value: Any) -> list[str]:
+    """A ``_meta`` list of argument names; anything else declares none."""
+    if not isinstance(value, list):
+        return []
+    return [str(v) for v in value if isinstance(v, str)]  # pyright: ignore[reportUnknownVariableType]
 
 
 async def discover(

@@ -10,7 +10,7 @@ answer sent back once with a reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .budget import BudgetExhausted
@@ -218,7 +218,7 @@ async def judge_and_call(
             state.records.append(record)
             return JudgedCall(record, [], decision.end_tool_calls)
         if isinstance(decision, Rewrite):
-            pending = PendingCall(pending.worker, pending.tool, decision.arguments, pending.read_only)
+            pending = replace(pending, arguments=decision.arguments)
             notes.append(decision.note)
     made = await toolset.call(pending, progress)
     if notes:

@@ -28,6 +28,11 @@ def description_of(fn: Callable[..., Any]) -> str:
     return inspect.cleandoc(fn.__doc__ or "")
 
 
+FIGURE_ARGUMENTS = "echelon/figure_arguments"
+"""A tool's ``_meta`` key listing its arguments that take figures from data (a computation's input series), which
+``figure_grounding`` checks against the request and the results: ``meta={FIGURE_ARGUMENTS: ["values"]}``."""
+
+
 def tool(server: MCPServer[Any], **options: Any) -> Callable[[F], F]:
     """``server.tool(**options)``, describing the tool by its dedented docstring unless ``description`` is given."""
 

@@ -63,7 +63,11 @@ class WorkerToolset:
         if entry is None:
             return None
         return PendingCall(
-            entry.worker.name, entry.tool.name, dict(arguments), read_only=entry.tool.read_only
+            entry.worker.name,
+            entry.tool.name,
+            dict(arguments),
+            read_only=entry.tool.read_only,
+            figure_arguments=tuple(entry.tool.figure_arguments),
         )
 
     async def call(self, call: PendingCall, progress: Progress) -> CallResult:

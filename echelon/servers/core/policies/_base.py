@@ -25,6 +25,8 @@ class PendingCall:
     tool: str
     arguments: dict[str, Any]
     read_only: bool = False
+    figure_arguments: tuple[str, ...] = ()
+    """Arguments the tool declares take figures from data (``catalog.FIGURE_ARGUMENTS``)."""
 
 
 @dataclass(frozen=True)

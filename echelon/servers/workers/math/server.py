@@ -15,7 +15,7 @@ from pydantic import Field
 
 from echelon import __version__
 from echelon.servers.core.serve import serve_main
-from echelon.servers.core.tooling import answer_client_errors, tool
+from echelon.servers.core.tooling import FIGURE_ARGUMENTS, answer_client_errors, tool
 from echelon.servers.workers.math import _stats
 from echelon.servers.workers.math._limit import run_limited
 from echelon.servers.workers.math._results import Evaluation, IntegralResult, Solutions, Transformed
@@ -87,7 +87,7 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         """Integrate an expression: the antiderivative, or the definite integral when both bounds are given."""
         return run_limited("integrate", (expression, variable, lower, upper), timeout_seconds, IntegralResult)
 
-    @tool(server, annotations=_PURE)
+    @tool(server, annotations=_PURE, meta={FIGURE_ARGUMENTS: ["values"]})
     def statistics(
         values: Annotated[list[float], Field(description="The numbers to summarize")],
         percentiles: Annotated[
@@ -98,7 +98,7 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         min, max, range and percentiles."""
         return _stats.summarize(values, percentiles)
 
-    @tool(server, annotations=_PURE)
+    @tool(server, annotations=_PURE, meta={FIGURE_ARGUMENTS: ["old", "new"]})
     def percent_change(
         old: Annotated[float, Field(description="The starting value (not 0)")],
         new: Annotated[float, Field(description="The ending value")],
@@ -106,7 +106,7 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
         """Percent change from old to new, relative to |old| (so -10 -> -5 is +50 %)."""
         return _stats.percent_change(old, new)
 
-    @tool(server, annotations=_PURE)
+    @tool(server, annotations=_PURE, meta={FIGURE_ARGUMENTS: ["values"]})
     def growth_rate(
         values: Annotated[list[float], Field(description="A series of values, oldest first, one per period")],
         periods_per_year: Annotated[
