@@ -136,3 +136,23 @@ async def test_an_answer_that_still_invents_a_figure_gives_way_to_the_data_witho
     assert result.steps[0].output_from == "tools"
     assert [e.kind for e in result.errors] == ["grounding"]
     model.assert_consumed()
+
+
+async def test_an_invented_answer_with_no_data_behind_it_is_replaced_by_what_failed_without_a_synthesis(
+    tmp_path: Path,
+) -> None:
+    model = ScriptedModel(
+        [
+            one_step("calc"),
+            tool_call("divide", a=1, b=0),
+            "The quotient is 4,321.",
+            "The quotient is 4,321, as said.",  # still invented after it went back: no synthesis follows
+        ]
+    )
+    result = await run_phase(tmp_path, model)
+    assert result.status == "partial" and not result.goal_met
+    assert "4,321" not in result.output
+    assert result.output.startswith("Not known: no tool call returned data for it (1 made, none with data).")
+    assert "The last call, calc.divide:" in result.output
+    assert result.steps[0].output_from == "none" and result.missing == "no tool call returned data"
+    model.assert_consumed()

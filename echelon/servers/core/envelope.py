@@ -209,10 +209,11 @@ class StepResult(Result):
     worker: str
     calls: list[ToolCallRecord] = Field(default_factory=list)
     reassigned_from: str | None = Field(default=None, description="The worker that kept failing, if any")
-    output_from: Literal["model", "tools"] = Field(
+    output_from: Literal["model", "tools", "none"] = Field(
         default="model",
-        description="Whose text the output is: the model's answer, or the tools' data as they returned it (a "
-        "planned call, or no answer the policies accepted)",
+        description="Whose text the output is: the model's answer, the tools' data as they returned it (a "
+        "planned call, or no answer the policies accepted), or none: no answer stood and no call returned data, "
+        "and the output says so",
     )
 
     @property

@@ -100,6 +100,15 @@ def find_artifacts(value: Any) -> list[Artifact]:
     return found
 
 
+def unbacked_answer(calls: Sequence[ToolCallRecord], limit: int = 300) -> str:
+    """What to say when no tool call returned data and the answer a model wrote did not pass the checks: that
+    the answer is not known here, and why (the last call's error)."""
+    made = [c for c in calls if c.outcome != "refused"] or list(calls)
+    last = made[-1] if made else None
+    why = f" The last call, {last.worker}.{last.tool}: {clip(last.error or last.text, limit)}" if last else ""
+    return f"Not known: no tool call returned data for it ({len(made)} made, none with data).{why}"
+
+
 def data_answer(calls: Sequence[ToolCallRecord], *, rows: int = 10, limit: int = 1500) -> str:
     """The last data-bearing result of ``calls`` as text a person reads (rows as a Markdown table, other fields as
     ``name: value`` lines): the answer to give when no answer a model wrote passed the checks, so the reader gets

@@ -18,7 +18,7 @@ from ..core.calls import ToolCaller
 from ..core.catalog import WorkerInfo
 from ..core.contracts import PhaseContext
 from ..core.envelope import Artifact, ErrorInfo, StepResult, ToolCallRecord
-from ..core.evidence import data_answer, with_data
+from ..core.evidence import data_answer, unbacked_answer, with_data
 from ..core.llm import Model
 from ..core.loop import judge_and_call, run_tool_loop
 from ..core.plan import PlanNode, Step
@@ -207,6 +207,9 @@ class StepRunner:
         if (refused or not result.output.strip()) and with_data(result.calls):
             # Text a policy refused (or no text) is not shown as the answer: the data the tools returned is.
             result.output, result.output_from = data_answer(result.calls), "tools"
+        elif refused and made:
+            # Nor without data: its figures and names came from nowhere; what failed is the honest output.
+            result.output, result.output_from = unbacked_answer(result.calls), "none"
         result.usage.wall_seconds = time.perf_counter() - started
         return result
 
