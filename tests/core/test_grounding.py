@@ -110,3 +110,11 @@ def test_an_answer_states_a_figure_with_a_percent_a_decimal_or_two_digits() -> N
         states_a_figure("Mountain West, +29.73%") and states_a_figure("50 orders") and states_a_figure("2.5")
     )
     assert not states_a_figure("Mountain West grew fastest, in 3 steps")
+
+
+def test_figures_a_source_writes_in_words_are_figures_it_holds() -> None:
+    grounding = Grounding(
+        "A: Every product carries a ten-year warranty; outfitters get up to fifteen percent off."
+    )
+    assert grounding.missing("The warranty lasts 10 years; the discount is at most 15%.") == []
+    assert grounding.missing("The warranty lasts 12 years, at 16% off.") == ["12", "16%"]
