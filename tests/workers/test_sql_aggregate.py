@@ -712,3 +712,33 @@ def test_only_one_clearly_nearest_value_is_taken_for_a_filter_text() -> None:
     assert nearest_value("Wast", held) is None  # short: only case and spacing may differ
     assert nearest_value("Northwest", held) is None  # not close enough to Southwest
     assert nearest_value("Camp Mug 2", ["Camp Mug 1", "Camp Mug 3"]) is None  # two as close
+
+
+async def test_a_period_the_table_has_no_rows_in_says_which_dates_it_holds(demo: Path) -> None:
+    server = build_server(demo)
+    first, last = demo_years()
+    result = await call(
+        server,
+        "aggregate",
+        measure="sum(sales.revenue)",
+        group_by=["region"],
+        period=str(last + 1),
+        compare_to=str(last),
+    )
+    start, end = query(demo, "SELECT min(sale_date), max(sale_date) FROM sales")[0]
+    assert result["note"] == f"sales has no row in '{last + 1}': its sale_date runs from {start} to {end}"
+    assert all(r["value"] is None and r["previous"] is not None for r in result["rows"])
+    covered = await call(server, "aggregate", measure="sum(sales.revenue)", period=str(first))
+    assert "note" not in covered
+
+
+async def test_a_period_emptied_by_a_filter_is_a_true_empty_answer_with_no_note(server: MCPServer) -> None:
+    result = await call(
+        server,
+        "aggregate",
+        measure="sum(orders.total)",
+        filters=[{"dimension": "customer.region", "value": "north"}],
+        period="2025-04",
+        date_column="created",
+    )
+    assert "note" not in result

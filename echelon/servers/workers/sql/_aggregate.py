@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, WithJsonSc
 from sqlglot import exp
 
 from echelon.servers.workers.sql._catalog import ROW_ALIAS, Dimension, Join, Measure
+from echelon.servers.workers.sql._coverage import uncovered_note
 from echelon.servers.workers.sql._db import Deadline, Fetched, ReadOnlyDatabase, quote_identifier
 from echelon.servers.workers.sql._models import Cell
 from echelon.servers.workers.sql._periods import Period
@@ -227,7 +228,21 @@ def _source(table: str, dimensions: list[Dimension]) -> str:
 
 def run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline) -> AggregateResult:
     """Run ``query``: the grouped rows and, with group_by, the measure over all matching rows. When nothing
-    matched, the equality filters are checked against the values their columns hold (``_explain_unmatched``)."""
+    matched, the equality filters are checked against the values their columns hold (``_explain_unmatched``), and
+    a period whose values are all empty against the dates the table holds (``_coverage``)."""
+    result = _run(db, conn, query, deadline)
+    empty = [
+        p
+        for p, field in ((query.period, "value"), (query.compare_to, "previous"))
+        if p is not None and all(getattr(r, field) is None for r in result.rows)
+    ]
+    gap = uncovered_note(db, conn, query.measure.table, query.date_column, empty, deadline)
+    if gap is not None:
+        result.note = f"{result.note}; {gap}" if result.note else gap
+    return result
+
+
+def _run(db: ReadOnlyDatabase, conn: sqlite3.Connection, query: Query, deadline: Deadline) -> AggregateResult:
     query, swapped = _chronological(query)
     notes = [n for n in (query.note, swapped) if n]
     result = _answer(db, conn, query, deadline, "; ".join(notes) or None)
