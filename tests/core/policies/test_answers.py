@@ -8,7 +8,7 @@ import pytest
 
 from echelon.servers.core.envelope import ToolCallRecord
 from echelon.servers.core.evidence import data_values
-from echelon.servers.core.policies import RunState, SendBack, build_policies
+from echelon.servers.core.policies import AnswersTheRequest, RunState, SendBack, build_policies
 
 
 def growth_call() -> ToolCallRecord:
@@ -60,3 +60,30 @@ def test_a_placeholder_answer_that_repeats_the_question_s_words_is_sent_back() -
 
 def test_an_answer_naming_the_data_s_region_and_figure_stands() -> None:
     check("Lakeshore grew most in 2025: revenue 4,321.50, up 12.75%.")
+
+
+def test_a_figure_a_passage_states_in_words_is_a_figure_the_answer_may_cite() -> None:
+    passage = "A: Every product carries a ten-year warranty against defects."
+    record = ToolCallRecord(
+        worker="docs",
+        tool="search",
+        arguments={"query": "warranty"},
+        outcome="ok",
+        result={"hits": [{"id": 9, "score": 3.9, "passage": passage}]},
+    )
+    state = RunState(given="How long is the warranty?", records=[record], expects=["figure"])
+    AnswersTheRequest().check_answer("The warranty lasts 10 years.", state)
+    with pytest.raises(SendBack, match="asks for a figure"):
+        AnswersTheRequest().check_answer("The warranty lasts a long time.", state)
+
+
+def test_a_passage_without_figures_asks_no_figure_of_the_answer() -> None:
+    record = ToolCallRecord(
+        worker="docs",
+        tool="read",
+        arguments={},
+        outcome="ok",
+        result={"text": "Returns are accepted in store."},
+    )
+    state = RunState(given="Where are returns accepted?", records=[record], expects=["figure"])
+    AnswersTheRequest().check_answer("Returns are accepted in store.", state)

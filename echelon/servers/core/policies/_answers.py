@@ -11,6 +11,7 @@ from ._base import Policy, RunState, SendBack
 
 MIN_NAME_LENGTH = 2
 MAX_NAME_LENGTH = 80
+PROSE_WORDS = 4  # a string of this many words is prose (a passage), not a label or a date
 
 
 def names_something(answer: str, strings: list[str]) -> bool:
@@ -40,6 +41,8 @@ class AnswersTheRequest(Policy):
         if state.artifacts:
             return  # a file was made: it carries the figures and names, and the answer points to it
         strings, numbers = data_values(state.records)
+        # A figure a passage states ("a ten-year warranty") is data too, as digits or in words.
+        numbers += [s for s in strings if len(s.split()) >= PROSE_WORDS and Grounding(s).numbers]
         if "figure" in state.expects and numbers and not cites_a_figure(answer, numbers):
             raise SendBack(
                 "the request asks for a figure and the answer states none: state the figures from the data above, "
