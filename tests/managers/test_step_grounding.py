@@ -138,21 +138,24 @@ async def test_an_answer_that_still_invents_a_figure_gives_way_to_the_data_witho
     model.assert_consumed()
 
 
-async def test_an_invented_answer_with_no_data_behind_it_is_replaced_by_what_failed_without_a_synthesis(
-    tmp_path: Path,
-) -> None:
+async def test_an_invented_answer_with_no_data_behind_it_is_replaced_by_what_failed(tmp_path: Path) -> None:
     model = ScriptedModel(
         [
             one_step("calc"),
             tool_call("divide", a=1, b=0),
             "The quotient is 4,321.",
-            "The quotient is 4,321, as said.",  # still invented after it went back: no synthesis follows
+            "The quotient is 4,321, as said.",  # still invented after it went back
+            {"answer": "The quotient is not known: b is zero.", "goal_met": False, "missing": "a non-zero b"},
         ]
     )
     result = await run_phase(tmp_path, model)
+    step = result.steps[0]
+    assert step.output_from == "none" and "4,321" not in step.output
+    assert step.output.startswith("Not known: no tool call returned data for it (1 made, none with data).")
+    assert "The last call, calc.divide:" in step.output
+    # The synthesis reads what failed, not the invented figure, next to the request.
+    synthesis = model.requests[-1].messages[-1].content
+    assert "Not known: no tool call returned data" in synthesis and "4,321" not in synthesis
     assert result.status == "partial" and not result.goal_met
-    assert "4,321" not in result.output
-    assert result.output.startswith("Not known: no tool call returned data for it (1 made, none with data).")
-    assert "The last call, calc.divide:" in result.output
-    assert result.steps[0].output_from == "none" and result.missing == "no tool call returned data"
+    assert result.output == "The quotient is not known: b is zero."
     model.assert_consumed()

@@ -232,12 +232,6 @@ class Manager:
             result.output = only.output
             result.goal_met = backed and bool(with_data(only.calls))
             result.missing = "" if result.goal_met else "the tools returned no data for it"
-        elif only is not None and only.output_from == "none":
-            # No data came back and the step's model wrote no answer that stood: a synthesis would have nothing
-            # but the question to write from, which is how figures get invented.
-            result.output = only.output
-            result.goal_met = False
-            result.missing = "no tool call returned data"
         elif only is not None and only.output_from == "tools" and only.usage.llm_calls:
             # The step's model wrote no answer that stood, so its output is the tools' data; a synthesis would
             # ask the same question of the same data again. The data is the goal met; the step stays partial.
