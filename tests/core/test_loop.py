@@ -14,9 +14,11 @@ from echelon.servers.core.catalog import discover
 from echelon.servers.core.llm import ModelResponse, TokenUsage
 from echelon.servers.core.loop import NO_MORE_TOOLS, LoopOutcome, run_tool_loop
 from echelon.servers.core.policies import (
+    Allow,
     CallDecision,
     PendingCall,
     Policy,
+    Refuse,
     Rewrite,
     RunState,
     SendBack,
@@ -194,3 +196,28 @@ async def test_a_model_asking_again_for_a_refused_repeat_of_a_successful_call_is
     assert [r.outcome for r in outcome.records] == ["ok", "ok", "refused", "refused"]
     assert not model.requests[-1].tools  # the answer is asked for with no tools offered
     assert outcome.answer == "2 + 3 = 5"
+
+
+async def test_a_call_refused_by_a_policy_and_asked_again_twice_ends_the_tool_calls() -> None:
+    class NoAdding(Policy):
+        name: ClassVar[str] = "no_adding"
+        description: ClassVar[str] = "refuses add"
+
+        def before_call(self, call: PendingCall, state: RunState) -> CallDecision:
+            return Refuse("adding is not allowed here") if call.tool == "add" else Allow()
+
+    model = ScriptedModel(
+        [tool_call("add", a=2, b=3), tool_call("add", a=2, b=3), tool_call("add", a=2, b=3), "I cannot add."]
+    )
+    outcome = await run(model, policies=[*build_policies(["loop_guard"]), NoAdding()])
+    assert [(r.outcome, r.policy) for r in outcome.records] == [
+        ("refused", "no_adding"),
+        ("refused", "loop_guard"),
+        ("refused", "loop_guard"),
+    ]
+    assert (
+        "this exact call was already refused: adding is not allowed here"
+        in model.requests[2].messages[-1].content
+    )
+    assert model.requests[3].tools == []  # the second repeat ended the tool calls
+    model.assert_consumed()

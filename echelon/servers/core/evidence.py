@@ -103,10 +103,12 @@ def find_artifacts(value: Any) -> list[Artifact]:
 def unbacked_answer(calls: Sequence[ToolCallRecord], limit: int = 300) -> str:
     """What to say when no tool call returned data and the answer a model wrote did not pass the checks: that
     the answer is not known here, and why (the last call's error)."""
-    made = [c for c in calls if c.outcome != "refused"] or list(calls)
-    last = made[-1] if made else None
+    made = sum(1 for c in calls if c.outcome != "refused")
+    refused = len(calls) - made
+    last = calls[-1] if calls else None
     why = f" The last call, {last.worker}.{last.tool}: {clip(last.error or last.text, limit)}" if last else ""
-    return f"Not known: no tool call returned data for it ({len(made)} made, none with data).{why}"
+    counted = f"{made} made, {refused} refused" if refused else f"{made} made"
+    return f"Not known: no tool call returned data for it ({counted}, none with data).{why}"
 
 
 def data_answer(calls: Sequence[ToolCallRecord], *, rows: int = 10, limit: int = 1500) -> str:

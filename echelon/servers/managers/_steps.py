@@ -207,7 +207,7 @@ class StepRunner:
         if (refused or not result.output.strip()) and with_data(result.calls):
             # Text a policy refused (or no text) is not shown as the answer: the data the tools returned is.
             result.output, result.output_from = data_answer(result.calls), "tools"
-        elif refused and made:
+        elif refused:
             # Nor without data: its figures and names came from nowhere; what failed is the honest output.
             result.output, result.output_from = unbacked_answer(result.calls), "none"
         result.usage.wall_seconds = time.perf_counter() - started

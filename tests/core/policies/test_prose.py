@@ -64,5 +64,5 @@ def test_json_text_is_told_apart_as_a_tool_call_or_data_and_sentences_are_neithe
 
 
 def test_the_policy_is_on_by_default_and_the_old_name_still_chooses_it() -> None:
-    assert DEFAULT_POLICIES[0] == "prose_answer" and POLICIES["raw_result_answer"] is ProseAnswer
+    assert "prose_answer" in DEFAULT_POLICIES and POLICIES["raw_result_answer"] is ProseAnswer
     assert not ProseAnswer.small_model_aid

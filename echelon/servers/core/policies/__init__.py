@@ -1,6 +1,6 @@
 """Named policies for the tool loop and synthesis, chosen per manager (and for the orchestrator) in ``echelon.toml``.
 
-``policies = ["prose_answer", "figure_grounding", "loop_guard", "answer_hint", "answers_request"]`` is the
+``policies = ["loop_guard", "prose_answer", "figure_grounding", "answer_hint", "answers_request"]`` is the
 default; a policy that only helps small models says so (``small_model_aid``). Nothing in a
 policy names data of any particular database.
 """
@@ -30,9 +30,9 @@ POLICIES: dict[PolicyName, type[Policy]] = {
     "raw_result_answer": ProseAnswer,  # still accepted in configs: prose_answer covers what it checked
 }
 DEFAULT_POLICIES: list[PolicyName] = [
+    "loop_guard",
     "prose_answer",
     "figure_grounding",
-    "loop_guard",
     "answer_hint",
     "answers_request",
 ]

@@ -17,7 +17,9 @@ class LoopGuard(Policy):
     """A call identical to one that failed is refused at once (its error is repeated to the model), and a second
     such repeat ends the tool calls: a model that has not changed the call after reading the error twice will not.
     A call identical to successful ones is refused beyond ``max_same_call`` times (its result is already there), and
-    asking for it once more after that refusal ends the tool calls too."""
+    asking for it once more after that refusal ends the tool calls too. A call that was only ever refused (by any
+    policy) is refused again with the same reason, and the second repeat ends the tool calls. It comes first among
+    the default policies, so that a repeat meets it before the policy that refused the call."""
 
     name: ClassVar[str] = "loop_guard"
     description: ClassVar[str] = "refuses repeated identical calls; ends a loop that asks again once refused"
@@ -31,6 +33,12 @@ class LoopGuard(Policy):
         made = [r for r in same if r.outcome != "refused"]
         failed = [r for r in made if r.outcome != "ok"]
         refused_before = len(same) > len(made)
+        if same and not made:
+            # Refused every time (by this or another policy): the reason has not changed, nor will the answer.
+            return Refuse(
+                f"this exact call was already refused: {clip(same[-1].error or '', 500)}",
+                end_tool_calls=len(same) >= 2,
+            )
         if failed:
             return Refuse(
                 f"this exact call already failed with: {clip(failed[-1].error or failed[-1].text, 500)} "
