@@ -531,7 +531,11 @@ async def test_a_bare_column_name_finds_the_one_dimension_it_can_mean(server: MC
         ({"period": "last year"}, "period: unknown period 'last year': use '2025' (a year)"),
         ({"period": "2025", "compare_to": "Q1"}, "compare_to: unknown period 'Q1'"),
         ({"compare_to": "2024"}, "compare_to needs period"),
-        ({"order": "percent_change_desc"}, "order 'percent_change_desc' needs compare_to"),
+        (
+            {"order": "percent_change_desc", "period": "2025-Q1"},
+            "order 'percent_change_desc' ranks the change between two periods: give period (the later) and "
+            "compare_to (the earlier)",
+        ),
         (
             {"date_column": "total", "period": "2024"},
             "date_column 'total' is not a date column of orders; its date columns: created",
@@ -742,3 +746,36 @@ async def test_a_period_emptied_by_a_filter_is_a_true_empty_answer_with_no_note(
         date_column="created",
     )
     assert "note" not in result
+
+
+async def test_a_change_ranked_without_periods_compares_the_last_year_the_data_holds_with_the_one_before(
+    server: MCPServer, shop: Path
+) -> None:
+    implied = await call(
+        server, "aggregate", measure="sum(orders.total)", group_by=["customer"], order="difference_desc"
+    )
+    explicit = await call(
+        server,
+        "aggregate",
+        measure="sum(orders.total)",
+        group_by=["customer"],
+        period="2025",
+        compare_to="2024",
+        order="difference_desc",
+    )
+    assert implied["rows"] == explicit["rows"] and (implied["period"], implied["compare_to"]) == (
+        "2025",
+        "2024",
+    )
+    assert implied["note"] == (
+        "no periods were given for order 'difference_desc': 2025, the last year orders.created holds, is "
+        "compared with 2024"
+    )
+    year_given = await call(
+        server, "aggregate", measure="sum(orders.total)", period="2025", order="percent_change_desc"
+    )
+    assert (year_given["period"], year_given["compare_to"]) == ("2025", "2024")
+    assert (
+        year_given["note"]
+        == "no compare_to was given for order 'percent_change_desc': 2025 is compared with 2024"
+    )

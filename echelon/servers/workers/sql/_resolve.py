@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from echelon.servers.workers.sql._aggregate import Condition, FilterBase, Order, Query
 from echelon.servers.workers.sql._catalog import Catalog, Dimension, Measure, TableShape
@@ -139,6 +139,34 @@ def _date_column(shape: TableShape, given: str | None) -> str:
     )
 
 
+def _implied_comparison(
+    shape: TableShape,
+    date_column: str | None,
+    period: str | None,
+    order: str,
+    span: Callable[[str, str], tuple[str, str] | None],
+) -> tuple[str, str, str]:
+    """The periods a change ranked with ``order`` but no compare_to means: a year ``period`` against the year
+    before; with no period, the last year the date column holds against the one before. ValueError otherwise."""
+    fix = f"order {order!r} ranks the change between two periods: give period (the later) and compare_to (the earlier)"
+    column = _date_column(shape, date_column)  # raises when there is none, or several and none chosen
+    if period is not None:
+        if not (len(period.strip()) == 4 and period.strip().isdigit()):
+            raise ValueError(fix)
+        later = period.strip()
+        read = f"no compare_to was given for order {order!r}: {later} is compared with {int(later) - 1}"
+        return later, str(int(later) - 1), read
+    years = span(shape.name, column)
+    if years is None or not years[1].isdigit() or not years[0] < years[1]:
+        raise ValueError(fix)
+    later = years[1]
+    read = (
+        f"no periods were given for order {order!r}: {later}, the last year {shape.name}.{column} holds, is "
+        f"compared with {int(later) - 1}"
+    )
+    return later, str(int(later) - 1), read
+
+
 def _period(argument: str, text: str | None) -> Period | None:
     if text is None:
         return None
@@ -159,8 +187,10 @@ def resolve(
     date_column: str | None,
     order: Order | None,
     limit: int,
+    span: Callable[[str, str], tuple[str, str] | None] = lambda _table, _column: None,
 ) -> Query:
-    """Check every name against the catalog; ValueError says which argument is wrong and what would be valid."""
+    """Check every name against the catalog; ValueError says which argument is wrong and what would be valid.
+    ``span(table, date_column)`` gives the first and last year a date column holds, for examples in errors."""
     chosen = measure_named(catalog, measure)
     note: str | None = None
     moved = _moved_to_source(catalog, chosen, [*group_by, *(f.dimension for f in filters)], date_column)
@@ -186,12 +216,14 @@ def resolve(
         raise ValueError(
             "compare_to needs period: give the later period as period and the earlier as compare_to"
         )
+    if order is not None and compare_to is None and order.startswith(("difference", "percent_change")):
+        # A change was asked for with no periods to compare: read as the year before the later one (the last
+        # year the data holds when no period was given), and said so. A small model does not act on an error
+        # naming the fix: it repeats the call, or takes another order and reports totals as growth.
+        period, compare_to, read = _implied_comparison(shape, date_column, period, order, span)
+        note = "; ".join(n for n in (note, read) if n) or None
     column = _date_column(shape, date_column) if period is not None or date_column is not None else None
     comparing = compare_to is not None
-    if order is not None and not comparing and order.startswith(("difference", "percent_change")):
-        raise ValueError(
-            f"order {order!r} needs compare_to; without a comparison use value_desc, value_asc or group"
-        )
     return Query(
         measure=chosen,
         group_by=dims,
