@@ -399,7 +399,6 @@ def _read_as_held(
     if not read:
         return query, unheld, None
     filters = [read.get(id(c), c) for c in query.filters]
-    still = [read.get(id(c), c) for c in still]
     note = f"no row holds the filter value as given, so it was read as the one close value the column holds: {', '.join(said)}"
     return replace(query, filters=filters), still, note
 

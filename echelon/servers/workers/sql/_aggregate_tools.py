@@ -16,13 +16,8 @@ from pydantic.config import JsonDict
 from echelon.servers.core.tooling import tool
 from echelon.servers.workers.sql import _aggregate, _compare, _resolve
 from echelon.servers.workers.sql._catalog import Catalog, Measure
-from echelon.servers.workers.sql._db import (
-    Deadline,
-    QueryTimeout,
-    ReadOnlyDatabase,
-    SchemaObject,
-    quote_identifier,
-)
+from echelon.servers.workers.sql._coverage import date_bounds
+from echelon.servers.workers.sql._db import Deadline, QueryTimeout, ReadOnlyDatabase, SchemaObject
 from echelon.servers.workers.sql._periods import PERIOD_FORMATS
 
 DEFAULT_GROUPS = 50
@@ -36,20 +31,6 @@ AGGREGATE_DESCRIPTION = (
     "different values. group_by names must belong to the measure's table: its columns, key.column for a table "
     "its foreign key points to (the key's own name gives that row's name), and year/quarter/month(date column)."
 )
-
-
-def _years(
-    db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, column: str, timeout_seconds: float
-) -> tuple[str, str] | None:
-    """The first and last year (ISO text) ``table.column`` holds, or None when it holds none or cannot say."""
-    ref = quote_identifier(column)
-    sql = f"SELECT substr(min({ref}), 1, 4), substr(max({ref}), 1, 4) FROM {quote_identifier(table)}"
-    try:
-        rows = db.fetch(conn, sql, (), 1, Deadline(min(timeout_seconds, 2.0))).rows
-    except (sqlite3.Error, QueryTimeout):
-        return None
-    first, last = rows[0] if rows else (None, None)
-    return (str(first), str(last)) if first is not None and last is not None else None
 
 
 def _enum(names: list[str]) -> JsonDict:
@@ -76,6 +57,12 @@ def add_aggregate_tools(
             description="A group_by name; its value as group_by shows it is compared",
             json_schema_extra=_enum(dimension_names),
         )
+
+    def _bounds(conn: sqlite3.Connection, table: str, column: str) -> tuple[str, str] | None:
+        try:
+            return date_bounds(db, conn, table, column, Deadline(min(timeout_seconds, 2.0)))
+        except (sqlite3.Error, QueryTimeout):
+            return None  # no implied comparison: the call gets the error naming the periods to give
 
     def tool_error(exc: Exception, what: str) -> ToolError:
         if isinstance(exc, QueryTimeout):
@@ -157,7 +144,7 @@ def add_aggregate_tools(
                     date_column=date_column,
                     order=order,
                     limit=min(limit or DEFAULT_GROUPS, row_limit),
-                    span=lambda table, column: _years(db, conn, table, column, timeout_seconds),
+                    span=lambda table, column: _bounds(conn, table, column),
                 )
                 return _aggregate.run(db, conn, query, Deadline(timeout_seconds))
             except (ValueError, QueryTimeout, sqlite3.Error) as exc:

@@ -37,7 +37,18 @@ def uncovered_note(
     ]
     if not missing:
         return None
-    bounds = db.fetch(conn, f"SELECT min({ref}), max({ref}) {source}", (), 1, deadline).rows
-    first, last = bounds[0] if bounds else (None, None)
-    held = f"its {column} runs from {first} to {last}" if first is not None else f"it has no {column} at all"
+    bounds = date_bounds(db, conn, table, column, deadline)
+    held = f"its {column} runs from {bounds[0]} to {bounds[1]}" if bounds else f"it has no {column} at all"
     return f"{table} has no row in {' or '.join(repr(m) for m in missing)}: {held}"
+
+
+def date_bounds(
+    db: ReadOnlyDatabase, conn: sqlite3.Connection, table: str, column: str, deadline: Deadline
+) -> tuple[str, str] | None:
+    """The first and last value (ISO text) ``table.column`` holds; None when it holds none."""
+    ref = quote_identifier(column)
+    rows = db.fetch(
+        conn, f"SELECT min({ref}), max({ref}) FROM {quote_identifier(table)}", (), 1, deadline
+    ).rows
+    first, last = rows[0] if rows else (None, None)
+    return (str(first), str(last)) if first is not None and last is not None else None

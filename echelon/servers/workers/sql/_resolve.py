@@ -102,13 +102,10 @@ def _moved_to_source(
 def dimension_named(catalog: Catalog, shape: TableShape, given: str, argument: str) -> Dimension:
     """The dimension of ``shape`` that ``given`` names (see ``pick``), or that a foreign key's column or table
     name means; else a ValueError listing the valid names and the tables that do have ``given``."""
-    names = list(shape.dimensions)
-    found = pick(given, names)
+    found = _dimension_of(shape, given)
     if found is not None:
-        return shape.dimensions[found]
-    label = _foreign_label(shape, given)
-    if label is not None:
-        return label
+        return found
+    names = list(shape.dimensions)
     elsewhere = [t.name for t in catalog.tables.values() if pick(given, list(t.dimensions))]
     hint = f" ({given!r} is a dimension of {', '.join(elsewhere)}, not of {shape.name})" if elsewhere else ""
     raise ValueError(
@@ -156,10 +153,11 @@ def _implied_comparison(
         later = period.strip()
         read = f"no compare_to was given for order {order!r}: {later} is compared with {int(later) - 1}"
         return later, str(int(later) - 1), read
-    years = span(shape.name, column)
-    if years is None or not years[1].isdigit() or not years[0] < years[1]:
+    bounds = span(shape.name, column)
+    first, last = (bounds[0][:4], bounds[1][:4]) if bounds is not None else ("", "")
+    if not (last.isdigit() and first < last):
         raise ValueError(fix)
-    later = years[1]
+    later = last
     read = (
         f"no periods were given for order {order!r}: {later}, the last year {shape.name}.{column} holds, is "
         f"compared with {int(later) - 1}"
@@ -190,7 +188,8 @@ def resolve(
     span: Callable[[str, str], tuple[str, str] | None] = lambda _table, _column: None,
 ) -> Query:
     """Check every name against the catalog; ValueError says which argument is wrong and what would be valid.
-    ``span(table, date_column)`` gives the first and last year a date column holds, for examples in errors."""
+    ``span(table, date_column)`` gives the first and last dates a date column holds: a change ranked with no
+    periods compares its last year with the one before."""
     chosen = measure_named(catalog, measure)
     note: str | None = None
     moved = _moved_to_source(catalog, chosen, [*group_by, *(f.dimension for f in filters)], date_column)
