@@ -19,7 +19,14 @@ from tests.workers._shop_db import make_database
 
 pytestmark = pytest.mark.anyio
 
-SHOP_MEASURES = [
+SHOP_MEASURES = [  # tables before views, the one with a foreign key first
+    "count(orders)",
+    "count_distinct(orders.customer_id)",
+    "sum(orders.total)",
+    "avg(orders.total)",
+    "min(orders.total)",
+    "max(orders.total)",
+    "count(customers)",
     "count(big_orders)",
     "count_distinct(big_orders.id)",
     "count_distinct(big_orders.customer_id)",
@@ -27,13 +34,6 @@ SHOP_MEASURES = [
     "avg(big_orders.total)",
     "min(big_orders.total)",
     "max(big_orders.total)",
-    "count(customers)",
-    "count(orders)",
-    "count_distinct(orders.customer_id)",
-    "sum(orders.total)",
-    "avg(orders.total)",
-    "min(orders.total)",
-    "max(orders.total)",
 ]
 ORDERS_DIMENSIONS = [
     "id",
@@ -105,8 +105,8 @@ async def test_counting_an_id_column_is_described_as_counting_each_thing_once(sh
     counting = tool.description.split("Counting things: ", 1)[1]
     # Each table's id column, named by what it identifies; a primary key is already the row count.
     assert counting == (
-        "count_distinct(big_orders.customer_id) counts each customer once; "
-        "count_distinct(orders.customer_id) counts each customer once."
+        "count_distinct(orders.customer_id) counts each customer once; "
+        "count_distinct(big_orders.customer_id) counts each customer once."
     )
 
 
@@ -779,3 +779,107 @@ async def test_a_change_ranked_without_periods_compares_the_last_year_the_data_h
         year_given["note"]
         == "no compare_to was given for order 'percent_change_desc': 2025 is compared with 2024"
     )
+
+
+LINES_SCHEMA = """
+CREATE TABLE shops (shop_id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE lines (
+    line_id INTEGER PRIMARY KEY, ticket_id INTEGER NOT NULL, day TEXT NOT NULL,
+    shop_id INTEGER NOT NULL REFERENCES shops(shop_id), qty INTEGER NOT NULL, amount REAL NOT NULL
+);
+CREATE VIEW daily AS SELECT day, COUNT(*) AS lines, SUM(amount) AS amount FROM lines GROUP BY day;
+"""
+
+
+@pytest.fixture
+def lines(tmp_path: Path) -> Path:
+    """Tickets of several lines each, in two shops over two months: a ticket has no table of its own."""
+    path = tmp_path / "lines.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(LINES_SCHEMA)
+    conn.executemany("INSERT INTO shops VALUES (?, ?)", [(1, "Harbour"), (2, "Station")])
+    rows = [
+        (
+            ticket,
+            f"2025-0{1 + ticket % 2}-1{ticket % 7}",
+            1 + (ticket % 3 == 0),
+            1 + (ticket * line) % 3,
+            2.5 * line,
+        )
+        for ticket in range(1, 11)
+        for line in range(1, 1 + ticket % 4 + 1)
+    ]
+    conn.executemany("INSERT INTO lines (ticket_id, day, shop_id, qty, amount) VALUES (?, ?, ?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    return path
+
+
+async def test_a_key_column_of_a_thing_with_no_table_is_counted_under_the_things_name(lines: Path) -> None:
+    server = build_server(lines)
+    async with Client(server) as client:
+        tool = {t.name: t for t in (await client.list_tools()).tools}["aggregate"]
+    names = tool.input_schema["properties"]["measure"]["enum"]
+    # The fact table first, its things before its row count; a foreign key's count keeps its column's name,
+    # and a view of groups has no row count (it would count groups).
+    assert names[:3] == ["count(tickets)", "count(lines)", "count_distinct(lines.shop_id)"]
+    assert "count(daily)" not in names and "sum(daily.amount)" in names
+    tickets = await call(server, "aggregate", measure="count(tickets)", group_by=["shop"])
+    expected = query(
+        lines,
+        "SELECT s.name, count(DISTINCT l.ticket_id) FROM lines l JOIN shops s USING (shop_id) GROUP BY 1 ORDER BY 2 DESC",
+    )
+    assert groups(tickets) == [tuple(r) for r in expected]
+    assert tickets["overall"]["value"] == 10 and tickets["definition"] == "COUNT(DISTINCT lines.ticket_id)"
+
+
+async def test_per_divides_a_measure_by_a_count_over_the_same_rows(lines: Path) -> None:
+    server = build_server(lines)
+    per_ticket = await call(
+        server, "aggregate", measure="sum(lines.qty)", per="count(tickets)", period="2025-02"
+    )
+    (expected,) = query(
+        lines, "SELECT sum(qty) * 1.0 / count(DISTINCT ticket_id) FROM lines WHERE day LIKE '2025-02%'"
+    )
+    assert per_ticket["rows"][0]["value"] == round(expected[0], 6)
+    assert per_ticket["measure"] == "sum(lines.qty) per count(tickets)"
+    # Integers divided as numbers, not as SQLite's integer division.
+    (whole,) = query(
+        lines, "SELECT sum(qty) / count(DISTINCT ticket_id) FROM lines WHERE day LIKE '2025-02%'"
+    )
+    assert per_ticket["rows"][0]["value"] != whole[0]
+    # A table a foreign key reaches counts the rows' own references to it; a date bucket counts its periods.
+    per_shop = await call(server, "aggregate", measure="sum(lines.amount)", per="count(shops)")
+    (shop_avg,) = query(lines, "SELECT sum(amount) / count(DISTINCT shop_id) FROM lines")
+    assert per_shop["rows"][0]["value"] == round(shop_avg[0], 6) and per_shop["measure"].endswith("per shop")
+    per_month = await call(
+        server, "aggregate", measure="sum(daily.amount)", per="month(day)", group_by=["shop"], limit=1
+    )
+    (month_avg,) = query(
+        lines,
+        "SELECT s.name, sum(amount) / count(DISTINCT substr(day, 1, 7)) FROM lines l JOIN shops s USING (shop_id) "
+        "GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+    )
+    assert groups(per_month) == [(month_avg[0], round(month_avg[1], 6))]  # moved to the table the view sums
+    compared = await call(
+        server,
+        "aggregate",
+        measure="sum(lines.amount)",
+        per="count(tickets)",
+        period="2025-02",
+        compare_to="2025-01",
+    )
+    (both,) = query(
+        lines,
+        "SELECT sum(CASE WHEN day LIKE '2025-02%' THEN amount END) / count(DISTINCT CASE WHEN day LIKE '2025-02%' "
+        "THEN ticket_id END), sum(CASE WHEN day LIKE '2025-01%' THEN amount END) / count(DISTINCT CASE WHEN day "
+        "LIKE '2025-01%' THEN ticket_id END) FROM lines",
+    )
+    row = compared["rows"][0]
+    assert (row["value"], row["previous"]) == (round(both[0], 6), round(both[1], 6))
+
+
+async def test_per_names_what_it_may_divide_by_when_given_something_else(lines: Path) -> None:
+    message = await call_error(build_server(lines), "aggregate", measure="sum(lines.qty)", per="count(daily)")
+    assert "per 'count(daily)' is not a count or a dimension of lines" in message
+    assert "Valid per for lines: count(tickets), count(lines), count_distinct(lines.shop_id), shop" in message

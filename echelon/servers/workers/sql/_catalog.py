@@ -1,9 +1,15 @@
 """What the aggregate tool offers, derived from the schema: measures, dimensions and date columns per table.
 
 Read once when the server is built, so the names can be JSON-schema enums (a small model under a grammar can then
-only produce valid names). Nothing here knows any particular database: measures are the row count of every table,
-sum/avg/min/max of numeric columns and count-distinct of key columns; dimensions are a table's columns, the rows
-its foreign keys reach (named by what they point to) and year/quarter/month buckets of its date columns.
+only produce valid names). Nothing here knows any particular database: measures are the row count of every table
+(but not of a view whose rows are groups), sum/avg/min/max of numeric columns and count-distinct of key columns;
+dimensions are a table's columns, the rows its foreign keys reach (named by what they point to) and
+year/quarter/month buckets of its date columns. Tables come first, those with the most foreign keys (the facts:
+sales, events, order lines) before the rest, so the enum reads in the order the measures are most often meant.
+
+A key column that names a thing with no table of its own (``order_id`` in a table of order lines) gets its
+count-distinct under the thing's name, ``count(orders)``: "how many orders" then reads as that count rather than
+``count(order_lines)``, which counts lines.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from echelon.servers.workers.sql._db import Deadline, QueryTimeout, ReadOnlyDatabase, quote_identifier
-from echelon.servers.workers.sql._lineage import summed_columns
+from echelon.servers.workers.sql._lineage import groups_rows, summed_columns
 from echelon.servers.workers.sql._models import Cell
 
 LABEL_COLUMNS = ("name", "title", "label")
@@ -235,8 +241,39 @@ def _id_count_description(column: str) -> str | None:
     return f"counts each {stem.replace('_', ' ')} once" if stem else None
 
 
-def _derived_measures(table: str, columns: list[_Column], foreign: set[str]) -> list[Measure]:
-    measures = [Measure(f"count({table})", table, exp.Count(this=exp.Star()), "COUNT(*)")]
+def plural(word: str) -> str:
+    """An English plural of a name's last word, as column stems read (order -> orders, category -> categories)."""
+    lowered = word.lower()
+    if lowered.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if lowered.endswith("y") and lowered[-2:-1] not in tuple("aeiou"):
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def _things(objects: dict[str, tuple[list[_Column], set[str]]]) -> dict[tuple[str, str], str]:
+    """(table, column) -> ``count(<things>)`` for each key column that names a thing no table holds: not a
+    primary or foreign key, named ``<thing>_id``, its plural (and the thing) no table's name, and no other such
+    column with the same plural (then both keep ``count_distinct(table.column)``)."""
+    taken = {name.lower() for name in objects}
+    found: dict[tuple[str, str], str] = {}
+    for table, (columns, foreign) in objects.items():
+        for col in columns:
+            stem = col.name[:-3] if col.name.lower().endswith("_id") else ""
+            if not stem or col.primary_key or col.name in foreign:
+                continue
+            things = plural(stem)
+            if things.lower() not in taken and stem.lower() not in taken:
+                found[(table, col.name)] = f"count({things})"
+    names = list(found.values())
+    return {key: name for key, name in found.items() if names.count(name) == 1}
+
+
+def _derived_measures(
+    table: str, columns: list[_Column], foreign: set[str], things: dict[tuple[str, str], str], *, rows: bool
+) -> list[Measure]:
+    """The measures of one table; ``rows``: whether its row count is one (not for a view of groups)."""
+    measures = [Measure(f"count({table})", table, exp.Count(this=exp.Star()), "COUNT(*)")] if rows else []
     primary = [c for c in columns if c.primary_key]
     for col in columns:
         ref = column_ref(col.name)
@@ -244,15 +281,17 @@ def _derived_measures(table: str, columns: list[_Column], foreign: set[str]) -> 
             if len(primary) == 1 and col.primary_key:
                 continue  # the same as the row count
             expression = exp.Count(this=exp.Distinct(expressions=[ref]))
-            measures.append(
-                Measure(
-                    f"count_distinct({table}.{col.name})",
-                    table,
-                    expression,
-                    qualified(expression, table),
-                    _id_count_description(col.name),
-                )
+            measure = Measure(
+                things.get((table, col.name), f"count_distinct({table}.{col.name})"),
+                table,
+                expression,
+                qualified(expression, table),
+                _id_count_description(col.name),
             )
+            if (table, col.name) in things:
+                measures.insert(0, measure)  # before the row count: what "how many <things>" means
+            else:
+                measures.append(measure)
         elif col.numeric:
             functions: dict[str, type[exp.AggFunc]] = {
                 "sum": exp.Sum,
@@ -271,18 +310,23 @@ def _derived_measures(table: str, columns: list[_Column], foreign: set[str]) -> 
 def build_catalog(db: ReadOnlyDatabase, conn: sqlite3.Connection) -> Catalog:
     """The catalog of the database as it is now; business measures are added by ``_measures``."""
     catalog = Catalog()
-    objects = db.objects(conn)
-    foreign_keys: dict[str, set[str]] = {}
+    read = {
+        obj.name: (_columns(db, conn, obj.name), {k[0] for k in _single_column_keys(db, conn, obj.name)})
+        for obj in db.objects(conn)
+    }
+    objects = sorted(db.objects(conn), key=lambda o: (o.kind != "table", -len(read[o.name][1]), o.name))
+    foreign_keys = {name: foreign for name, (_columns_of, foreign) in read.items()}
+    things = _things(read)
     for obj in objects:
-        columns = _columns(db, conn, obj.name)
-        foreign = foreign_keys[obj.name] = {k[0] for k in _single_column_keys(db, conn, obj.name)}
+        columns, foreign = read[obj.name]
         catalog.tables[obj.name] = TableShape(
             obj.name,
             [c.name for c in columns],
             [c.name for c in columns if c.date],
             _dimensions(db, conn, obj.name, columns),
         )
-        for measure in _derived_measures(obj.name, columns, foreign):
+        grouped = obj.kind == "view" and bool(obj.sql) and groups_rows(obj.sql or "")
+        for measure in _derived_measures(obj.name, columns, foreign, things, rows=not grouped):
             catalog.measures.setdefault(measure.name, measure)
     for obj in objects:
         if obj.kind == "view" and obj.sql:

@@ -77,3 +77,14 @@ def _keeps_rows(join: exp.Join, alias: str, foreign_keys: Collection[str]) -> bo
         return False
     own = [c for c in condition.find_all(exp.Column) if c.table == alias]
     return len(own) == 1 and own[0].name in foreign_keys
+
+
+def groups_rows(view_sql: str) -> bool:
+    """Whether the view is a GROUP BY (or DISTINCT) query: each of its rows is a group, so counting its rows
+    counts groups (month-and-region pairs, say), which is seldom what a question about counts means."""
+    try:
+        tree = sqlglot.parse_one(view_sql, read="sqlite")
+    except SqlglotError:
+        return False
+    body = tree.expression if isinstance(tree, exp.Create) else tree
+    return isinstance(body, exp.Select) and bool(body.args.get("group") or body.args.get("distinct"))
