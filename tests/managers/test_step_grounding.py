@@ -159,3 +159,43 @@ async def test_an_invented_answer_with_no_data_behind_it_is_replaced_by_what_fai
     assert result.status == "partial" and not result.goal_met
     assert result.output == "The quotient is not known: b is zero."
     model.assert_consumed()
+
+
+async def test_a_phase_whose_computation_had_no_figures_is_planned_once_more_to_get_them_first(
+    tmp_path: Path,
+) -> None:
+    from echelon.servers.workers.math import build_server as build_math
+
+    config = parse_config(
+        {
+            "managers": {"office": {"description": "Figures", "workers": ["calc", "math"]}},
+            "workers": {"calc": {"command": "calc-server"}, "math": {"command": "math-server"}},
+        },
+        file="toy.toml",
+    )
+    targets = {"calc": Target.in_process(build_calc_server()), "math": Target.in_process(build_math())}
+    model = ScriptedModel(
+        [
+            {"plan": {"steps": [{"name": "Average", "worker": "math", "goals": "the average of the sums"}]}},
+            tool_call("statistics", values=[120, 80]),  # figures from nowhere: refused
+            "The average is 100.",
+            "The average is 100, as said.",  # refused again: the step knows nothing
+            {"plan": {"steps": [{"name": "Sum", "worker": "calc", "goals": "the sum"}]}},
+            tool_call("add", a=2, b=3),
+            "The sum is 5.",
+        ]
+    )
+    server = build_server(config, "office", model=model, worker_targets=targets)
+    phase = {"name": "Work", "worker": "office", "goals": "The average of the sums"}
+    async with Client(server) as client:
+        answer = await client.call_tool(
+            "execute_phase", {"phase": phase, "context": {"request": "Average them"}}
+        )
+    result = PhaseResult.model_validate(answer.structured_content)
+    assert [s.step for s in result.steps] == ["Sum"] and result.output == "The sum is 5."
+    assert [e.kind for e in result.errors][-1] == "replanned"
+    # The planner was told what failed, and to get the figures first.
+    replan = model.requests[4].messages[-1].content
+    assert "A plan before this one failed: step 'Average' (math) was refused its calls" in replan
+    assert result.usage.llm_calls == 7
+    model.assert_consumed()

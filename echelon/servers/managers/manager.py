@@ -4,7 +4,7 @@ server in ``server.py`` exposes it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ..core.budget import Budget, BudgetExhausted
 from ..core.calls import ToolCaller
@@ -16,7 +16,7 @@ from ..core.evidence import with_data
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
 from ..core.llm import Model, ModelError, StructuredOutputError
 from ..core.plan import PhaseSpec, PlanNode, Step, StepPlan
-from ..core.policies import Policy, RunState, build_policies
+from ..core.policies import FigureGrounding, Policy, RunState, build_policies
 from ..core.pool import ConnectionPool
 from ..core.progress import SILENT, Progress
 from ..core.prompts import load_prompt
@@ -146,6 +146,17 @@ class Manager:
         plan, result.planner = planned
         state = RunState(given="", expects=list(context.expects))
         steps = await self._run_steps(plan, phase, context, model, budget, state, progress)
+        unfed = _unfed(steps.values())
+        if unfed and not phase.steps:
+            again = await self._replanned(phase, context, model, budget, state, progress, unfed, result)
+            if again is not None:
+                for dropped in steps.values():  # what the first plan's steps spent, and why they failed
+                    result.usage.add(dropped.usage)
+                    result.errors.extend(dropped.errors)
+                plan, steps, reason = again
+                result.errors.append(
+                    ErrorInfo(where=self.key, message=f"planned anew: {reason}", kind="replanned")
+                )
         result.steps = list(steps.values())
         for step in result.steps:
             result.usage.add(step.usage)
@@ -157,6 +168,42 @@ class Manager:
             self._as_they_are(result)
         result.usage.wall_seconds = time.perf_counter() - started
         return result
+
+    async def _replanned(
+        self,
+        phase: PhaseSpec,
+        context: PhaseContext,
+        model: Model,
+        budget: Budget,
+        state: RunState,
+        progress: Progress,
+        unfed: list[StepResult],
+        result: PhaseResult,
+    ) -> tuple[StepPlan, dict[str, StepResult], str] | None:
+        """Plan the phase once more when a step computed on figures nothing gave it (its calls were refused and
+        it knows nothing): the planner is told so, to get the figures first. The first plan's steps are dropped
+        from the result (the caller keeps their errors); the new plan, its steps' results and why it was made, or None
+        when no new plan comes."""
+        said = "; ".join(f"step {s.step!r} ({s.worker}) was refused its calls" for s in unfed)
+        reason = (
+            f"{said}: the figures it computed on are not in the phase, its context or an earlier step's "
+            "results, so they were made up"
+        )
+        notes = (
+            f"{phase.notes} A plan before this one failed: {reason}. First get those figures with a step on a "
+            "worker that holds the data, and list that step in depends_on of the step that computes."
+        ).strip()
+        retry = phase.model_copy(update={"notes": notes})
+        try:
+            async with progress.activity("planning steps again"):
+                planned = await self._plan(retry, context, model, result.usage, result.errors)
+        except BudgetExhausted as exc:
+            result.errors.append(ErrorInfo(where=f"{self.key}.planning", message=str(exc), kind="budget"))
+            return None
+        if planned is None:
+            return None
+        plan, result.planner = planned
+        return plan, await self._run_steps(plan, retry, context, model, budget, state, progress), reason
 
     async def _run_steps(
         self,
@@ -270,3 +317,15 @@ class Manager:
         result.status = roll_up(
             [s.status for s in result.steps], answered=result.goal_met, errors=result.errors
         )
+
+
+def _unfed(steps: Iterable[StepResult]) -> list[StepResult]:
+    """Steps that know nothing because every call they made was refused for figures nothing gave them."""
+    return [
+        s
+        for s in steps
+        if s.output_from == "none"
+        and s.calls
+        and any(c.policy == FigureGrounding.name for c in s.calls)
+        and all(c.outcome == "refused" for c in s.calls)
+    ]
