@@ -36,6 +36,7 @@ from ..core.runs import (
     RunsSettings,
     database_url,
     protect,
+    sync_at_checkpoints,
     write_ahead,
 )
 from ..core.runs._reader import RunReader, RunView
@@ -267,6 +268,7 @@ class DurableRuns:
             try:
                 await anyio.to_thread.run_sync(_import_dbos)
                 await anyio.to_thread.run_sync(write_ahead, self.url)
+                sync_at_checkpoints(self.url)
                 self._liveness = await anyio.to_thread.run_sync(_liveness_on, self.url)
                 await anyio.to_thread.run_sync(self._liveness.beat, self.me)
                 _active = self

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,6 +79,34 @@ def write_ahead(url: str) -> None:
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
         conn.close()
+
+
+_NORMAL_SYNC: set[str] = set()
+
+
+def sync_at_checkpoints(url: str) -> None:
+    """Have every SQLAlchemy connection this process opens to a SQLite run database sync the file at WAL
+    checkpoints rather than at each commit (``PRAGMA synchronous=NORMAL``, SQLite's advice for WAL). A commit is
+    still durable when any process stops or is killed; only a power loss or an operating-system crash can take
+    the last commits back, and a run then resumes from an earlier checkpoint. A warm delegate commits a dozen
+    times, and each sync waited on the disk (warm delegate 98-103 ms against 57-60 ms here, under load)."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not _NORMAL_SYNC:
+        event.listen(Engine, "connect", _sync_normally)
+    _NORMAL_SYNC.add(str(path.resolve()))
+
+
+def _sync_normally(dbapi_connection: Any, _record: Any) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    files = {str(row[2]) for row in dbapi_connection.execute("PRAGMA database_list").fetchall() if row[2]}
+    if files & _NORMAL_SYNC:
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def sqlalchemy_url(url: str) -> str:
