@@ -28,8 +28,7 @@ AGGREGATE_DESCRIPTION = (
     "period, optionally against an earlier period (compare_to: each row then gets previous, difference and "
     "percent_change). Rows come sorted, largest first, and `overall` is the measure over all matching rows. "
     "Measures: count(table) counts rows, sum/avg/min/max(table.column), count_distinct(table.column) counts "
-    "different values. per divides the measure by a count over the same rows, for an average per one thing "
-    "(per order, per customer, per month). group_by names must belong to the measure's table: its columns, key.column for a table "
+    "different values. group_by names must belong to the measure's table: its columns, key.column for a table "
     "its foreign key points to (the key's own name gives that row's name), and year/quarter/month(date column)."
 )
 
@@ -51,7 +50,6 @@ def add_aggregate_tools(
 ) -> None:
     """Register aggregate (names checked against ``catalog``) and compare_periods on ``server``."""
     measure_names, dimension_names = list(catalog.measures), catalog.dimension_names()
-    per_names = list(dict.fromkeys(n for t in catalog.tables for n in _resolve.per_choices(catalog, t)))
     timeout_seconds = db.timeout_seconds
 
     class Filter(_aggregate.FilterBase):
@@ -133,15 +131,6 @@ def add_aggregate_tools(
                 description=f"Maximum rows; default {min(DEFAULT_GROUPS, row_limit)}, at most {row_limit}",
             ),
         ] = None,
-        per: Annotated[
-            Annotated[str, Field(json_schema_extra=_enum(per_names))] | None,
-            Field(
-                description="Divide the measure by this, counted over the same rows: a count measure of the "
-                "measure's table, or one of its dimensions (its different values are counted). For an average "
-                "per one thing: sum(<table>.<amount>) per count(<things>) is the amount per thing, per "
-                "month(<date column>) the amount per month"
-            ),
-        ] = None,
     ) -> _aggregate.AggregateResult:
         with session() as conn:
             try:
@@ -155,7 +144,6 @@ def add_aggregate_tools(
                     date_column=date_column,
                     order=order,
                     limit=min(limit or DEFAULT_GROUPS, row_limit),
-                    per=per,
                     span=lambda table, column: _bounds(conn, table, column),
                 )
                 return _aggregate.run(db, conn, query, Deadline(timeout_seconds))

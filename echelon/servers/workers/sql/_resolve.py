@@ -5,12 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-
 from echelon.servers.workers.sql._aggregate import Condition, FilterBase, Order, Query
-from echelon.servers.workers.sql._catalog import ROW_ALIAS, Catalog, Dimension, Measure, TableShape, qualified
+from echelon.servers.workers.sql._catalog import Catalog, Dimension, Measure, TableShape
 from echelon.servers.workers.sql._periods import Period, parse_period
 
 
@@ -118,66 +114,6 @@ def dimension_named(catalog: Catalog, shape: TableShape, given: str, argument: s
     )
 
 
-def _own_rows(dim: Dimension) -> bool:
-    """Whether a dimension's grouping key is a column (or date bucket) of the measure's own table."""
-    try:
-        key = sqlglot.parse_one(dim.key, read="sqlite")
-    except SqlglotError:
-        return False
-    return all(c.table == ROW_ALIAS for c in key.find_all(exp.Column))
-
-
-def per_choices(catalog: Catalog, table: str) -> list[str]:
-    """What ``per`` may name for a measure of ``table``: its counting measures, then its own dimensions."""
-    shape = catalog.tables[table]
-    counts = [m.name for m in catalog.measures.values() if m.table == table and m.name.startswith("count")]
-    # Of the dimensions, those whose count means something: a foreign key's thing, and the date buckets.
-    things = [d.name for d in shape.dimensions.values() if d.join is not None and d.key != d.select]
-    buckets = [d.name for d in shape.dimensions.values() if d.name.endswith(")") and d.join is None]
-    return counts + [n for n in [*things, *buckets] if _own_rows(shape.dimensions[n])]
-
-
-def divided(catalog: Catalog, chosen: Measure, per: str) -> Measure:
-    """``chosen`` divided by ``per`` over the same rows: an average per one thing (units per order, revenue
-    per customer or per month). ``per`` is a measure of the same table, or one of its dimensions, which counts
-    the different values it takes. ValueError lists what ``per`` may name."""
-    shape = catalog.tables[chosen.table]
-    choices = per_choices(catalog, chosen.table)
-    found = pick(per, [m.name for m in catalog.measures.values() if m.table == chosen.table])
-    if found is not None:
-        denominator = catalog.measures[found]
-        below, shown = denominator.expression, found
-    else:
-        # count(customers) for a table whose foreign key reaches customers: the customers its rows name.
-        head, paren, rest = per.strip().partition("(")
-        dim = _dimension_of(shape, rest.removesuffix(")") if paren and head == "count" else per)
-        if dim is None or not _own_rows(dim):
-            elsewhere = pick(per, list(catalog.measures))
-            hint = (
-                f" ({elsewhere} is a measure of {catalog.measures[elsewhere].table}, not of {chosen.table})"
-                if elsewhere
-                else _close(per, choices)
-            )
-            raise ValueError(
-                f"per {per!r} is not a count or a dimension of {chosen.table}, the table {chosen.name} "
-                f"aggregates.{hint} Valid per for {chosen.table}: {', '.join(choices)}"
-            )
-        key = sqlglot.parse_one(dim.key, read="sqlite")
-        below, shown = exp.Count(this=exp.Distinct(expressions=[key])), dim.name
-    # REAL first: SQLite divides two integers as integers (4 units over 3 orders would be 1).
-    ratio = exp.Div(
-        this=exp.cast(chosen.expression.copy(), "REAL"),
-        expression=exp.Nullif(this=below.copy(), expression=exp.Literal.number(0)),
-    )
-    return Measure(
-        f"{chosen.name} per {shown}",
-        chosen.table,
-        ratio,
-        qualified(ratio, chosen.table),
-        f"{chosen.name} divided by {shown} over the same rows: the average per one",
-    )
-
-
 def _date_column(shape: TableShape, given: str | None) -> str:
     dates = shape.date_columns
     if given is not None:
@@ -249,23 +185,16 @@ def resolve(
     date_column: str | None,
     order: Order | None,
     limit: int,
-    per: str | None = None,
     span: Callable[[str, str], tuple[str, str] | None] = lambda _table, _column: None,
 ) -> Query:
     """Check every name against the catalog; ValueError says which argument is wrong and what would be valid.
-    ``per`` divides the measure by a count over the same rows (``divided``). ``span(table, date_column)`` gives
-    the first and last dates a date column holds: a change ranked with no periods compares its last year with
-    the one before."""
+    ``span(table, date_column)`` gives the first and last dates a date column holds: a change ranked with no
+    periods compares its last year with the one before."""
     chosen = measure_named(catalog, measure)
     note: str | None = None
-    per_named = [per] if per is not None and pick(per, list(catalog.measures)) is None else []
-    moved = _moved_to_source(
-        catalog, chosen, [*group_by, *(f.dimension for f in filters), *per_named], date_column
-    )
+    moved = _moved_to_source(catalog, chosen, [*group_by, *(f.dimension for f in filters)], date_column)
     if moved is not None:
         chosen, date_column, note = moved
-    if per is not None:
-        chosen = divided(catalog, chosen, per)
     shape = catalog.tables[chosen.table]
     dims = [dimension_named(catalog, shape, name, "group_by") for name in group_by]
     if len({d.name for d in dims}) != len(dims):
