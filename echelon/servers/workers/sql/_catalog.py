@@ -310,12 +310,13 @@ def _derived_measures(
 def build_catalog(db: ReadOnlyDatabase, conn: sqlite3.Connection) -> Catalog:
     """The catalog of the database as it is now; business measures are added by ``_measures``."""
     catalog = Catalog()
+    listed = db.objects(conn)
     read = {
         obj.name: (_columns(db, conn, obj.name), {k[0] for k in _single_column_keys(db, conn, obj.name)})
-        for obj in db.objects(conn)
+        for obj in listed
     }
-    objects = sorted(db.objects(conn), key=lambda o: (o.kind != "table", -len(read[o.name][1]), o.name))
-    foreign_keys = {name: foreign for name, (_columns_of, foreign) in read.items()}
+    objects = sorted(listed, key=lambda o: (o.kind != "table", -len(read[o.name][1]), o.name))
+    foreign_keys = {name: foreign for name, (_, foreign) in read.items()}
     things = _things(read)
     for obj in objects:
         columns, foreign = read[obj.name]
