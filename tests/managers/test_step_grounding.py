@@ -199,3 +199,27 @@ async def test_a_phase_whose_computation_had_no_figures_is_planned_once_more_to_
     assert "A plan before this one failed: step 'Average' (math) was refused its calls" in replan
     assert result.usage.llm_calls == 7
     model.assert_consumed()
+
+
+async def test_figures_a_step_plan_s_notes_invent_do_not_ground_the_phase_s_synthesis(tmp_path: Path) -> None:
+    invented = "The sum grew to 43,740,972."
+    model = ScriptedModel(
+        [
+            {
+                "step": {
+                    "name": "Do",
+                    "worker": "deck",
+                    "goals": "present the sum",
+                    "notes": invented,
+                    "tool": "make_deck",
+                    "arguments": {"title": "Sum", "bullets": ["The sum is 5"]},
+                }
+            },
+            {"answer": invented, "goal_met": True},
+            {"answer": "The deck shows the sum, 5.", "goal_met": True},
+        ]
+    )
+    result = await run_phase(tmp_path, model, planner="WorkerRouterPlanner")
+    assert result.output == "The deck shows the sum, 5."
+    assert "43740972" in model.requests[-1].messages[-1].content  # the send-back named the invented figure
+    model.assert_consumed()

@@ -148,7 +148,11 @@ class StepRunner:
         )
         planned_error = ""
         # This step's view of the phase's state: its own prompt as the given text, the phase's shared trace.
-        state = replace(self.state, given=step_prompt(step, phase, context, inputs, ""))
+        state = replace(
+            self.state,
+            given=step_prompt(step, phase, context, inputs, ""),
+            asked=f"{self.state.asked}\n{step.goals}",
+        )
         if step.tool is not None and step.arguments is not None:
             record, artifacts = await self._planned_call(step, toolset, state, progress)
             result.calls.append(record)

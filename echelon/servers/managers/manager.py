@@ -144,7 +144,7 @@ class Manager:
             result.usage.wall_seconds = time.perf_counter() - started
             return result
         plan, result.planner = planned
-        state = RunState(given="", expects=list(context.expects))
+        state = RunState(given="", expects=list(context.expects), asked=f"{context.request}\n{phase.goals}")
         steps = await self._run_steps(plan, phase, context, model, budget, state, progress)
         unfed = _unfed(steps.values())
         if unfed and not phase.steps:
@@ -292,7 +292,8 @@ class Manager:
                 content=synthesis_content(
                     phase, context, result.steps, {s.name: s.notes for s in plan.steps}
                 ),
-                evidence=phase_text(phase, context) + "".join(f"\n{s.notes}" for s in plan.steps),
+                # Not the step plan's notes: a model wrote them, and may have written figures nothing returned.
+                evidence=phase_text(phase, context),
                 output_type=PhaseAnswer,
                 policies=self.policies(),
                 state=state,

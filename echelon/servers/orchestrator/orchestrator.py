@@ -198,7 +198,9 @@ class Orchestrator:
             return AnswerStep(output=output, answered=met)
         # The orchestrator makes no file itself, so its answer must state what was asked whatever files exist.
         calls = [c for p in phases for c in p.calls()]
-        state = RunState(given="", records=calls, expects=[a for a in plan.asks_for if a != "file"])
+        state = RunState(
+            given="", records=calls, expects=[a for a in plan.asks_for if a != "file"], asked=request
+        )
         async with progress.activity("writing the answer"):
             outcome = await synthesize(
                 budget.model(self.model),

@@ -87,3 +87,39 @@ def test_a_passage_without_figures_asks_no_figure_of_the_answer() -> None:
     )
     state = RunState(given="Where are returns accepted?", records=[record], expects=["figure"])
     AnswersTheRequest().check_answer("Returns are accepted in store.", state)
+
+
+def comparison_call() -> ToolCallRecord:
+    """A comparison whose result says, in a note, which years it compared: the years the question names."""
+    result = {
+        "period": "2025",
+        "compare_to": "2024",
+        "rows": [{"group": {"region": "Lakeshore"}, "value": 4321.5, "percent_change": 12.75}],
+        "note": "no periods were given: 2025, the last year the table holds, is compared with 2024",
+    }
+    return ToolCallRecord(worker="sql", tool="aggregate", arguments={}, outcome="ok", result=result)
+
+
+def test_an_answer_that_restates_the_task_is_sent_back_though_the_data_holds_its_years() -> None:
+    state = RunState(
+        given="",
+        records=[comparison_call()],
+        expects=["name", "figure"],
+        asked="Which region grew fastest last year?\nFor every region: revenue in 2024 and 2025, largest growth first",
+    )
+    with pytest.raises(SendBack, match="only repeats words of the question"):
+        AnswersTheRequest().check_answer(
+            "For every region: revenue in 2024, revenue in 2025 and the percent change, largest growth first",
+            state,
+        )
+    AnswersTheRequest().check_answer("Lakeshore grew fastest: up 12.75% from 2024 to 2025.", state)
+
+
+def test_an_answer_may_repeat_the_name_a_question_asks_about_when_it_states_a_figure_of_the_data() -> None:
+    state = RunState(
+        given="",
+        records=[comparison_call()],
+        expects=["name", "figure"],
+        asked="Did Lakeshore grow in 2025?",
+    )
+    AnswersTheRequest().check_answer("Yes: Lakeshore grew 12.75% in 2025.", state)

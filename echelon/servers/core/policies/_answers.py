@@ -27,11 +27,25 @@ def cites_a_figure(answer: str, numbers: list[str]) -> bool:
     return Grounding(" ".join(numbers)).cited(answer)
 
 
+def beyond_the_question(strings: list[str], numbers: list[str], asked: str) -> tuple[list[str], list[str]]:
+    """The data's names and figures that the question (``asked``) does not itself state: a year or a name taken
+    from the question and written back is no sign that an answer read the data."""
+    if not asked.strip():
+        return strings, numbers
+    lowered = asked.lower()
+    stated = set(Grounding(asked).numbers)
+    new_strings = [s for s in strings if s.strip().lower() not in lowered]
+    new_numbers = [n for n in numbers if not set(Grounding(n).numbers) <= stated]
+    return new_strings, new_numbers
+
+
 class AnswersTheRequest(Policy):
     """When the request asks for a figure or a name (``RunState.expects``, from the plan) and the tools returned
-    data, the answer must state a figure and name something found in the data; otherwise it goes back once with
-    that said. An answer to a question the data cannot answer (no data came back) is left to say so, and one that
-    comes with a file the run made points to the file, which carries the figures."""
+    data, the answer must state a figure and name something found in the data, and at least one of them must be
+    something the question did not already say (an answer that restates the task, its years and its terms, has
+    answered nothing); otherwise it goes back once with that said. An answer to a question the data cannot answer
+    (no data came back) is left to say so, and one that comes with a file the run made points to the file, which
+    carries the figures."""
 
     name: ClassVar[str] = "answers_request"
     description: ClassVar[str] = "the answer states the figure or the name the request asks for"
@@ -52,4 +66,14 @@ class AnswersTheRequest(Policy):
             raise SendBack(
                 "the request asks which one (a name) and the answer names nothing from the data: name it exactly "
                 "as the data above writes it"
+            )
+        if not state.expects:
+            return
+        new_strings, new_numbers = beyond_the_question(strings, numbers, state.asked)
+        if (new_strings or new_numbers) and not (
+            names_something(answer, new_strings) or (new_numbers and cites_a_figure(answer, new_numbers))
+        ):
+            raise SendBack(
+                "the answer only repeats words of the question and states nothing the data returned: answer it "
+                "with what the data above says"
             )

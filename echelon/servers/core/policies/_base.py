@@ -56,12 +56,14 @@ CallDecision = Allow | Rewrite | Refuse
 @dataclass
 class RunState:
     """What the policies of one loop or synthesis judge against: the text the model was given, the calls made so
-    far (the trace), what the answer must state, and the files made."""
+    far (the trace), what the answer must state, the files made, and the question itself (``asked``: the request
+    and the goals it was given, whose own words an answer can repeat without answering anything)."""
 
     given: str
     records: list[ToolCallRecord] = field(default_factory=list)
     expects: list[AnswerPart] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
+    asked: str = ""
 
     def evidence(self) -> str:
         """Everything a figure may come from: the given text and every successful result so far."""
