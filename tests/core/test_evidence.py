@@ -66,3 +66,17 @@ def test_the_last_call_with_data_is_shown_and_failed_or_empty_ones_are_passed_ov
 
 def test_no_data_gives_no_text() -> None:
     assert data_answer([record({"rows": []})]) == ""
+
+
+def test_a_tool_s_own_text_is_shown_instead_of_its_json() -> None:
+    from echelon.servers.core.evidence import call_data_text
+
+    record = ToolCallRecord(
+        worker="sql",
+        tool="aggregate",
+        outcome="ok",
+        result={"rows": [{"group": {"region": "North"}, "value": 5}], "sql": "SELECT 1"},
+        text="| region | value |\n| North | 5 |",
+    )
+    assert call_data_text(record) == "\nData returned by aggregate: | region | value |\n| North | 5 |"
+    assert data_answer([record]).endswith("returned:\n| region | value |\n| North | 5 |")

@@ -167,3 +167,21 @@ async def test_a_child_killed_at_start_up_names_the_signal() -> None:
                 await pool.session("dies")
     assert caught.value.exit_code == -signal.SIGKILL
     assert "it wrote nothing to stderr" in str(caught.value)
+
+
+def test_a_tool_s_own_text_beside_its_structured_content_is_what_a_model_reads() -> None:
+    from mcp.types import CallToolResult, TextContent
+
+    from echelon.servers.core.pool import result_text
+
+    data = {"rows": [{"name": "Ada", "total": 40.0}], "sql": "SELECT name, total FROM orders"}
+    own = CallToolResult(
+        content=[TextContent(type="text", text="| name | total |\n| Ada | 40.0 |")], structured_content=data
+    )
+    assert result_text(own) == "| name | total |\n| Ada | 40.0 |"
+    # A text that is only the structured content serialized (the SDK's default) reads as that JSON.
+    dumped = CallToolResult(content=[TextContent(type="text", text='{"rows": []}')], structured_content=data)
+    assert (
+        result_text(dumped)
+        == '{"rows": [{"name": "Ada", "total": 40.0}], "sql": "SELECT name, total FROM orders"}'
+    )

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .envelope import Artifact, ToolCallRecord, clip
+from .envelope import Artifact, ToolCallRecord, clip, result_as_text
 
 # Keys under which tools conventionally return their collection: when it is empty, the tool found nothing.
 COLLECTION_KEYS = ("rows", "results", "items", "matches", "groups", "documents", "records")
@@ -31,11 +31,19 @@ def with_data(calls: Iterable[ToolCallRecord]) -> list[ToolCallRecord]:
     return [c for c in calls if c.outcome == "ok" and has_data(c.result if c.result is not None else c.text)]
 
 
+def own_text(call: ToolCallRecord) -> str | None:
+    """The text the tool wrote for a model beside its structured result (MCP's ``content``), when it wrote one
+    rather than the result's JSON: shorter and labelled, the best way to show a model what the tool returned."""
+    if call.result is None or not call.text or call.text == result_as_text(call.result):
+        return None
+    return call.text
+
+
 def call_data_text(call: ToolCallRecord, limit: int = 1500) -> str:
     """One call's result as a prompt line."""
     shown = call.result if call.result is not None else call.text
     body = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False, default=str)
-    return f"\nData returned by {call.tool}: {clip(body, limit)}"
+    return f"\nData returned by {call.tool}: {clip(own_text(call) or body, limit)}"
 
 
 def evidence_text(calls: Sequence[ToolCallRecord], *, last: int = 3, limit: int = 1500) -> str:
@@ -121,7 +129,7 @@ def data_answer(calls: Sequence[ToolCallRecord], *, rows: int = 10, limit: int =
     call = found[-1]
     shown = call.result if call.result is not None else call.text
     return f"No written answer passed the checks; what {call.worker}.{call.tool} returned:\n" + clip(
-        _readable(shown, rows), limit
+        own_text(call) or _readable(shown, rows), limit
     )
 
 

@@ -332,12 +332,23 @@ class ConnectionPool:
 
 
 def result_text(result: CallToolResult) -> str:
-    """A tool result as text (for a model or an error message): its structured content as JSON when there is
-    some, else its text content."""
-    if result.structured_content is not None:
-        return json.dumps(result.structured_content, ensure_ascii=False, default=str)
+    """A tool result as text (for a model or an error message). A tool that wrote its own text for a model (one
+    text block that is not JSON: a table, a sentence) is read in its own words, as MCP means ``content``; otherwise
+    its structured content as JSON when there is some, else its text content."""
     texts = [c.text for c in result.content if isinstance(c, TextContent)]
+    if result.structured_content is not None:
+        if len(texts) == 1 and texts[0].strip() and not _is_json(texts[0]):
+            return texts[0]
+        return json.dumps(result.structured_content, ensure_ascii=False, default=str)
     return "\n".join(texts) if texts else "(no content)"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _startup_failure(name: str, conn: _Connection) -> ConnectionFailed:

@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent
 from mcp_types import INVALID_PARAMS
+from pydantic import BaseModel
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,6 +44,16 @@ def tool(server: MCPServer[Any], **options: Any) -> Callable[[F], F]:
         return fn
 
     return register
+
+
+def written_for_models(data: BaseModel, text: str) -> CallToolResult:
+    """A tool result in MCP's two forms: ``data`` as the structured content programs check and keep, and ``text``
+    as the content a model reads. A tool declares its return as ``Annotated[CallToolResult, DataType]``, so the
+    output schema is still ``DataType``'s and the SDK still checks ``data`` against it."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=data.model_dump(mode="json", by_alias=True),
+    )
 
 
 class ClientErrors:

@@ -9,16 +9,17 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field, JsonValue
 from pydantic.config import JsonDict
 
-from echelon.servers.core.tooling import tool
+from echelon.servers.core.tooling import tool, written_for_models
 from echelon.servers.workers.sql import _aggregate, _compare, _resolve
 from echelon.servers.workers.sql._catalog import Catalog, Measure
 from echelon.servers.workers.sql._coverage import date_bounds
 from echelon.servers.workers.sql._db import Deadline, QueryTimeout, ReadOnlyDatabase, SchemaObject
 from echelon.servers.workers.sql._periods import PERIOD_FORMATS
+from echelon.servers.workers.sql._text import aggregate_text, comparison_text
 
 DEFAULT_GROUPS = 50
 _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
@@ -131,7 +132,7 @@ def add_aggregate_tools(
                 description=f"Maximum rows; default {min(DEFAULT_GROUPS, row_limit)}, at most {row_limit}",
             ),
         ] = None,
-    ) -> _aggregate.AggregateResult:
+    ) -> Annotated[CallToolResult, _aggregate.AggregateResult]:
         with session() as conn:
             try:
                 query = _resolve.resolve(
@@ -146,7 +147,8 @@ def add_aggregate_tools(
                     limit=min(limit or DEFAULT_GROUPS, row_limit),
                     span=lambda table, column: _bounds(conn, table, column),
                 )
-                return _aggregate.run(db, conn, query, Deadline(timeout_seconds))
+                result = _aggregate.run(db, conn, query, Deadline(timeout_seconds))
+                return written_for_models(result, aggregate_text(result))
             except (ValueError, QueryTimeout, sqlite3.Error) as exc:
                 raise tool_error(exc, "aggregate") from None
 
@@ -167,14 +169,14 @@ def add_aggregate_tools(
         aggregate: Annotated[
             Literal["sum", "count", "avg"], Field(description="sum (default), count of rows, or avg")
         ] = "sum",
-    ) -> _compare.PeriodComparison:
+    ) -> Annotated[CallToolResult, _compare.PeriodComparison]:
         """Compare a value between two periods (growth, change): each group's total in both periods, the change
         and the percent change, largest growth first, plus the overall total. The same figures as aggregate
         with compare_to."""
         with session() as conn:
             obj = find_object(conn, table)
             try:
-                return _compare.compare(
+                compared = _compare.compare(
                     db,
                     conn,
                     catalog,
@@ -190,3 +192,4 @@ def add_aggregate_tools(
                 )
             except (ValueError, QueryTimeout, sqlite3.Error) as exc:
                 raise tool_error(exc, "comparison") from None
+            return written_for_models(compared, comparison_text(compared))

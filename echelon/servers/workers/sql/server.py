@@ -12,12 +12,12 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from echelon import __version__
 from echelon.servers.core.serve import serve_main
-from echelon.servers.core.tooling import answer_client_errors, tool
+from echelon.servers.core.tooling import answer_client_errors, tool, written_for_models
 from echelon.servers.workers.sql import _analysis, _errors
 from echelon.servers.workers.sql._aggregate_tools import add_aggregate_tools
 from echelon.servers.workers.sql._catalog import Catalog, Measure, build_catalog
@@ -40,6 +40,7 @@ from echelon.servers.workers.sql._models import (
     TableSummary,
     Translation,
 )
+from echelon.servers.workers.sql._text import query_text
 
 SAMPLE_ROWS = 3
 _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
@@ -189,7 +190,7 @@ def build_server(
                 description=f"Maximum rows to return; 0 or omitted: the default, {row_limit} (also the maximum)",
             ),
         ] = None,
-    ) -> QueryResult:
+    ) -> Annotated[CallToolResult, QueryResult]:
         if not sql.strip():
             raise ToolError("the SQL is empty; pass one statement, e.g. SELECT * FROM some_table")
         max_rows = min(limit or row_limit, row_limit)
@@ -205,7 +206,7 @@ def build_server(
             except sqlite3.Error as exc:
                 raise ToolError(_errors.explain(exc, sql, db, conn)) from None
         elapsed = (time.perf_counter() - started) * 1000
-        return QueryResult(
+        result = QueryResult(
             columns=fetched.columns,
             rows=fetched.rows,
             row_count=len(fetched.rows),
@@ -213,6 +214,7 @@ def build_server(
             limit=max_rows,
             elapsed_ms=round(elapsed, 3),
         )
+        return written_for_models(result, query_text(result))
 
     add_aggregate_tools(server, db, catalog, business, session, find_object, row_limit=row_limit)
 
