@@ -38,8 +38,15 @@ def step_prompt(
         f"Result of step {name!r}:{evidence_text(r.calls)}\nIts summary: {clip(r.output, 3000)}"
         for name, r in inputs.items()
     )
+    # The user's own words come first: the phase and the step are a model's restatement of them, which can
+    # lose a period, a name or the SQL the user asked about; the goals still say which part is this step's.
+    asked = (
+        f"The user's request (this step does only its own part of it): {context.request}\n"
+        if context.request
+        else ""
+    )
     return (
-        f"Phase: {phase.name} - {phase.goals}\nStep: {step.name}\nGoals: {step.goals}\nNotes: {step.notes}"
+        f"{asked}Phase: {phase.name} - {phase.goals}\nStep: {step.name}\nGoals: {step.goals}\nNotes: {step.notes}"
         f"\n\nContext from earlier phases:\n{context_text(context, limit=2500)}"
         + (f"\n\nResults of earlier steps:\n{earlier}" if earlier else "")
         + (f"\nA planned call failed: {planned_error}" if planned_error else "")
