@@ -114,6 +114,18 @@ def dimension_named(catalog: Catalog, shape: TableShape, given: str, argument: s
     )
 
 
+def _all_dates(
+    shape: TableShape, column: str | None, span: Callable[[str, str], tuple[str, str] | None]
+) -> str | None:
+    """With no period, say which dates the values cover: a question about one year answered over every year is
+    then visibly so, to the model and to whoever reads the result."""
+    column = column or (shape.date_columns[0] if len(shape.date_columns) == 1 else None)
+    bounds = span(shape.name, column) if column is not None else None
+    if bounds is None:
+        return None
+    return f"no period was given: the values are over all rows of {shape.name}, whose {column} runs from {bounds[0]} to {bounds[1]}"
+
+
 def _date_column(shape: TableShape, given: str | None) -> str:
     dates = shape.date_columns
     if given is not None:
@@ -222,6 +234,8 @@ def resolve(
         period, compare_to, read = _implied_comparison(shape, date_column, period, order, span)
         note = "; ".join(n for n in (note, read) if n) or None
     column = _date_column(shape, date_column) if period is not None or date_column is not None else None
+    if period is None:
+        note = "; ".join(n for n in (note, _all_dates(shape, column, span)) if n) or None
     comparing = compare_to is not None
     return Query(
         measure=chosen,
