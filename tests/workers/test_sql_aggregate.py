@@ -472,9 +472,9 @@ async def test_compare_periods_names_the_wrong_column_or_period_and_what_is_acce
     assert "value_column 'amount' is not a column of orders" in wrong_column
     assert "id, customer_id, total, created" in wrong_column
     wrong_period = await call_error(
-        server, "compare_periods", **{**base, "to_period": "last year"}, value_column="total"
+        server, "compare_periods", **{**base, "to_period": "next spring"}, value_column="total"
     )
-    assert "unknown period 'last year'" in wrong_period and "'2025-Q3' (a quarter)" in wrong_period
+    assert "unknown period 'next spring'" in wrong_period and "'2025-Q3' (a quarter)" in wrong_period
     wrong_table = await call_error(
         server, "compare_periods", **{**base, "table": "sales"}, value_column="total"
     )
@@ -528,7 +528,7 @@ async def test_a_bare_column_name_finds_the_one_dimension_it_can_mean(server: MC
         ),
         ({"filters": [{"dimension": "customer", "op": "=", "value": ["Ada"]}]}, "use op 'in' for a list"),
         ({"filters": [{"dimension": "total", "op": "like", "value": 3}]}, "op 'like' takes a text pattern"),
-        ({"period": "last year"}, "period: unknown period 'last year': use '2025' (a year)"),
+        ({"period": "next spring"}, "period: unknown period 'next spring': use '2025' (a year)"),
         ({"period": "2025", "compare_to": "Q1"}, "compare_to: unknown period 'Q1'"),
         ({"compare_to": "2024"}, "compare_to needs period"),
         (
