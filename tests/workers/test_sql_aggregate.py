@@ -128,7 +128,9 @@ async def test_the_aggregate_arguments_become_a_llama_cpp_grammar(shop: Path) ->
 
 
 async def test_a_ranking_equals_a_hand_written_group_by(shop: Path) -> None:
-    result = await call(build_server(shop), "aggregate", measure="sum(orders.total)", group_by=["customer"])
+    result = await call(
+        build_server(shop), "aggregate", period="all", measure="sum(orders.total)", group_by=["customer"]
+    )
     expected = query(
         shop,
         "SELECT c.name, sum(o.total) FROM orders o JOIN customers c ON c.id = o.customer_id "
@@ -183,6 +185,7 @@ async def test_filters_select_the_same_rows_as_a_where_clause(
     result = await call(
         build_server(shop),
         "aggregate",
+        period="all",
         measure="count(orders)",
         group_by=["year(created)"],
         filters=[condition],
@@ -211,7 +214,12 @@ async def test_time_buckets_give_a_time_series_and_its_peak(demo: Path) -> None:
     assert groups(peak) == [(expected[0][0], round(expected[0][1], 6))]
     assert peak["truncated"] is True and peak["period"] == last
     series = await call(
-        server, "aggregate", measure="count(sales)", group_by=["quarter(sale_date)"], order="group"
+        server,
+        "aggregate",
+        period="all",
+        measure="count(sales)",
+        group_by=["quarter(sale_date)"],
+        order="group",
     )
     quarters = query(
         demo,
@@ -223,14 +231,20 @@ async def test_time_buckets_give_a_time_series_and_its_peak(demo: Path) -> None:
 
 async def test_averages_follow_the_measure_denominator(demo: Path) -> None:
     server = build_server(demo)
-    per_line = await call(server, "aggregate", measure="avg(sales.revenue)", group_by=["region"])
+    per_line = await call(
+        server, "aggregate", period="all", measure="avg(sales.revenue)", group_by=["region"]
+    )
     expected = query(
         demo,
         "SELECT r.name, avg(s.revenue) FROM sales s JOIN regions r USING (region_id) GROUP BY r.region_id ORDER BY 2 DESC",
     )
     assert groups(per_line) == [(name, round(value, 6)) for name, value in expected]
     buyers = await call(
-        server, "aggregate", measure="count_distinct(sales.customer_id)", group_by=["customer.segment"]
+        server,
+        "aggregate",
+        period="all",
+        measure="count_distinct(sales.customer_id)",
+        group_by=["customer.segment"],
     )
     expected = query(
         demo,
@@ -492,30 +506,38 @@ def server(shop: Path) -> MCPServer:
 
 
 async def test_an_unknown_measure_lists_the_valid_ones(server: MCPServer) -> None:
-    message = await call_error(server, "aggregate", measure="sum(orders.totl)")
+    message = await call_error(server, "aggregate", period="all", measure="sum(orders.totl)")
     assert "measure 'sum(orders.totl)' is not one of this database's measures" in message
     assert "Did you mean 'sum(orders.total)'?" in message
     assert "Valid measures: " + ", ".join(SHOP_MEASURES) in message
-    ambiguous = await call_error(server, "aggregate", measure="sum(total)")  # orders or big_orders
+    ambiguous = await call_error(
+        server, "aggregate", period="all", measure="sum(total)"
+    )  # orders or big_orders
     assert "Valid measures:" in ambiguous
-    short = await call(server, "aggregate", measure="count(ORDERS)")
+    short = await call(server, "aggregate", period="all", measure="count(ORDERS)")
     assert short["measure"] == "count(orders)"
 
 
 async def test_a_dimension_of_another_table_names_that_table_and_the_valid_ones(server: MCPServer) -> None:
-    message = await call_error(server, "aggregate", measure="count(customers)", group_by=["customer"])
+    message = await call_error(
+        server, "aggregate", period="all", measure="count(customers)", group_by=["customer"]
+    )
     assert "group_by 'customer' is not a dimension of customers" in message
     assert "('customer' is a dimension of orders, not of customers)" in message
     assert "Valid for customers: id, name, region" in message
     bad_filter = await call_error(
-        server, "aggregate", measure="count(orders)", filters=[{"dimension": "colour", "value": "red"}]
+        server,
+        "aggregate",
+        period="all",
+        measure="count(orders)",
+        filters=[{"dimension": "colour", "value": "red"}],
     )
     assert "filter dimension 'colour' is not a dimension of orders" in bad_filter
     assert "Valid for orders: " + ", ".join(ORDERS_DIMENSIONS) in bad_filter
 
 
 async def test_a_bare_column_name_finds_the_one_dimension_it_can_mean(server: MCPServer) -> None:
-    result = await call(server, "aggregate", measure="count(orders)", group_by=["region"])
+    result = await call(server, "aggregate", period="all", measure="count(orders)", group_by=["region"])
     assert result["group_by"] == ["customer.region"]
 
 
@@ -546,7 +568,9 @@ async def test_a_bare_column_name_finds_the_one_dimension_it_can_mean(server: MC
 async def test_bad_arguments_say_which_and_what_is_valid(
     server: MCPServer, arguments: dict[str, Any], expected: str
 ) -> None:
-    assert expected in await call_error(server, "aggregate", measure="count(orders)", **arguments)
+    assert expected in await call_error(
+        server, "aggregate", measure="count(orders)", **{"period": "all", **arguments}
+    )
 
 
 async def test_periods_need_a_date_column_and_a_choice_among_several(tmp_path: Path) -> None:
@@ -573,14 +597,21 @@ async def test_periods_need_a_date_column_and_a_choice_among_several(tmp_path: P
 
 
 async def test_limit_caps_the_rows_and_says_when_it_cut(server: MCPServer) -> None:
-    two = await call(server, "aggregate", measure="sum(orders.total)", group_by=["month(created)"], limit=2)
+    two = await call(
+        server, "aggregate", period="all", measure="sum(orders.total)", group_by=["month(created)"], limit=2
+    )
     assert two["row_count"] == 2 and two["truncated"] is True
     capped = await call(
-        server, "aggregate", measure="sum(orders.total)", group_by=["month(created)"], limit=99
+        server, "aggregate", period="all", measure="sum(orders.total)", group_by=["month(created)"], limit=99
     )
     assert capped["row_count"] == 5  # the server's row limit
     ascending = await call(
-        server, "aggregate", measure="sum(orders.total)", group_by=["customer"], order="value_asc"
+        server,
+        "aggregate",
+        period="all",
+        measure="sum(orders.total)",
+        group_by=["customer"],
+        order="value_asc",
     )
     assert [r["group"]["customer"] for r in ascending["rows"]] == ["Bob", "Ada", "Cy"]  # 1140, 1780, 1900
 
@@ -593,7 +624,7 @@ async def test_aggregate_stops_at_the_time_limit(tmp_path: Path) -> None:
     )
     conn.close()
     server = build_server(database, timeout_seconds=0.3)
-    message = await call_error(server, "aggregate", measure="count(forever)")
+    message = await call_error(server, "aggregate", period="all", measure="count(forever)")
     assert "the aggregate exceeded 0.3 seconds and was stopped" in message
 
 
@@ -613,7 +644,11 @@ async def test_a_date_range_includes_the_first_month_of_a_month_column(tmp_path:
 
 async def test_a_filter_value_the_column_never_holds_lists_the_values_it_does(server: MCPServer) -> None:
     message = await call_error(
-        server, "aggregate", measure="count(orders)", filters=[{"dimension": "customer", "value": "Bobby"}]
+        server,
+        "aggregate",
+        period="all",
+        measure="count(orders)",
+        filters=[{"dimension": "customer", "value": "Bobby"}],
     )
     assert (
         "filters: customer = 'Bobby' matches no row at all; its values are 'Ada', 'Bob', 'Cy'. "
@@ -625,6 +660,7 @@ async def test_a_never_held_filter_on_a_grouped_dimension_is_left_out_and_said_s
     result = await call(
         server,
         "aggregate",
+        period="all",
         measure="sum(orders.total)",
         group_by=["customer.region"],
         filters=[{"dimension": "customer.region", "value": "region"}],
@@ -674,7 +710,11 @@ async def test_a_sum_over_a_summary_view_by_a_dimension_it_lacks_is_the_same_sum
     assert "sum(monthly_region_revenue.revenue) was computed as sum(sales.revenue)" in result["note"]
     assert "periods apply to sales.sale_date" in result["note"]
     rows = await call(
-        server, "aggregate", measure="sum(monthly_region_revenue.order_lines)", group_by=["customer"]
+        server,
+        "aggregate",
+        period="all",
+        measure="sum(monthly_region_revenue.order_lines)",
+        group_by=["customer"],
     )
     assert rows["measure"] == "count(sales)"
 
@@ -682,7 +722,7 @@ async def test_a_sum_over_a_summary_view_by_a_dimension_it_lacks_is_the_same_sum
 async def test_a_view_that_leaves_rows_out_keeps_its_own_dimensions(server: MCPServer) -> None:
     # big_orders filters orders (WHERE total > 100): its sum is not the table's, so nothing moves.
     message = await call_error(
-        server, "aggregate", measure="sum(big_orders.total)", group_by=["customer.region"]
+        server, "aggregate", period="all", measure="sum(big_orders.total)", group_by=["customer.region"]
     )
     assert "is not a dimension of big_orders" in message
 
@@ -699,6 +739,7 @@ async def test_a_filter_value_one_held_value_is_a_near_spelling_of_is_read_as_th
         result = await call(
             server,
             "aggregate",
+            period="all",
             measure="sum(sales.quantity)",
             filters=[{"dimension": "product", "value": given}],
         )
@@ -752,7 +793,12 @@ async def test_a_change_ranked_without_periods_compares_the_last_year_the_data_h
     server: MCPServer, shop: Path
 ) -> None:
     implied = await call(
-        server, "aggregate", measure="sum(orders.total)", group_by=["customer"], order="difference_desc"
+        server,
+        "aggregate",
+        period="all",
+        measure="sum(orders.total)",
+        group_by=["customer"],
+        order="difference_desc",
     )
     explicit = await call(
         server,
@@ -824,7 +870,7 @@ async def test_a_key_column_of_a_thing_with_no_table_is_counted_under_the_things
     # and a view of groups has no row count (it would count groups).
     assert names[:3] == ["count(tickets)", "count(lines)", "count_distinct(lines.shop_id)"]
     assert "count(daily)" not in names and "sum(daily.amount)" in names
-    tickets = await call(server, "aggregate", measure="count(tickets)", group_by=["shop"])
+    tickets = await call(server, "aggregate", period="all", measure="count(tickets)", group_by=["shop"])
     expected = query(
         lines,
         "SELECT s.name, count(DISTINCT l.ticket_id) FROM lines l JOIN shops s USING (shop_id) GROUP BY 1 ORDER BY 2 DESC",
@@ -833,11 +879,20 @@ async def test_a_key_column_of_a_thing_with_no_table_is_counted_under_the_things
     assert tickets["overall"]["value"] == 10 and tickets["definition"] == "COUNT(DISTINCT lines.ticket_id)"
 
 
-async def test_values_asked_for_no_period_say_which_dates_they_cover(shop: Path) -> None:
-    result = await call(build_server(shop), "aggregate", measure="sum(orders.total)")
+async def test_values_asked_for_every_date_say_which_dates_they_cover(shop: Path) -> None:
+    result = await call(build_server(shop), "aggregate", period="all", measure="sum(orders.total)")
     first, last = query(shop, "SELECT min(created), max(created) FROM orders")[0]
     assert result["note"] == (
-        f"no period was given: the values are over all rows of orders, whose created runs from {first} to {last}"
+        f"the values are over every date: all rows of orders, whose created runs from {first} to {last}"
     )
     within = await call(build_server(shop), "aggregate", measure="sum(orders.total)", period="2024")
     assert "note" not in within
+
+
+async def test_the_period_is_always_the_caller_s_choice_all_included(shop: Path) -> None:
+    async with Client(build_server(shop)) as client:
+        tool = {t.name: t for t in (await client.list_tools()).tools}["aggregate"]
+        missing = await client.call_tool("aggregate", {"measure": "sum(orders.total)"})
+    assert tool.input_schema["required"] == ["measure", "period"]
+    assert list(tool.input_schema["properties"])[:2] == ["measure", "period"]
+    assert missing.is_error and "period" in str(missing.content[0])

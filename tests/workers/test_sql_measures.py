@@ -39,7 +39,9 @@ async def test_a_business_measure_is_offered_described_and_computed(shop: Path, 
     server = build_server(shop, measures=measures_file(tmp_path, SPEND))
     async with Client(server) as client:
         tool = {t.name: t for t in (await client.list_tools()).tools}["aggregate"]
-        result = await call(client, "aggregate", measure="spend_per_customer", group_by=["customer.region"])
+        result = await call(
+            client, "aggregate", period="all", measure="spend_per_customer", group_by=["customer.region"]
+        )
     assert tool.input_schema["properties"]["measure"]["enum"][-1] == "spend_per_customer"
     assert (
         "spend_per_customer = SUM(orders.total) / COUNT(DISTINCT orders.customer_id) "

@@ -31,7 +31,7 @@ async def test_an_aggregate_reads_as_a_table_of_its_groups_while_its_structured_
 ) -> None:
     async with Client(build_server(shop)) as client:
         result = await client.call_tool(
-            "aggregate", {"measure": "sum(orders.total)", "group_by": ["customer"]}
+            "aggregate", {"measure": "sum(orders.total)", "period": "all", "group_by": ["customer"]}
         )
     assert result.structured_content is not None and "SELECT" in result.structured_content["sql"]
     text = result_text(result)

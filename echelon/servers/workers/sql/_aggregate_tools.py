@@ -22,6 +22,10 @@ from echelon.servers.workers.sql._periods import PERIOD_FORMATS
 from echelon.servers.workers.sql._text import aggregate_text, comparison_text
 
 DEFAULT_GROUPS = 50
+ALL_DATES = "all"
+"""The period that means every date: ``period`` is required, so that which dates a figure is for is always a
+decision the caller made (a small model left it out for questions naming a year, and answered with every
+year's total)."""
 _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
 
 AGGREGATE_DESCRIPTION = (
@@ -101,15 +105,19 @@ def add_aggregate_tools(
                 description="What to compute, e.g. sum(table.column)", json_schema_extra=_enum(measure_names)
             ),
         ],
+        period: Annotated[
+            str,
+            Field(
+                description=f"The period the values are for: {PERIOD_FORMATS}; or '{ALL_DATES}' for every date "
+                "the data holds (and for a table without dates)"
+            ),
+        ],
         group_by: Annotated[
             list[Annotated[str, Field(json_schema_extra=_enum(dimension_names))]] | None,
             Field(description="Dimensions to group by (one row per combination); none: one row"),
         ] = None,
         filters: Annotated[
             list[Filter] | None, Field(description="Conditions rows must meet, all of them")
-        ] = None,
-        period: Annotated[
-            str | None, Field(description=f"Only rows in this period: {PERIOD_FORMATS}")
         ] = None,
         compare_to: Annotated[
             str | None, Field(description="An earlier period to compare period with, in the same forms")
@@ -140,7 +148,7 @@ def add_aggregate_tools(
                     measure=measure,
                     group_by=group_by or [],
                     filters=filters or [],
-                    period=period,
+                    period=None if period.strip().lower() in (ALL_DATES, "") else period,
                     compare_to=compare_to,
                     date_column=date_column,
                     order=order,

@@ -123,7 +123,7 @@ def _all_dates(
     bounds = span(shape.name, column) if column is not None else None
     if bounds is None:
         return None
-    return f"no period was given: the values are over all rows of {shape.name}, whose {column} runs from {bounds[0]} to {bounds[1]}"
+    return f"the values are over every date: all rows of {shape.name}, whose {column} runs from {bounds[0]} to {bounds[1]}"
 
 
 def _date_column(shape: TableShape, given: str | None) -> str:
