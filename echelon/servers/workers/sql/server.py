@@ -223,8 +223,9 @@ def build_server(
         sql: Annotated[str, Field(description="One SQL statement to analyze (it is parsed, not run)")],
         dialect: Annotated[str, Field(description="sqlglot dialect the SQL is written in")] = "sqlite",
     ) -> QueryAnalysis:
-        """Analyze the structure of a SQL statement without running it: statement type, tables, columns,
-        joins, WHERE/HAVING conditions, aggregations, GROUP BY, ORDER BY, CTEs and subqueries."""
+        """Explain a SQL statement without running it (what a given query computes or measures): its statement
+        type, tables, columns, joins, WHERE/HAVING conditions, aggregations, GROUP BY, ORDER BY, CTEs and
+        subqueries."""
         return _analysis.analyze(sql, dialect)
 
     @tool(server, annotations=_READ_ONLY)
