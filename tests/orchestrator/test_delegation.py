@@ -139,6 +139,30 @@ async def test_a_deck_phase_the_request_did_not_ask_for_is_left_out(tmp_path: Pa
     content.assert_consumed()  # the content manager was never asked
 
 
+async def test_a_one_phase_question_reaches_its_manager_in_the_user_s_words(tmp_path: Path) -> None:
+    numbers = numbers_script()
+    server = build_hierarchy(
+        tmp_path, orchestrator=ScriptedModel([ONE_PHASE]), numbers=numbers, content=ScriptedModel([])
+    )
+    result = await delegate(server, "What is 2 plus 3?")
+    assert result.plan is not None
+    (phase,) = result.plan["phases"]
+    assert phase["goals"] == "What is 2 plus 3?" and phase["notes"] == "Planned as: add 2 and 3."
+    assert "Goals: What is 2 plus 3?" in numbers.requests[0].messages[-1].content
+
+
+async def test_a_deck_phase_keeps_the_planner_s_goals_beside_the_phases_that_feed_it(tmp_path: Path) -> None:
+    server = build_hierarchy(
+        tmp_path,
+        orchestrator=ScriptedModel([TWO_PHASES]),
+        numbers=numbers_script(),
+        content=content_script(),
+    )
+    result = await delegate(server, "Add 2 and 3 and make a slide of it")
+    assert result.plan is not None
+    assert [p["goals"] for p in result.plan["phases"]] == ["Add 2 and 3", "One slide with the sum"]
+
+
 def asking_the_file_question() -> HierarchyConfig:
     return toy_config(extra={"orchestrator": {"deliverables": "question"}})
 

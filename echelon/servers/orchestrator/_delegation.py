@@ -151,11 +151,12 @@ class Delegation:
         effective = [p for p in result.phases if not _replaced(p, result.replans)]
         result.status = roll_up([p.status for p in effective], answered=answered, errors=result.errors)
 
-    async def _plan_step(self, name: str, request: str) -> PlanStep:
+    async def _plan_step(self, name: str, request: str, *, replanning: bool = False) -> PlanStep:
         budget = self.budget.snapshot()
 
         async def step() -> dict[str, Any]:
-            return (await self.orchestrator.plan_step(request, budget, self.progress)).model_dump(mode="json")
+            planned = await self.orchestrator.plan_step(request, budget, self.progress, replanning=replanning)
+            return planned.model_dump(mode="json")
 
         planned = PlanStep.model_validate(await self.checkpoints.step(name, step))
         charge(self.budget, planned.usage)
@@ -225,7 +226,7 @@ class Delegation:
             failed = [p for p in phases.values() if p.status == "failed"]
             reason = "; ".join(f"{p.phase} ({p.manager}): {_why(p)}" for p in failed)
             planned = await self._plan_step(
-                f"replan:{attempt}", replan_request(self.run.full_request, done, failed)
+                f"replan:{attempt}", replan_request(self.run.full_request, done, failed), replanning=True
             )
             if planned.plan is None:
                 error = planned.error or ErrorInfo(

@@ -5,7 +5,8 @@ manager declared ``delivers = "files"`` makes such phases; when the request asks
 out, with the reason in the result. Whether it asks for one is ``wants_file`` (the answer to a question of its
 own, ``_deliverables``), else the plan's ``asks_for``. Every other phase is told
 what its answer must state (the plan's ``asks_for`` without ``"file"``), which the managers' ``answers_request``
-policy checks.
+policy checks. A plan of one phase that answers a question gives that phase the request itself as its goals, with
+the planner's wording kept in its notes: one restatement fewer between what the user asked and the manager.
 """
 
 from __future__ import annotations
@@ -27,8 +28,15 @@ class FittedPlan:
     expects: dict[str, list[AnswerPart]] = field(default_factory=dict)
 
 
-def fit_plan(plan: Plan, managers: Mapping[str, ManagerConfig], wants_file: bool | None = None) -> FittedPlan:
-    """``plan`` without file-making phases the request did not ask for, and what each phase must state."""
+def fit_plan(
+    plan: Plan,
+    managers: Mapping[str, ManagerConfig],
+    wants_file: bool | None = None,
+    *,
+    request: str | None = None,
+) -> FittedPlan:
+    """``plan`` without file-making phases the request did not ask for, and what each phase must state; with
+    ``request`` (the user's, not a replanning's), a single question-answering phase takes it as its goals."""
     makes_files = {key for key, m in managers.items() if m.delivers == "files"}
     phases = list(plan.phases)
     dropped: list[str] = []
@@ -46,6 +54,10 @@ def fit_plan(plan: Plan, managers: Mapping[str, ManagerConfig], wants_file: bool
     primary = plan.primary_worker
     if all(p.worker != primary for p in phases):
         primary = phases[-1].worker
+    if request and len(phases) == 1 and phases[0].worker not in makes_files:
+        only = phases[0]
+        notes = " ".join(part for part in (f"Planned as: {only.goals}.", only.notes) if part.strip())
+        phases = [only.model_copy(update={"goals": request.strip(), "notes": notes})]
     answer_parts: list[AnswerPart] = [part for part in plan.asks_for if part != "file"]
     expects = {p.name: ([] if p.worker in makes_files else list(answer_parts)) for p in phases}
     # asks_for follows the decision, so the run is judged by it: no file expected when none was to be made.

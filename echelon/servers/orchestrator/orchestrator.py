@@ -82,8 +82,11 @@ class Orchestrator:
     def manager(self, key: str) -> ManagerClient:
         return ManagerClient(self.caller, key)
 
-    async def make_plan(self, request: str, budget: Budget) -> tuple[FittedPlan, Usage]:
-        """The StrategicPlanner's plan for ``request``, fitted to it (``_fit``)."""
+    async def make_plan(
+        self, request: str, budget: Budget, *, replanning: bool = False
+    ) -> tuple[FittedPlan, Usage]:
+        """The StrategicPlanner's plan for ``request``, fitted to it (``_fit``); ``replanning``: ``request`` is the
+        planner's account of what is done and what failed, not the user's words."""
         plan, tokens = await self.planner.plan(request, self.managers, model=budget.model(self.model))
         usage = Usage()
         usage.add_tokens(tokens, self.model.name, self.model.price)
@@ -91,7 +94,9 @@ class Orchestrator:
         if self.config.orchestrator.deliverables == "question" and needs_decision(plan, self.config.managers):
             wants_file, decided = await asks_for_file(budget.model(self.model), request)
             usage.add_tokens(decided, self.model.name, self.model.price)
-        return fit_plan(plan, self.config.managers, wants_file), usage
+        return fit_plan(
+            plan, self.config.managers, wants_file, request=None if replanning else request
+        ), usage
 
     async def preview(self, request: str, limits: Mapping[str, object] | None = None) -> PlanPreview:
         """The phases and each manager's steps, nothing executed."""
@@ -140,11 +145,13 @@ class Orchestrator:
 
     # -- the steps of a delegation (``_delegation``): each returns a model the run keeps as JSON --------------
 
-    async def plan_step(self, request: str, budget: Budget, progress: Progress) -> PlanStep:
+    async def plan_step(
+        self, request: str, budget: Budget, progress: Progress, *, replanning: bool = False
+    ) -> PlanStep:
         """Plan ``request``; a planner that gives no valid plan is an error in the step, not an exception."""
         try:
             async with progress.activity("planning phases"):
-                fitted, usage = await self.make_plan(request, budget)
+                fitted, usage = await self.make_plan(request, budget, replanning=replanning)
         except (ModelError, BudgetExhausted) as exc:
             kind = "budget" if isinstance(exc, BudgetExhausted) else "planning"
             return PlanStep(error=ErrorInfo(where="orchestrator.planner", message=str(exc), kind=kind))
