@@ -826,6 +826,14 @@ async def test_a_change_ranked_without_periods_compares_the_last_year_the_data_h
         == "no compare_to was given for order 'percent_change_desc': 2025 is compared with 2024"
     )
 
+    years = await call(
+        server, "aggregate", measure="sum(orders.total)", period="2024-2025", order="percent_change_desc"
+    )
+    assert (years["period"], years["compare_to"], years["rows"]) == ("2025", "2024", year_given["rows"])
+    assert years["note"] == (
+        "period '2024-2025' with order 'percent_change_desc' and no compare_to: 2025 is compared with 2024"
+    )
+
 
 LINES_SCHEMA = """
 CREATE TABLE shops (shop_id INTEGER PRIMARY KEY, name TEXT NOT NULL);

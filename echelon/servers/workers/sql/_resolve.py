@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 from echelon.servers.workers.sql._aggregate import Condition, FilterBase, Order, Query
@@ -148,6 +149,9 @@ def _date_column(shape: TableShape, given: str | None) -> str:
     )
 
 
+_YEAR_RANGE = re.compile(r"^(\d{4})\.\.(\d{4})$")
+
+
 def _implied_comparison(
     shape: TableShape,
     date_column: str | None,
@@ -156,13 +160,21 @@ def _implied_comparison(
     span: Callable[[str, str], tuple[str, str] | None],
 ) -> tuple[str, str, str]:
     """The periods a change ranked with ``order`` but no compare_to means: a year ``period`` against the year
-    before; with no period, the last year the date column holds against the one before. ValueError otherwise."""
+    before; a range of years, its last year against its first ("2024..2025": growth from 2024 to 2025); with no
+    period, the last year the date column holds against the one before. ValueError otherwise."""
     fix = f"order {order!r} ranks the change between two periods: give period (the later) and compare_to (the earlier)"
     column = _date_column(shape, date_column)  # raises when there is none, or several and none chosen
     if period is not None:
-        if not (len(period.strip()) == 4 and period.strip().isdigit()):
+        text = parse_period(period).text if period.strip() else period
+        if m := _YEAR_RANGE.match(text):
+            first, later = m.group(1), m.group(2)
+            read = (
+                f"period {period!r} with order {order!r} and no compare_to: {later} is compared with {first}"
+            )
+            return later, first, read
+        if not (len(text) == 4 and text.isdigit()):
             raise ValueError(fix)
-        later = period.strip()
+        later = text
         read = f"no compare_to was given for order {order!r}: {later} is compared with {int(later) - 1}"
         return later, str(int(later) - 1), read
     bounds = span(shape.name, column)
