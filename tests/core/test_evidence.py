@@ -80,3 +80,11 @@ def test_a_tool_s_own_text_is_shown_instead_of_its_json() -> None:
     )
     assert call_data_text(record) == "\nData returned by aggregate: | region | value |\n| North | 5 |"
     assert data_answer([record]).endswith("returned:\n| region | value |\n| North | 5 |")
+
+
+def test_rows_holding_nothing_but_nulls_are_no_data() -> None:
+    from echelon.servers.core.evidence import has_data
+
+    assert not has_data({"rows": [{"group": {}, "value": None}], "note": "no row in 2023"})
+    assert has_data({"rows": [{"group": {}, "value": 0}]})
+    assert has_data({"rows": [{"group": {"region": "North"}, "value": None}]})

@@ -17,13 +17,24 @@ COLLECTION_KEYS = ("rows", "results", "items", "matches", "groups", "documents",
 
 
 def has_data(result: Any) -> bool:
-    """Whether a tool result holds anything: not empty, and not an empty collection (no rows, no matches)."""
+    """Whether a tool result holds anything: not empty, and not an empty collection (no rows, no matches). A
+    collection whose items hold nothing but nulls (``[{"group": {}, "value": null}]``: a total over a period with
+    no rows) is empty too: it found nothing, and nothing in it is a figure to report."""
     if result is None or result == {} or result == [] or result == "":
         return False
     if isinstance(result, dict):
         found = [result.get(key) for key in COLLECTION_KEYS]  # pyright: ignore[reportUnknownMemberType]
-        return not any(isinstance(value, list) and not value for value in found)
+        return not any(isinstance(value, list) and not any(map(_holds_a_value, value)) for value in found)  # pyright: ignore[reportUnknownArgumentType]
     return True
+
+
+def _holds_a_value(item: Any) -> bool:
+    """Whether ``item`` has a leaf that is not null (an empty object or list has none)."""
+    if isinstance(item, dict):
+        return any(_holds_a_value(v) for v in item.values())  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(item, list):
+        return any(_holds_a_value(v) for v in item)  # pyright: ignore[reportUnknownVariableType]
+    return item is not None
 
 
 def with_data(calls: Iterable[ToolCallRecord]) -> list[ToolCallRecord]:

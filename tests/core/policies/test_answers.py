@@ -123,3 +123,17 @@ def test_an_answer_may_repeat_the_name_a_question_asks_about_when_it_states_a_fi
         asked="Did Lakeshore grow in 2025?",
     )
     AnswersTheRequest().check_answer("Yes: Lakeshore grew 12.75% in 2025.", state)
+
+
+def test_an_answer_giving_a_figure_where_the_tools_found_nothing_is_sent_back_even_a_zero() -> None:
+    empty = ToolCallRecord(
+        worker="sql",
+        tool="aggregate",
+        arguments={"period": "2023"},
+        outcome="ok",
+        result={"rows": [{"group": {}, "value": None}], "note": "sales has no row in '2023'"},
+    )
+    state = RunState(given="", records=[empty], expects=["figure"], asked="What was our revenue in 2023?")
+    with pytest.raises(SendBack, match="found no data"):
+        AnswersTheRequest().check_answer("Revenue in 2023 was 0.", state)
+    AnswersTheRequest().check_answer("The data holds no sales for that year.", state)

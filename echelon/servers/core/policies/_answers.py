@@ -45,7 +45,8 @@ class AnswersTheRequest(Policy):
     something the question did not already say (an answer that restates the task, its years and its terms, has
     answered nothing); otherwise it goes back once with that said. An answer to a question the data cannot answer
     (no data came back) is left to say so, and one that comes with a file the run made points to the file, which
-    carries the figures."""
+    carries the figures. When the tools answered but found nothing, the answer must not state a figure at all (not
+    even 0): it says the data does not have it."""
 
     name: ClassVar[str] = "answers_request"
     description: ClassVar[str] = "the answer states the figure or the name the request asks for"
@@ -55,6 +56,19 @@ class AnswersTheRequest(Policy):
         if state.artifacts:
             return  # a file was made: it carries the figures and names, and the answer points to it
         strings, numbers = data_values(state.records)
+        if (
+            "figure" in state.expects
+            and not (strings or numbers)
+            and any(r.outcome == "ok" for r in state.records)
+        ):
+            # The tools answered and found nothing (no rows, a total over no rows): any figure is made up, a 0 too.
+            stated = set(Grounding(answer).numbers) - set(Grounding(state.asked).numbers)
+            if stated:
+                raise SendBack(
+                    "the tools found no data for this, so it has no figure: say that the data does not have it "
+                    "(and what it does cover, if a result says so), stating no figure for it"
+                )
+            return
         # A figure a passage states ("a ten-year warranty") is data too, as digits or in words.
         numbers += [s for s in strings if len(s.split()) >= PROSE_WORDS and Grounding(s).numbers]
         if "figure" in state.expects and numbers and not cites_a_figure(answer, numbers):
