@@ -21,6 +21,7 @@ EXPECTED = {
     "revenue_per_customer": "SELECT sum(revenue) / count(DISTINCT customer_id)",
     "units_per_order": "SELECT sum(quantity) * 1.0 / count(DISTINCT order_id)",
     "average_selling_price": "SELECT sum(revenue) / sum(quantity)",
+    "units_sold": "SELECT sum(quantity)",
 }
 
 
