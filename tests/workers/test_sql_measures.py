@@ -42,7 +42,7 @@ async def test_a_business_measure_is_offered_described_and_computed(shop: Path, 
         result = await call(
             client, "aggregate", period="all", measure="spend_per_customer", group_by=["customer.region"]
         )
-    assert tool.input_schema["properties"]["measure"]["enum"][-1] == "spend_per_customer"
+    assert tool.input_schema["properties"]["measure"]["enum"][0] == "spend_per_customer"
     assert (
         "spend_per_customer = SUM(orders.total) / COUNT(DISTINCT orders.customer_id) "
         "(Average spend of a buying customer)" in (tool.description or "")

@@ -294,6 +294,7 @@ def _catalog(db: ReadOnlyDatabase, measures: Path | None) -> tuple[Catalog, list
         if measures is not None:
             raise ValueError(f"cannot read {db.path} to check the measures of {measures}: {exc}") from None
         return Catalog(), []
-    for measure in business:
-        catalog.measures[measure.name] = measure
+    # The business's own measures come first: the names it gave are what its questions say ("units sold",
+    # "average order value"), and a caller reading the list from the top meets them before the derived ones.
+    catalog.measures = {**{m.name: m for m in business}, **catalog.measures}
     return catalog, business
