@@ -68,11 +68,20 @@ async def test_echelon_demo_delegates_through_three_levels_on_the_local_model(
         if c["outcome"] == "ok"
     ]
     assert any(worker == "sql" for worker, _tool in calls), calls
-    # ... and the answer is the true one, read from the demo database here rather than hard-coded.
+    # ... and what the run calls ok is true, read from the demo database here rather than hard-coded. Whether the
+    # 1.5B model finds the comparison on its own differs with the numerics of its cache (the benchmark measures
+    # how often); what must hold every time is that an answer the checks let through is the true one, and that
+    # a run whose data answer did not pass them says so instead of calling itself ok.
     region, growth = fastest_region(demo / DATABASE_NAME)
     data_phase = next(p for p in result["phases"] if p["manager"] == "data")
-    assert region in data_phase["output"] and f"{growth:.1f}" in data_phase["output"], data_phase["output"]
-    assert region in result["output"] and "[insert" not in result["output"]
+    if data_phase["status"] == "ok":
+        assert region in data_phase["output"] and f"{growth:.1f}" in data_phase["output"], data_phase["output"]
+    else:
+        assert data_phase["errors"] and result["status"] == "partial", data_phase
+        assert any(e["kind"] in ("grounding", "unanswered", "synthesis") for e in data_phase["errors"])
+    if result["status"] == "ok":
+        assert region in result["output"], result["output"]
+    assert "[insert" not in result["output"]
     assert "plan: " in stderr and "phase " in stderr  # live progress reached the terminal
     assert result["artifacts"], "the request asks for a deck"
     for artifact in result["artifacts"]:  # a real PowerPoint file in the demo's output folder
