@@ -75,9 +75,8 @@ async def test_echelon_demo_delegates_through_three_levels_on_the_local_model(
     region, growth = fastest_region(demo / DATABASE_NAME)
     data_phase = next(p for p in result["phases"] if p["manager"] == "data")
     if data_phase["status"] == "ok":
-        assert region in data_phase["output"] and f"{growth:.1f}" in data_phase["output"], data_phase[
-            "output"
-        ]
+        said = data_phase["output"]
+        assert region in said and f"{growth:.1f}" in said, said
     else:
         assert data_phase["errors"] and result["status"] == "partial", data_phase
         assert any(e["kind"] in ("grounding", "unanswered", "synthesis") for e in data_phase["errors"])
