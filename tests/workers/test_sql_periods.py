@@ -20,6 +20,8 @@ TODAY = date(2026, 2, 10)
         ("this quarter", "2026-Q1"),
         ("last month", "2026-01"),
         ("current month", "2026-02"),
+        ("last_year", "2025"),
+        ("this-quarter", "2026-Q1"),
     ],
 )
 def test_a_period_relative_to_today_is_the_absolute_period_it_means(given: str, meant: str) -> None:

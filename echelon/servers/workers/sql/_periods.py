@@ -18,7 +18,8 @@ _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})$")
 _YEARS = re.compile(r"^(\d{4})\s*(?:\.\.|-|–|to)\s*(\d{4})$", re.IGNORECASE)
-_RELATIVE = re.compile(r"^(last|previous|this|current)\s+(year|quarter|month)$", re.IGNORECASE)
+# Words joined as an identifier would be ("last_year", "this-quarter") are the same period.
+_RELATIVE = re.compile(r"^(last|previous|this|current)[\s_-]+(year|quarter|month)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
