@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 PERIOD_FORMATS = (
     "'2025' (a year), '2025-Q3' (a quarter), '2025-03' (a month), '2025-01-01..2025-06-30' (dates), "
@@ -21,9 +22,12 @@ _YEARS = re.compile(r"^(\d{4})\s*(?:\.\.|-|–|to)\s*(\d{4})$", re.IGNORECASE)
 # Words joined as an identifier would be ("last_year", "this-quarter") are the same period.
 _RELATIVE = re.compile(r"^(last|previous|this|current)[\s_-]+(year|quarter|month)$", re.IGNORECASE)
 
+PeriodKind = Literal["year", "years", "quarter", "month", "dates"]
+
 
 @dataclass(frozen=True)
 class Period:
+    kind: PeriodKind
     text: str
     # SQL over the placeholder {col} with one ? per parameter; it compares text prefixes, so it works for
     # '2025-03' and for full dates alike.
@@ -48,22 +52,29 @@ def parse_period(text: str, today: date | None = None) -> Period:
         if first == last:
             return parse_period(first)
         return Period(
-            f"{first}..{last}", "substr({col}, 1, 4) BETWEEN ? AND ?", (first, last), f"{first}-01-01"
+            "years",
+            f"{first}..{last}",
+            "substr({col}, 1, 4) BETWEEN ? AND ?",
+            (first, last),
+            f"{first}-01-01",
         )
     if m := _YEAR.match(value):
-        return Period(value, "substr({col}, 1, 4) = ?", (m.group(1),), f"{value}-01-01")
+        return Period("year", value, "substr({col}, 1, 4) = ?", (m.group(1),), f"{value}-01-01")
     if m := _QUARTER.match(value):
         year, quarter = m.group(1), int(m.group(2))
         months = tuple(f"{year}-{month:02d}" for month in range(3 * quarter - 2, 3 * quarter + 1))
-        return Period(f"{year}-Q{quarter}", "substr({col}, 1, 7) IN (?, ?, ?)", months, f"{months[0]}-01")
+        return Period(
+            "quarter", f"{year}-Q{quarter}", "substr({col}, 1, 7) IN (?, ?, ?)", months, f"{months[0]}-01"
+        )
     if m := _MONTH.match(value):
-        return Period(value, "substr({col}, 1, 7) = ?", (value,), f"{value}-01")
+        return Period("month", value, "substr({col}, 1, 7) = ?", (value,), f"{value}-01")
     if m := _RANGE.match(value):
         start, end = m.group(1), m.group(2)
         if start > end:
             raise ValueError(f"period {text!r} ends before it starts")
         # The start cut to the column's own precision, so a month column's '2025-01' is in 2025-01-01..
         return Period(
+            "dates",
             f"{start}..{end}",
             "substr({col}, 1, 10) BETWEEN substr(?, 1, length(substr({col}, 1, 10))) AND ?",
             (start, end),

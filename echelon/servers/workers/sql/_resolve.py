@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Iterable, Sequence
 
 from echelon.servers.workers.sql._aggregate import Condition, FilterBase, Order, Query
@@ -149,9 +148,6 @@ def _date_column(shape: TableShape, given: str | None) -> str:
     )
 
 
-_YEAR_RANGE = re.compile(r"^(\d{4})\.\.(\d{4})$")
-
-
 def _implied_comparison(
     shape: TableShape,
     date_column: str | None,
@@ -165,16 +161,16 @@ def _implied_comparison(
     fix = f"order {order!r} ranks the change between two periods: give period (the later) and compare_to (the earlier)"
     column = _date_column(shape, date_column)  # raises when there is none, or several and none chosen
     if period is not None:
-        text = parse_period(period).text if period.strip() else period
-        if m := _YEAR_RANGE.match(text):
-            first, later = m.group(1), m.group(2)
+        parsed = parse_period(period) if period.strip() else None
+        if parsed is not None and parsed.kind == "years":
+            first, later = parsed.params
             read = (
                 f"period {period!r} with order {order!r} and no compare_to: {later} is compared with {first}"
             )
             return later, first, read
-        if not (len(text) == 4 and text.isdigit()):
+        if parsed is None or parsed.kind != "year":
             raise ValueError(fix)
-        later = text
+        later = parsed.text
         read = f"no compare_to was given for order {order!r}: {later} is compared with {int(later) - 1}"
         return later, str(int(later) - 1), read
     bounds = span(shape.name, column)
