@@ -10,7 +10,7 @@ from mcp.types import Tool
 from pydantic import BaseModel, Field
 
 from .pool import ConnectionFailed, ConnectionPool, SessionLost
-from .tooling import FIGURE_ARGUMENTS
+from .tooling import DATA_FIELDS, FIGURE_ARGUMENTS
 
 
 class ToolInfo(BaseModel):
@@ -30,6 +30,10 @@ class ToolInfo(BaseModel):
         default_factory=list,
         description=f"Arguments whose figures are data, not constants (the tool's _meta {FIGURE_ARGUMENTS!r}): "
         "figure_grounding checks them even on a read-only tool",
+    )
+    data_fields: list[str] = Field(
+        default_factory=list,
+        description=f"Fields of its result that hold what it found (the tool's _meta {DATA_FIELDS!r}); empty: all",
     )
 
 
@@ -85,11 +89,12 @@ def to_info(tool: Tool) -> ToolInfo:
         read_only=bool(tool.annotations and tool.annotations.read_only_hint),
         idempotent=bool(tool.annotations and tool.annotations.idempotent_hint),
         figure_arguments=_declared_names((tool.meta or {}).get(FIGURE_ARGUMENTS)),
+        data_fields=_declared_names((tool.meta or {}).get(DATA_FIELDS)),
     )
 
 
 def _declared_names(value: Any) -> list[str]:
-    """A ``_meta`` list of argument names; anything else declares none."""
+    """A ``_meta`` list of names (arguments, result fields); anything else declares none."""
     if not isinstance(value, list):
         return []
     return [str(v) for v in value if isinstance(v, str)]  # pyright: ignore[reportUnknownVariableType]

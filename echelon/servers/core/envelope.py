@@ -105,6 +105,11 @@ class ToolCallRecord(BaseModel):
     note: str | None = Field(default=None, description="What a policy changed, said to the model too")
     manager: str | None = None
     step: str | None = None
+    data_fields: list[str] = Field(
+        default_factory=list,
+        description="The result's fields that hold what the tool found (its _meta 'echelon/data_fields'); "
+        "empty: the whole result",
+    )
     spent: Usage | None = Field(
         default=None,
         description="What the callee spent below it, when it is an echelon level that reports it (core.spent)",
@@ -122,6 +127,8 @@ class ToolCallRecord(BaseModel):
         dumped = handler(self)
         if isinstance(dumped, dict) and self.result is not None and self.text == result_as_text(self.result):
             dumped.pop("text", None)  # pyright: ignore[reportUnknownMemberType]
+        if isinstance(dumped, dict) and not self.data_fields:
+            dumped.pop("data_fields", None)  # pyright: ignore[reportUnknownMemberType]
         return dumped  # pyright: ignore[reportUnknownVariableType]
 
     @model_validator(mode="before")

@@ -64,13 +64,17 @@ def evidence_text(calls: Sequence[ToolCallRecord], *, last: int = 3, limit: int 
 
 def data_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], list[str]]:
     """The strings and the numbers (as text) inside the successful calls' structured results: what an answer may
-    name or cite as coming from the data. A result field that repeats the call's argument of the same name (an
-    aggregate's ``group_by: ["region"]``, its ``measure``) echoes the request and is left out: an answer that
-    repeats it names nothing the tools found, e.g. "The region with the largest growth is 'region_name'"."""
+    name or cite as coming from the data. Of a tool that declares which fields hold what it found
+    (``ToolCallRecord.data_fields``), only those are read: its SQL, table name or period say what was asked, not
+    what was found. A result field that repeats the call's argument of the same name (an aggregate's
+    ``group_by: ["region"]``, its ``measure``) echoes the request and is left out: an answer that repeats it names
+    nothing the tools found, e.g. "The region with the largest growth is 'region_name'"."""
     strings: list[str] = []
     numbers: list[str] = []
     for call in with_data(calls):
         found = call.result if call.result is not None else call.text
+        if isinstance(found, dict) and call.data_fields:
+            found = {k: v for k, v in found.items() if k in call.data_fields}  # pyright: ignore[reportUnknownVariableType]
         if isinstance(found, dict):
             found = {k: v for k, v in found.items() if k not in call.arguments or call.arguments[k] != v}  # pyright: ignore[reportUnknownVariableType]
         found_strings, found_numbers = _leaves(found)

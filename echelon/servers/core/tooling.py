@@ -34,6 +34,11 @@ FIGURE_ARGUMENTS = "echelon/figure_arguments"
 """A tool's ``_meta`` key listing its arguments that take figures from data (a computation's input series), which
 ``figure_grounding`` checks against the request and the results: ``meta={FIGURE_ARGUMENTS: ["values"]}``."""
 
+DATA_FIELDS = "echelon/data_fields"
+"""A tool's ``_meta`` key listing the fields of its structured result that hold what it found (``["rows",
+"overall"]``), apart from those that describe the call (its SQL, its table, its period): the names an answer can
+take from the data are read from these only. A tool that declares none has all of its result read."""
+
 
 def tool(server: MCPServer[Any], **options: Any) -> Callable[[F], F]:
     """``server.tool(**options)``, describing the tool by its dedented docstring unless ``description`` is given."""

@@ -68,11 +68,12 @@ class WorkerToolset:
             dict(arguments),
             read_only=entry.tool.read_only,
             figure_arguments=tuple(entry.tool.figure_arguments),
+            data_fields=tuple(entry.tool.data_fields),
         )
 
     async def call(self, call: PendingCall, progress: Progress) -> CallResult:
         async with progress.activity(f"{call.worker}.{call.tool}"):
-            return await self.caller.call(
+            made = await self.caller.call(
                 call.worker,
                 call.tool,
                 call.arguments,
@@ -82,3 +83,5 @@ class WorkerToolset:
                 manager=self.manager,
                 step=self.step,
             )
+        made.record.data_fields = list(call.data_fields)
+        return made

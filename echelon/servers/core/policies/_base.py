@@ -27,6 +27,8 @@ class PendingCall:
     read_only: bool = False
     figure_arguments: tuple[str, ...] = ()
     """Arguments the tool declares take figures from data (``catalog.FIGURE_ARGUMENTS``)."""
+    data_fields: tuple[str, ...] = ()
+    """Fields of the tool's result that hold what it found (``tooling.DATA_FIELDS``); empty: all of it."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field, JsonValue
 from pydantic.config import JsonDict
 
-from echelon.servers.core.tooling import tool, written_for_models
+from echelon.servers.core.tooling import DATA_FIELDS, tool, written_for_models
 from echelon.servers.workers.sql import _aggregate, _compare, _resolve
 from echelon.servers.workers.sql._catalog import Catalog, Measure
 from echelon.servers.workers.sql._coverage import date_bounds
@@ -82,6 +82,7 @@ def add_aggregate_tools(
     @tool(
         server,
         annotations=_READ_ONLY,
+        meta={DATA_FIELDS: ["rows", "overall", "highest_percent_change", "lowest_percent_change"]},
         description=AGGREGATE_DESCRIPTION
         + (
             " Counting things: " + "; ".join(f"{m.name} {m.description}" for m in counted) + "."
@@ -160,7 +161,7 @@ def add_aggregate_tools(
             except (ValueError, QueryTimeout, sqlite3.Error) as exc:
                 raise tool_error(exc, "aggregate") from None
 
-    @tool(server, annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY, meta={DATA_FIELDS: ["groups", "total"]})
     def compare_periods(
         table: Annotated[str, Field(description="The table or view holding the values")],
         value_column: Annotated[str, Field(description="The numeric column to total, e.g. revenue")],

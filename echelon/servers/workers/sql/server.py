@@ -17,7 +17,7 @@ from pydantic import Field
 
 from echelon import __version__
 from echelon.servers.core.serve import serve_main
-from echelon.servers.core.tooling import answer_client_errors, tool, written_for_models
+from echelon.servers.core.tooling import DATA_FIELDS, answer_client_errors, tool, written_for_models
 from echelon.servers.workers.sql import _analysis, _errors
 from echelon.servers.workers.sql._aggregate_tools import add_aggregate_tools
 from echelon.servers.workers.sql._catalog import Catalog, Measure, build_catalog
@@ -177,6 +177,7 @@ def build_server(
     @tool(
         server,
         annotations=_READ_ONLY,
+        meta={DATA_FIELDS: ["rows"]},
         description="Run one read-only SQL statement and return its rows. The database refuses writes; rows are "
         "capped (the truncated flag says when there were more) and a query running past the time limit is stopped."
         + (f" The database's tables and views (columns): {schema}" if schema else ""),
