@@ -137,3 +137,69 @@ def test_an_answer_giving_a_figure_where_the_tools_found_nothing_is_sent_back_ev
     with pytest.raises(SendBack, match="found no data"):
         AnswersTheRequest().check_answer("Revenue in 2023 was 0.", state)
     AnswersTheRequest().check_answer("The data holds no sales for that year.", state)
+
+
+def ungrouped_maximum(*, declared: bool = True) -> ToolCallRecord:
+    """A maximum over all rows: one figure, with the SQL, table and period that describe the call beside it."""
+    result = {
+        "measure": "max(sales.revenue)",
+        "period": "2025",
+        "table": "sales",
+        "sql": 'SELECT MAX(t."revenue") AS "value" FROM "sales" AS t',
+        "rows": [{"group": {}, "value": 3517.85}],
+        "overall": None,
+    }
+    return ToolCallRecord.model_validate(
+        {
+            "worker": "sql",
+            "tool": "aggregate",
+            "arguments": {"measure": "max(sales.revenue)", "period": "last year"},
+            "outcome": "ok",
+            "result": result,
+            "data_fields": ["rows", "overall"] if declared else [],
+        }
+    )
+
+
+def test_a_tool_s_declared_data_fields_are_all_an_answer_can_name_from_it() -> None:
+    assert data_values([ungrouped_maximum()]) == ([], ["3517.85"])
+    strings, _ = data_values([ungrouped_maximum(declared=False)])
+    assert "2025" in strings and "sales" in strings
+
+
+def test_an_answer_naming_a_winner_from_figures_that_name_nothing_is_sent_back() -> None:
+    (policy,) = build_policies(["answers_request"])
+    state = RunState(
+        given="",
+        records=[ungrouped_maximum()],
+        expects=["name", "figure"],
+        asked="Which product sold most in 2025?",
+    )
+    with pytest.raises(SendBack, match="figures only"):
+        policy.check_answer("The product with the highest revenue in 2025 is product_id 1 (3517.85).", state)
+
+
+def test_a_figure_question_answered_from_one_figure_stands() -> None:
+    (policy,) = build_policies(["answers_request"])
+    state = RunState(
+        given="", records=[ungrouped_maximum()], expects=["figure"], asked="What was our largest sale?"
+    )
+    policy.check_answer("The largest single sale in 2025 brought 3517.85.", state)
+
+
+@pytest.mark.parametrize(
+    "answer", ["July 2025 had the most orders (412).", "Jul 2025: 412 orders", "2025-07, 412"]
+)
+def test_a_month_the_data_labels_by_its_date_is_named_by_its_month_s_name_too(answer: str) -> None:
+    record = ToolCallRecord.model_validate(
+        {
+            "worker": "sql",
+            "tool": "aggregate",
+            "arguments": {"measure": "count(orders)", "group_by": ["month(sale_date)"]},
+            "outcome": "ok",
+            "result": {"rows": [{"group": {"month(sale_date)": "2025-07"}, "value": 412}]},
+            "data_fields": ["rows"],
+        }
+    )
+    (policy,) = build_policies(["answers_request"])
+    policy.check_answer(answer, RunState(given="", records=[record], expects=["name", "figure"]))

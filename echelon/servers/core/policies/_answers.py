@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from ..envelope import ErrorKind
@@ -14,12 +15,46 @@ MAX_NAME_LENGTH = 80
 PROSE_WORDS = 4  # a string of this many words is prose (a passage), not a label or a date
 
 
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_ISO_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-\d{2})?$")
+
+
+def _spellings(name: str) -> list[str]:
+    """How an answer may write ``name``: as it is, and a month or a day (``2025-07``, ``2025-07-14``) by its
+    month's name too ("July", "Jul 2025"): data writes dates one way, people another."""
+    found = _ISO_MONTH.match(name)
+    if not found:
+        return [name]
+    month = _MONTHS[int(found.group(1)) - 1]
+    return [name, month, month[:3]]
+
+
 def names_something(answer: str, strings: list[str]) -> bool:
-    """Whether ``answer`` contains one of ``strings`` (case-insensitive), ignoring very short and long ones."""
+    """Whether ``answer`` contains one of ``strings`` (case-insensitive; a date also by its month's name, as a
+    word), ignoring very short and long ones."""
     lowered = answer.lower()
-    return any(
-        MIN_NAME_LENGTH <= len(s.strip()) <= MAX_NAME_LENGTH and s.strip().lower() in lowered for s in strings
-    )
+    words = set(re.findall(r"[a-z]+", lowered))
+    for s in strings:
+        name = s.strip().lower()
+        if not MIN_NAME_LENGTH <= len(name) <= MAX_NAME_LENGTH:
+            continue
+        first, *others = _spellings(name)
+        if first in lowered or any(other in words for other in others):
+            return True
+    return False
 
 
 def cites_a_figure(answer: str, numbers: list[str]) -> bool:
@@ -46,7 +81,9 @@ class AnswersTheRequest(Policy):
     answered nothing); otherwise it goes back once with that said. An answer to a question the data cannot answer
     (no data came back) is left to say so, and one that comes with a file the run made points to the file, which
     carries the figures. When the tools answered but found nothing, the answer must not state a figure at all (not
-    even 0): it says the data does not have it."""
+    even 0): it says the data does not have it. When the request asks which one and the results hold figures but
+    no names (a maximum over all rows cannot say whose it is), the answer goes back asking for results that name
+    the candidates."""
 
     name: ClassVar[str] = "answers_request"
     description: ClassVar[str] = "the answer states the figure or the name the request asks for"
@@ -75,6 +112,13 @@ class AnswersTheRequest(Policy):
             raise SendBack(
                 "the request asks for a figure and the answer states none: state the figures from the data above, "
                 "each with what it is"
+            )
+        if "name" in state.expects and numbers and not strings:
+            # Figures with nothing they belong to (a maximum over all rows, a total) cannot say which one.
+            raise SendBack(
+                "the request asks which one (a name), and the results above hold figures only, naming nothing: "
+                "call the tool again so that its result names each candidate (one row for each, e.g. grouped by "
+                "what the question asks about), then name the one that answers"
             )
         if "name" in state.expects and strings and not names_something(answer, strings):
             raise SendBack(
