@@ -253,6 +253,26 @@ async def test_an_unknown_measure_lists_the_valid_ones(server: MCPServer) -> Non
     assert short["measure"] == "count(orders)"
 
 
+async def test_a_date_bucket_named_alone_is_that_bucket_of_the_table_s_date_column(server: MCPServer) -> None:
+    by_month = await call(server, "aggregate", period="all", measure="sum(orders.total)", group_by=["Month"])
+    written = await call(
+        server, "aggregate", period="all", measure="sum(orders.total)", group_by=["month(created)"]
+    )
+    assert by_month["rows"] == written["rows"] and by_month["rows"]
+    filtered = await call(
+        server,
+        "aggregate",
+        period="all",
+        measure="count(orders)",
+        filters=[{"dimension": "year", "value": written["rows"][0]["group"]["month(created)"][:4]}],
+    )
+    assert filtered["rows"][0]["value"] > 0
+    message = await call_error(
+        server, "aggregate", period="all", measure="count(customers)", group_by=["month"]
+    )
+    assert "group_by 'month' is not a dimension of customers" in message  # customers has no date column
+
+
 async def test_a_dimension_of_another_table_names_that_table_and_the_valid_ones(server: MCPServer) -> None:
     message = await call_error(
         server, "aggregate", period="all", measure="count(customers)", group_by=["customer"]

@@ -138,7 +138,7 @@ def compare(
     shape = catalog.tables.get(table)
     if shape is None:
         raise ValueError(f"{table} was created after the server started; restart it to compare {table}")
-    dim = dimension_named(catalog, shape, group_by, "group_by") if group_by is not None else None
+    dim = dimension_named(catalog, shape, group_by, "group_by", date) if group_by is not None else None
     query = _aggregate.Query(
         measure=_measure(table, value, aggregate),
         group_by=[dim] if dim else [],

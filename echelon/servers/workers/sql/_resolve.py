@@ -61,9 +61,26 @@ def _foreign_label(shape: TableShape, given: str) -> Dimension | None:
     return None
 
 
-def _dimension_of(shape: TableShape, given: str) -> Dimension | None:
+_BUCKETS = ("year", "quarter", "month")
+
+
+def _bucket(shape: TableShape, given: str, date_column: str | None) -> Dimension | None:
+    """A bucket named alone ("month") on a table with no column of that name: that bucket of the date column the
+    call names, or of the table's only one. "Per month" means the month of the rows' dates."""
+    word = given.strip().lower()
+    if word not in _BUCKETS:
+        return None
+    column = pick(date_column, shape.date_columns) if date_column is not None else None
+    if column is None and len(shape.date_columns) == 1:
+        column = shape.date_columns[0]
+    return shape.dimensions.get(f"{word}({column})") if column is not None else None
+
+
+def _dimension_of(shape: TableShape, given: str, date_column: str | None = None) -> Dimension | None:
     found = pick(given, list(shape.dimensions))
-    return shape.dimensions[found] if found is not None else _foreign_label(shape, given)
+    if found is not None:
+        return shape.dimensions[found]
+    return _foreign_label(shape, given) or _bucket(shape, given, date_column)
 
 
 def _moved_to_source(
@@ -75,12 +92,12 @@ def _moved_to_source(
     shape = catalog.tables[chosen.table]
     head, _, rest = chosen.name.partition("(")
     source_name = shape.sums.get(rest.removesuffix(")").rpartition(".")[2]) if head == "sum" else None
-    missing = [n for n in named if _dimension_of(shape, n) is None]
+    missing = [n for n in named if _dimension_of(shape, n, date_column) is None]
     if source_name is None or not missing:
         return None
     source = catalog.measures[source_name]
     target = catalog.tables[source.table]
-    if any(_dimension_of(target, n) is None for n in named):
+    if any(_dimension_of(target, n, date_column) is None for n in named):
         return None
     column = date_column
     if (
@@ -99,10 +116,13 @@ def _moved_to_source(
     return source, column, note
 
 
-def dimension_named(catalog: Catalog, shape: TableShape, given: str, argument: str) -> Dimension:
+def dimension_named(
+    catalog: Catalog, shape: TableShape, given: str, argument: str, date_column: str | None = None
+) -> Dimension:
     """The dimension of ``shape`` that ``given`` names (see ``pick``), or that a foreign key's column or table
-    name means; else a ValueError listing the valid names and the tables that do have ``given``."""
-    found = _dimension_of(shape, given)
+    name means, or a date bucket named alone (``_bucket``); else a ValueError listing the valid names and the
+    tables that do have ``given``."""
+    found = _dimension_of(shape, given, date_column)
     if found is not None:
         return found
     names = list(shape.dimensions)
@@ -216,12 +236,12 @@ def resolve(
     if moved is not None:
         chosen, date_column, note = moved
     shape = catalog.tables[chosen.table]
-    dims = [dimension_named(catalog, shape, name, "group_by") for name in group_by]
+    dims = [dimension_named(catalog, shape, name, "group_by", date_column) for name in group_by]
     if len({d.name for d in dims}) != len(dims):
         raise ValueError(f"group_by names a dimension twice: {[d.name for d in dims]}")
     conditions: list[Condition] = []
     for item in filters:
-        dim = dimension_named(catalog, shape, item.dimension, "filter dimension")
+        dim = dimension_named(catalog, shape, item.dimension, "filter dimension", date_column)
         if item.op == "in" and not (isinstance(item.value, list) and item.value):
             raise ValueError(f"filter on {dim.name!r}: op 'in' takes a non-empty list of values")
         if item.op != "in" and isinstance(item.value, list):
