@@ -179,6 +179,16 @@ def test_an_answer_naming_a_winner_from_figures_that_name_nothing_is_sent_back()
         policy.check_answer("The product with the highest revenue in 2025 is product_id 1 (3517.85).", state)
 
 
+def test_a_bare_name_answer_from_figures_that_name_nothing_asks_for_named_results_first() -> None:
+    """Asking for the figure first would get the figure restated, and the name would still come from nowhere."""
+    (policy,) = build_policies(["answers_request"])
+    state = RunState(
+        given="", records=[ungrouped_maximum()], expects=["name", "figure"], asked="Which month sold most?"
+    )
+    with pytest.raises(SendBack, match="figures only"):
+        policy.check_answer("2025-06", state)
+
+
 def test_a_figure_question_answered_from_one_figure_stands() -> None:
     (policy,) = build_policies(["answers_request"])
     state = RunState(

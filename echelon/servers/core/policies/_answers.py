@@ -108,17 +108,18 @@ class AnswersTheRequest(Policy):
             return
         # A figure a passage states ("a ten-year warranty") is data too, as digits or in words.
         numbers += [s for s in strings if len(s.split()) >= PROSE_WORDS and Grounding(s).numbers]
-        if "figure" in state.expects and numbers and not cites_a_figure(answer, numbers):
-            raise SendBack(
-                "the request asks for a figure and the answer states none: state the figures from the data above, "
-                "each with what it is"
-            )
+        # Checked before the figure: restating a figure cannot fix results that name nothing.
         if "name" in state.expects and numbers and not strings:
             # Figures with nothing they belong to (a maximum over all rows, a total) cannot say which one.
             raise SendBack(
                 "the request asks which one (a name), and the results above hold figures only, naming nothing: "
                 "call the tool again so that its result names each candidate (one row for each, e.g. grouped by "
                 "what the question asks about), then name the one that answers"
+            )
+        if "figure" in state.expects and numbers and not cites_a_figure(answer, numbers):
+            raise SendBack(
+                "the request asks for a figure and the answer states none: state the figures from the data above, "
+                "each with what it is"
             )
         if "name" in state.expects and strings and not names_something(answer, strings):
             raise SendBack(
