@@ -113,6 +113,16 @@ async def test_search_never_breaks_on_fts5_syntax_in_user_text(index: DocumentIn
     assert listing["count"] == 3  # and nothing was dropped
 
 
+async def test_search_text_gives_each_passage_with_where_it_is_not_json(index: DocumentIndex) -> None:
+    async with Client(server_for_index(index)) as client:
+        result = await client.call_tool("search", {"query": "glaciers"})
+    text = result.content[0].text if result.content[0].type == "text" else ""
+    assert result.structured_content and result.structured_content["hits"][0]["path"] == "alpha.md"
+    assert "The alpha plan covers glaciers." in text
+    assert "Alpha Plan (alpha.md" in text and "lines 3-4" in text
+    assert not text.lstrip().startswith("{")
+
+
 async def test_search_without_words_is_a_clear_error(index: DocumentIndex) -> None:
     async with Client(server_for_index(index)) as client:
         message = await call_error(client, "search", query=' "*" ( ) - ')

@@ -15,12 +15,12 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from echelon import __version__
 from echelon.servers.core.serve import serve_main
-from echelon.servers.core.tooling import answer_client_errors, tool
+from echelon.servers.core.tooling import DATA_FIELDS, answer_client_errors, tool, written_for_models
 
 from ._index import DocRow, DocumentIndex
 
@@ -49,6 +49,22 @@ class SearchResult(BaseModel):
     )
     hits: list[SearchHit]
     note: str = ""
+
+
+def search_text(result: SearchResult) -> str:
+    """The hits as a reader would want them: where each passage is, then the passage itself, verbatim."""
+    if not result.hits:
+        return result.note or "No document matched."
+    partial = "" if result.match == "all_terms" else " (no document had every word, so any word counted)"
+    parts = [
+        f"{len(result.hits)} passage{'s' if len(result.hits) != 1 else ''} for {result.query!r}{partial}:"
+    ]
+    for hit in result.hits:
+        section = f", section {hit.section!r}" if hit.section else ""
+        parts.append(
+            f"{hit.title} ({hit.path}{section}, lines {hit.start_line}-{hit.end_line}, id {hit.id}):\n{hit.passage}"
+        )
+    return "\n\n".join(parts)
 
 
 class DocumentText(BaseModel):
@@ -160,11 +176,11 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
         ),
     )
 
-    @tool(server, annotations=_READ_ONLY)
+    @tool(server, annotations=_READ_ONLY, meta={DATA_FIELDS: ["hits"]})
     def search(
         query: Annotated[str, Field(description="Words to look for (plain text; no query syntax needed)")],
         limit: Annotated[int, Field(description="Maximum number of hits", ge=1, le=50)] = 5,
-    ) -> SearchResult:
+    ) -> Annotated[CallToolResult, SearchResult]:
         """Search the documents by keywords, best matches first (bm25). Each hit carries the paragraph that best
         matches the words, whole, with its lines: quote the fact from it, or read_document for more."""
         index.sync()
@@ -172,7 +188,7 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
         if mode is None:
             raise ToolError("the query has no searchable words; give one or more keywords")
         note = "" if hits else "No document matched; try other words, or list_documents to browse."
-        return SearchResult(
+        result = SearchResult(
             query=query,
             match=mode if hits else "none",
             hits=[
@@ -190,6 +206,7 @@ def server_for_index(index: DocumentIndex) -> MCPServer:
             ],
             note=note,
         )
+        return written_for_models(result, search_text(result))
 
     @tool(server, annotations=_READ_ONLY)
     def read_document(
