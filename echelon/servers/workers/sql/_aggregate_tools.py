@@ -34,7 +34,9 @@ AGGREGATE_DESCRIPTION = (
     "percent_change). Rows come sorted, largest first, and `overall` is the measure over all matching rows. "
     "Measures: count(table) counts rows, sum/avg/min/max(table.column), count_distinct(table.column) counts "
     "different values. group_by names must belong to the measure's table: its columns, key.column for a table "
-    "its foreign key points to (the key's own name gives that row's name), and year/quarter/month(date column)."
+    "its foreign key points to (the key's own name gives that row's name), and year/quarter/month(date column). "
+    "Which one has the most or the least of something: its total (sum or count) grouped by what is ranked, "
+    "ordered, limit 1; min and max give the single largest or smallest row, not a total."
 )
 
 
