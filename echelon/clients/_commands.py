@@ -6,13 +6,16 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import anyio
 from mcp import Client, StdioServerParameters
+from pydantic import ValidationError
 
 from echelon.servers.core._stdio import ChildRecord, stdio_transport
+from echelon.servers.core.budget import LimitName, Limits
 from echelon.servers.core.config import (
     ConfigError,
     load_config,
@@ -26,6 +29,8 @@ from echelon.servers.core.pool import OWN_ENV_PREFIXES, child_env
 from ._follow import CommandError, Kept, TerminalProgress, answer_of, follow
 
 __all__ = ["CommandError", "Kept"]
+
+LIMIT_NAMES: tuple[str, ...] = get_args(LimitName)
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -104,8 +109,28 @@ def _check_config(config_path: Path) -> None:
         raise CommandError(f"the hierarchy file has problems:\n{exc}") from None
 
 
-def run_ask(request: str, *, config_path: Path, model: str | None, demo: bool = False) -> DelegationResult:
-    """Delegate ``request`` through a real orchestrator subprocess."""
+def request_limits(overrides: Sequence[tuple[str, float]]) -> dict[str, float | int]:
+    """``ask --limit`` pairs as ``delegate``'s ``limits`` argument, checked against what each limit accepts (a
+    whole number of calls or tokens, a positive deadline) so a bad value is named before anything starts."""
+    given = dict(overrides)
+    try:
+        checked = Limits().merged(given)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CommandError(f"--limit: {problems}") from None
+    return {name: getattr(checked, name) for name in given}
+
+
+def run_ask(
+    request: str,
+    *,
+    config_path: Path,
+    model: str | None,
+    demo: bool = False,
+    limits: Mapping[str, float | int] | None = None,
+) -> DelegationResult:
+    """Delegate ``request`` through a real orchestrator subprocess, with ``limits`` overriding the configured
+    ones for this request."""
     _check_config(config_path)
     prepare_local(config_path, model)
     if demo:
@@ -115,7 +140,11 @@ def run_ask(request: str, *, config_path: Path, model: str | None, demo: bool = 
         print(f"echelon: demo data in {data.database.parent}", file=sys.stderr)
     # The run id comes back at once; the run is then followed (Ctrl-C can cancel or keep it).
     data = anyio.run(
-        call_orchestrator, config_path, model, "delegate", {"request": request, "wait_seconds": 1}
+        call_orchestrator,
+        config_path,
+        model,
+        "delegate",
+        {"request": request, "wait_seconds": 1} | ({"limits": dict(limits)} if limits else {}),
     )
     return DelegationResult.model_validate(data)
 

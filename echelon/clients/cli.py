@@ -18,6 +18,7 @@ from echelon import __version__
 from echelon.servers.core.serve import add_http_auth_args
 
 from . import _commands
+from ._commands import LIMIT_NAMES
 from ._follow import kept_message
 from .install import HOSTS
 
@@ -44,6 +45,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--json", action="store_true", help="Print the whole DelegationResult as JSON")
     ask.add_argument("--trace", metavar="FILE", help="Append every model call of every level to FILE (JSONL)")
+    ask.add_argument(
+        "--limit",
+        dest="limits",
+        action="append",
+        type=_limit_override,
+        metavar="NAME=VALUE",
+        help=f"Override one of the [limits] for this request (repeatable): {', '.join(LIMIT_NAMES)}; "
+        "e.g. --limit deadline_seconds=300",
+    )
 
     plan = sub.add_parser("plan", help="Show the phases and steps a request would take; nothing runs")
     plan.add_argument("request")
@@ -177,6 +187,18 @@ def _parser() -> argparse.ArgumentParser:
 RUN_STATUSES = ["queued", "running", "ok", "partial", "failed", "cancelled"]
 
 
+def _limit_override(text: str) -> tuple[str, float]:
+    """``NAME=VALUE`` of ``ask --limit``: a name of the [limits] table and a number; the value's range is checked
+    with the limits themselves (``_commands.request_limits``)."""
+    name, sep, value = (part.strip() for part in text.partition("="))
+    if not sep or name not in LIMIT_NAMES:
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=VALUE, NAME one of {', '.join(LIMIT_NAMES)}")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {name} takes a number, e.g. {name}=300") from None
+
+
 def _limit(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 200:
         raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 1 to 200")
@@ -220,7 +242,8 @@ def _dispatch(args: argparse.Namespace, config_path: str | None) -> int:
         model = args.model or ("local" if demo else None)
         # `demo` is the demo hierarchy whatever the folder holds; only an explicit --config replaces it.
         path = _commands.find_config(config_path, demo=demo)
-        result = _commands.run_ask(args.request, config_path=path, model=model, demo=demo)
+        limits = _commands.request_limits(getattr(args, "limits", None) or [])
+        result = _commands.run_ask(args.request, config_path=path, model=model, demo=demo, limits=limits)
         if getattr(args, "json", False):
             print(result.model_dump_json(indent=2))
         else:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from echelon.clients._commands import request_limits
 from echelon.clients.cli import _parser, main
 
 MINIMAL = """
@@ -109,3 +110,31 @@ def test_uninstall_removes_the_entry_install_added(home: Path, capsys: pytest.Ca
     assert f"removed 'echelon' from {written}" in capsys.readouterr().out
     assert run(["uninstall", "cursor"]) == 0
     assert "has no 'echelon' entry; nothing changed" in capsys.readouterr().out
+
+
+def test_ask_takes_limits_by_name_and_refuses_a_name_it_does_not_know(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = _parser().parse_args(
+        ["ask", "hi", "--limit", "deadline_seconds=300", "--limit", "max_tool_calls=5"]
+    )
+    assert args.limits == [("deadline_seconds", 300.0), ("max_tool_calls", 5.0)]
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["ask", "hi", "--limit", "timeout=3"])
+    err = capsys.readouterr().err
+    assert "'timeout=3': give NAME=VALUE, NAME one of max_model_calls, max_tokens" in err
+
+
+def test_a_limit_s_value_is_checked_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "echelon.toml"
+    config.write_text(MINIMAL)
+    assert request_limits([("max_model_calls", 5.0), ("deadline_seconds", 2.5)]) == {
+        "max_model_calls": 5,
+        "deadline_seconds": 2.5,
+    }
+    # No orchestrator is started: the error comes from the limits themselves (MINIMAL's worker does not exist).
+    assert run(["ask", "--config", str(config), "hi", "--limit", "max_model_calls=0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "echelon: error: --limit: max_model_calls: Input should be greater than or equal to 1\n"

@@ -107,3 +107,20 @@ url = "http://localhost:1/mcp"
     assert f"{bad}: managers.data.workers[0]: unknown worker 'sq' (workers: sql)" in done.stderr
     assert f"{bad}: managers.empty.workers: a manager needs at least one worker" in done.stderr
     assert f"{bad}: workers.sql: a target takes one of 'command' or 'url', not command and url" in done.stderr
+
+
+async def test_echelon_ask_limit_reaches_every_level_and_ends_partial_naming_it(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    env = os.environ | {"ECHELON_MODEL": "python:tests._e2e_model:build", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "echelon.clients.cli", "--config", str(config), "ask", "Add 20 and 22"]
+    command += ["--json", "--limit", "max_tool_calls=1"]
+    with anyio.fail_after(120):
+        done = await anyio.run_process(command, env=env, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout)
+    assert result["status"] == "partial"
+    assert result["usage"]["tool_calls"] == 1  # the sum; the deck's call was refused one level down
+    assert [p["status"] for p in result["phases"]] == ["ok", "partial"]
+    (error,) = result["phases"][1]["errors"]
+    assert error["kind"] == "budget" and "(max_tool_calls)" in error["message"]
+    assert not (tmp_path / "Sum_deck.txt").exists()
