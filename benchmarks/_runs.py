@@ -47,9 +47,15 @@ class SystemRun(BaseModel):
     )
 
 
+# After its own deadline the hierarchy still writes what it has (a partial result); past this much more, its
+# process tree is stopped and the question counts as a timeout.
+STOP_GRACE_SECONDS = 30.0
+
+
 def run_hierarchy(request: str, *, model: str, config: Path, deadline: float) -> SystemRun:
-    """``echelon ask --json`` on ``request`` in a subprocess (orchestrator, managers and workers below it), stopped
-    with its whole process tree if it runs past ``deadline`` seconds."""
+    """``echelon ask --json`` on ``request`` in a subprocess (orchestrator, managers and workers below it). Like
+    the flat agent, it gets ``deadline`` as its own limit (``--limit deadline_seconds``), so it ends ``partial``
+    with what it has; its whole process tree is stopped if it runs STOP_GRACE_SECONDS past that."""
     started, clock = time.time(), time.perf_counter()
     command = [
         sys.executable,
@@ -61,6 +67,8 @@ def run_hierarchy(request: str, *, model: str, config: Path, deadline: float) ->
         "--json",
         "--model",
         model,
+        "--limit",
+        f"deadline_seconds={deadline:g}",
         request,
     ]
     # Each question gets a run database of its own: a run left unfinished by an earlier question (stopped at its
@@ -72,7 +80,7 @@ def run_hierarchy(request: str, *, model: str, config: Path, deadline: float) ->
         env = {**os.environ, "ECHELON_RUNS_DATABASE": f"sqlite:///{Path(runs) / 'runs.sqlite'}"}
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
         try:
-            stdout, _ = process.communicate(timeout=deadline)
+            stdout, _ = process.communicate(timeout=deadline + STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             stop_tree(process.pid)
             process.communicate()
@@ -81,7 +89,7 @@ def run_hierarchy(request: str, *, model: str, config: Path, deadline: float) ->
                 status="timeout",
                 started_at=started,
                 wall_seconds=time.perf_counter() - clock,
-                error=f"no answer within {deadline:.0f} s; the process tree was stopped",
+                error=f"no answer within {deadline + STOP_GRACE_SECONDS:.0f} s; the process tree was stopped",
             )
         stderr.seek(0)
         tail = stderr.read()[-2000:]

@@ -10,7 +10,8 @@ calls; ``--json`` writes everything (answers, expected answers, reasons, date, m
 
 ``--model`` is any model name echelon takes: ``local`` (one shared local server for both systems),
 ``openai:NAME`` with ``OPENAI_BASE_URL`` set to any OpenAI-compatible server, ``anthropic:NAME``, or
-``python:module:factory``. A question that crashes or runs past ``--deadline`` seconds counts as wrong.
+``python:module:factory``. Both systems get ``--deadline`` seconds as their own deadline and answer with what they
+have by then; a question that crashes, or whose hierarchy runs 30 s past it, counts as wrong.
 Judge a change on ``--half heldout``; ``dev`` is the half to look at while working.
 """
 
