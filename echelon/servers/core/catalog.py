@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from mcp.types import Tool
 from pydantic import BaseModel, Field
 
 from .pool import ConnectionFailed, ConnectionPool, SessionLost
-from .tooling import DATA_FIELDS, FIGURE_ARGUMENTS
+from .tooling import DATA_FIELDS, FIGURE_ARGUMENTS, NAMES_CANDIDATES, NamesCandidates
 
 
 class ToolInfo(BaseModel):
@@ -34,6 +34,10 @@ class ToolInfo(BaseModel):
     data_fields: list[str] = Field(
         default_factory=list,
         description=f"Fields of its result that hold what it found (the tool's _meta {DATA_FIELDS!r}); empty: all",
+    )
+    names_candidates: NamesCandidates | None = Field(
+        default=None,
+        description=f"The argument that makes its result name each candidate (the tool's _meta {NAMES_CANDIDATES!r})",
     )
 
 
@@ -90,7 +94,38 @@ def to_info(tool: Tool) -> ToolInfo:
         idempotent=bool(tool.annotations and tool.annotations.idempotent_hint),
         figure_arguments=_declared_names((tool.meta or {}).get(FIGURE_ARGUMENTS)),
         data_fields=_declared_names((tool.meta or {}).get(DATA_FIELDS)),
+        names_candidates=_names_candidates(tool),
     )
+
+
+def _names_candidates(tool: Tool) -> NamesCandidates | None:
+    """The tool's declared candidates argument with its allowed values from the input schema; None when it
+    declares none, or one its schema does not have."""
+    declared = (tool.meta or {}).get(NAMES_CANDIDATES)
+    if not isinstance(declared, dict):
+        return None
+    try:
+        found = NamesCandidates.model_validate(declared)
+    except ValueError:
+        return None
+    schema = tool.input_schema.get("properties", {}).get(found.argument)
+    if not isinstance(schema, dict):
+        return None
+    values, many = _allowed(cast(dict[str, Any], schema))
+    return found.model_copy(update={"values": values, "many": many})
+
+
+def _allowed(schema: dict[str, Any]) -> tuple[list[str], bool]:
+    """An argument's allowed string values (its enum, or its items' enum; through ``anyOf``) and whether it is a
+    list."""
+    if isinstance(schema.get("enum"), list):
+        return [v for v in schema["enum"] if isinstance(v, str)], False
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        return _allowed(schema["items"])[0], True
+    for option in schema.get("anyOf", []):
+        if isinstance(option, dict) and option.get("type") != "null":
+            return _allowed(cast(dict[str, Any], option))
+    return [], False
 
 
 def _declared_names(value: Any) -> list[str]:

@@ -19,7 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
 from mcp_types import INVALID_PARAMS
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +38,22 @@ DATA_FIELDS = "echelon/data_fields"
 """A tool's ``_meta`` key listing the fields of its structured result that hold what it found (``["rows",
 "overall"]``), apart from those that describe the call (its SQL, its table, its period): the names an answer can
 take from the data are read from these only. A tool that declares none has all of its result read."""
+
+NAMES_CANDIDATES = "echelon/names_candidates"
+"""A tool's ``_meta`` key naming the argument that makes its result name candidates, one row for each (``{"argument":
+"group_by", "how": "..."}``, a ``NamesCandidates``): without it the result holds figures that belong to nothing, so
+``answers_request`` refuses such a call when the request asks which one, and tells the model what to set."""
+
+
+class NamesCandidates(BaseModel):
+    """The argument that makes a tool's result name each candidate, and how to rank them with it. A server
+    declares ``argument`` and ``how``; discovery adds ``values`` (the argument's allowed values, from its input
+    schema) and ``many`` (whether it takes a list)."""
+
+    argument: str
+    how: str = ""
+    values: list[str] = Field(default_factory=list)
+    many: bool = False
 
 
 def tool(server: MCPServer[Any], **options: Any) -> Callable[[F], F]:

@@ -69,6 +69,7 @@ class WorkerToolset:
             read_only=entry.tool.read_only,
             figure_arguments=tuple(entry.tool.figure_arguments),
             data_fields=tuple(entry.tool.data_fields),
+            names_candidates=entry.tool.names_candidates,
         )
 
     async def call(self, call: PendingCall, progress: Progress) -> CallResult:

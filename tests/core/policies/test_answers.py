@@ -9,6 +9,7 @@ import pytest
 from echelon.servers.core.envelope import ToolCallRecord
 from echelon.servers.core.evidence import data_values
 from echelon.servers.core.policies import AnswersTheRequest, RunState, SendBack, build_policies
+from echelon.servers.core.policies._answers import ranked_values
 
 
 def growth_call() -> ToolCallRecord:
@@ -213,3 +214,19 @@ def test_a_month_the_data_labels_by_its_date_is_named_by_its_month_s_name_too(an
     )
     (policy,) = build_policies(["answers_request"])
     policy.check_answer(answer, RunState(given="", records=[record], expects=["name", "figure"]))
+
+
+@pytest.mark.parametrize(
+    ("asked", "suggested"),
+    [
+        ("Which month had the most sales?", ["month", "month(created)"]),
+        ("Which customer segments grew?", ["customer.segment", "customer", "segment"]),
+        ("What region sold least?", ["region"]),
+        ("Name the best customer.", []),
+    ],
+)
+def test_the_values_suggested_for_which_one_are_those_naming_what_is_ranked(
+    asked: str, suggested: list[str]
+) -> None:
+    values = ["customer", "customer.segment", "month", "month(created)", "region", "segment", "total"]
+    assert ranked_values(values, asked) == suggested

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import ClassVar
 
 from ..envelope import ErrorKind
 from ..evidence import data_values
 from ..grounding import Grounding
-from ._base import Policy, RunState, SendBack
+from ..tooling import NamesCandidates
+from ._base import Allow, CallDecision, PendingCall, Policy, Refuse, RunState, SendBack
 
 MIN_NAME_LENGTH = 2
 MAX_NAME_LENGTH = 80
 PROSE_WORDS = 4  # a string of this many words is prose (a passage), not a label or a date
+SUGGESTED_VALUES = 3
 
 
 _MONTHS = (
@@ -57,6 +60,37 @@ def names_something(answer: str, strings: list[str]) -> bool:
     return False
 
 
+_RANKED = re.compile(r"\b(?:which|what)\s+([a-z]+)(?:\s+([a-z]+))?")
+
+
+def _stems(text: str) -> set[str]:
+    return {w.removesuffix("s") for w in re.findall(r"[a-z]+", text.lower()) if len(w) > MIN_NAME_LENGTH}
+
+
+def ranked_values(values: list[str], asked: str) -> list[str]:
+    """The allowed values that name what the question ranks: those sharing a word with the words after "which"
+    or "what" in ``asked`` ("which month", "what product category"), most shared words first, then the
+    simplest. None when the question has no such words."""
+    wanted = set[str]()
+    for found in _RANKED.finditer(asked.lower()):
+        wanted |= _stems(" ".join(g for g in found.groups() if g))
+    scored = sorted((-len(_stems(v) & wanted), len(_stems(v)), v) for v in values)
+    return [v for unshared, _, v in scored if unshared < 0][:SUGGESTED_VALUES]
+
+
+def names_nothing_reason(tool: str, candidates: NamesCandidates, asked: str) -> str:
+    """Why a call without its candidates argument cannot answer "which one", and what to set instead."""
+    arg = candidates.argument
+    examples = [json.dumps([v] if candidates.many else v) for v in ranked_values(candidates.values, asked)]
+    shown = f" (e.g. {' or '.join(f'{arg}={e}' for e in examples)})" if examples else ""
+    how = f" {candidates.how.rstrip('.')}." if candidates.how else ""
+    return (
+        f"the request asks which one (a name), and without {arg} this call's result holds figures that name "
+        f"nothing. Call {tool} with {arg} set to what the question ranks{shown}, so that each candidate gets "
+        f"its own row.{how}"
+    )
+
+
 def cites_a_figure(answer: str, numbers: list[str]) -> bool:
     """Whether ``answer`` states at least one of ``numbers`` (the data's), as written or rounded."""
     return Grounding(" ".join(numbers)).cited(answer)
@@ -83,11 +117,20 @@ class AnswersTheRequest(Policy):
     carries the figures. When the tools answered but found nothing, the answer must not state a figure at all (not
     even 0): it says the data does not have it. When the request asks which one and the results hold figures but
     no names (a maximum over all rows cannot say whose it is), the answer goes back asking for results that name
-    the candidates."""
+    the candidates; and a call that would give such results (it leaves out the argument its tool declares makes
+    results name candidates, ``tooling.NAMES_CANDIDATES``) is refused beforehand, saying what to set."""
 
     name: ClassVar[str] = "answers_request"
     description: ClassVar[str] = "the answer states the figure or the name the request asks for"
     error_kind: ClassVar[ErrorKind] = "unanswered"
+
+    def before_call(self, call: PendingCall, state: RunState) -> CallDecision:
+        """A call that leaves out the argument its tool declares makes results name candidates is refused when
+        the request asks which one: its figures could name nothing (say, an overall maximum)."""
+        wanted = call.names_candidates
+        if wanted is None or "name" not in state.expects or call.arguments.get(wanted.argument):
+            return Allow()
+        return Refuse(names_nothing_reason(call.tool, wanted, state.asked))
 
     def check_answer(self, answer: str, state: RunState) -> None:
         if state.artifacts:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from ..envelope import AnswerPart, Artifact, ErrorKind, ToolCallRecord
 from ..llm.structured import SendBack
+from ..tooling import NamesCandidates
 
 __all__ = ["Allow", "CallDecision", "PendingCall", "Policy", "Refuse", "Rewrite", "RunState", "SendBack"]
 
@@ -29,6 +30,8 @@ class PendingCall:
     """Arguments the tool declares take figures from data (``catalog.FIGURE_ARGUMENTS``)."""
     data_fields: tuple[str, ...] = ()
     """Fields of the tool's result that hold what it found (``tooling.DATA_FIELDS``); empty: all of it."""
+    names_candidates: NamesCandidates | None = None
+    """The argument that makes the tool's result name each candidate (``tooling.NAMES_CANDIDATES``)."""
 
 
 @dataclass(frozen=True)

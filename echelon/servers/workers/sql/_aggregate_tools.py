@@ -13,7 +13,13 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field, JsonValue
 from pydantic.config import JsonDict
 
-from echelon.servers.core.tooling import DATA_FIELDS, tool, written_for_models
+from echelon.servers.core.tooling import (
+    DATA_FIELDS,
+    NAMES_CANDIDATES,
+    NamesCandidates,
+    tool,
+    written_for_models,
+)
 from echelon.servers.workers.sql import _aggregate, _compare, _resolve
 from echelon.servers.workers.sql._catalog import Catalog, Measure
 from echelon.servers.workers.sql._coverage import date_bounds
@@ -38,6 +44,13 @@ AGGREGATE_DESCRIPTION = (
     "Which one has the most or the least of something: its total (sum or count) grouped by what is ranked, "
     "ordered, limit 1; min and max give the single largest or smallest row, not a total."
 )
+
+
+_BY_GROUP = NamesCandidates(
+    argument="group_by",
+    how="To rank by how much each has in all, measure its total (sum or count), order value_desc, limit 1; the "
+    "grouped result still has the overall figure",
+).model_dump(include={"argument", "how"})
 
 
 def _enum(names: list[str]) -> JsonDict:
@@ -84,7 +97,10 @@ def add_aggregate_tools(
     @tool(
         server,
         annotations=_READ_ONLY,
-        meta={DATA_FIELDS: ["rows", "overall", "highest_percent_change", "lowest_percent_change"]},
+        meta={
+            DATA_FIELDS: ["rows", "overall", "highest_percent_change", "lowest_percent_change"],
+            NAMES_CANDIDATES: _BY_GROUP,
+        },
         description=AGGREGATE_DESCRIPTION
         + (
             " Counting things: " + "; ".join(f"{m.name} {m.description}" for m in counted) + "."
@@ -163,7 +179,11 @@ def add_aggregate_tools(
             except (ValueError, QueryTimeout, sqlite3.Error) as exc:
                 raise tool_error(exc, "aggregate") from None
 
-    @tool(server, annotations=_READ_ONLY, meta={DATA_FIELDS: ["groups", "total"]})
+    @tool(
+        server,
+        annotations=_READ_ONLY,
+        meta={DATA_FIELDS: ["groups", "total"], NAMES_CANDIDATES: {"argument": "group_by"}},
+    )
     def compare_periods(
         table: Annotated[str, Field(description="The table or view holding the values")],
         value_column: Annotated[str, Field(description="The numeric column to total, e.g. revenue")],
