@@ -22,6 +22,7 @@ SQL_TOOLS = {
     "describe_table",
     "run_query",
     "aggregate",
+    "find_values",
     "compare_periods",
     "analyze_query",
     "translate_query",

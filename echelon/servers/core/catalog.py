@@ -10,7 +10,14 @@ from mcp.types import Tool
 from pydantic import BaseModel, Field
 
 from .pool import ConnectionFailed, ConnectionPool, SessionLost
-from .tooling import DATA_FIELDS, FIGURE_ARGUMENTS, NAMES_CANDIDATES, NamesCandidates
+from .tooling import (
+    DATA_FIELDS,
+    FIGURE_ARGUMENTS,
+    LINKS_VALUES,
+    NAMES_CANDIDATES,
+    LinksValues,
+    NamesCandidates,
+)
 
 
 class ToolInfo(BaseModel):
@@ -34,6 +41,10 @@ class ToolInfo(BaseModel):
     data_fields: list[str] = Field(
         default_factory=list,
         description=f"Fields of its result that hold what it found (the tool's _meta {DATA_FIELDS!r}); empty: all",
+    )
+    links_values: LinksValues | None = Field(
+        default=None,
+        description=f"Its text argument, when it finds the values a text names (the tool's _meta {LINKS_VALUES!r})",
     )
     names_candidates: NamesCandidates | None = Field(
         default=None,
@@ -95,7 +106,17 @@ def to_info(tool: Tool) -> ToolInfo:
         figure_arguments=_declared_names((tool.meta or {}).get(FIGURE_ARGUMENTS)),
         data_fields=_declared_names((tool.meta or {}).get(DATA_FIELDS)),
         names_candidates=_names_candidates(tool),
+        links_values=_links_values(tool),
     )
+
+
+def _links_values(tool: Tool) -> LinksValues | None:
+    """The tool's declared text argument for finding values; None when it declares none its schema has."""
+    try:
+        declared = LinksValues.model_validate((tool.meta or {}).get(LINKS_VALUES))
+    except ValueError:
+        return None
+    return declared if declared.argument in tool.input_schema.get("properties", {}) else None
 
 
 def _names_candidates(tool: Tool) -> NamesCandidates | None:

@@ -261,6 +261,10 @@ class PhaseResult(Result):
     missing: str = Field(default="", description="What is still missing when the goal was not met")
     steps: list[StepResult] = Field(default_factory=list)
     planner: str | None = Field(default=None, description="The planner that made the steps")
+    lookups: list[ToolCallRecord] = Field(
+        default_factory=list,
+        description="Calls the manager made before planning: the values the request names, found in the data",
+    )
 
     def calls(self) -> list[ToolCallRecord]:
         """Every tool call of every step, in step order."""

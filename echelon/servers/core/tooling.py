@@ -45,6 +45,18 @@ NAMES_CANDIDATES = "echelon/names_candidates"
 ``answers_request`` refuses such a call when the request asks which one, and tells the model what to set."""
 
 
+LINKS_VALUES = "echelon/links_values"
+"""A tool's ``_meta`` key saying it finds the values its data stores that a text names (``{"argument": "text"}``, a
+``LinksValues``): a manager calls it with the request before planning, so its planner and steps filter on the
+values as the data writes them."""
+
+
+class LinksValues(BaseModel):
+    """The text argument of a tool that finds the values a text names."""
+
+    argument: str
+
+
 class NamesCandidates(BaseModel):
     """The argument that makes a tool's result name each candidate, and how to rank them with it. A server
     declares ``argument`` and ``how``; discovery adds ``values`` (the argument's allowed values, from its input

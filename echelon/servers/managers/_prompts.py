@@ -31,9 +31,15 @@ def context_text(context: PhaseContext, limit: int = 4000) -> str:
 
 
 def step_prompt(
-    step: Step, phase: PlanNode, context: PhaseContext, inputs: Mapping[str, StepResult], planned_error: str
+    step: Step,
+    phase: PlanNode,
+    context: PhaseContext,
+    inputs: Mapping[str, StepResult],
+    planned_error: str,
+    links: str = "",
 ) -> str:
-    """What the step's loop is asked to do: the phase, the step, earlier context and earlier steps' results."""
+    """What the step's loop is asked to do: the phase, the step, earlier context and earlier steps' results, and
+    the values the manager's lookups found the request names (``links``)."""
     earlier = "\n\n".join(
         f"Result of step {name!r}:{evidence_text(r.calls)}\nIts summary: {clip(r.output, 3000)}"
         for name, r in inputs.items()
@@ -45,6 +51,8 @@ def step_prompt(
         if context.request
         else ""
     )
+    if links:
+        asked += f"{links}\n"
     return (
         f"{asked}Phase: {phase.name} - {phase.goals}\nStep: {step.name}\nGoals: {step.goals}\nNotes: {step.notes}"
         f"\n\nContext from earlier phases:\n{context_text(context, limit=2500)}"

@@ -48,6 +48,8 @@ class StepRunner:
     budget: Budget
     max_tool_calls: int
     step_timeout: float | None = None
+    links: str = ""
+    """What the manager's lookups found the request names (``_lookups``), for every step's prompt."""
 
     async def run(
         self,
@@ -150,7 +152,7 @@ class StepRunner:
         # This step's view of the phase's state: its own prompt as the given text, the phase's shared trace.
         state = replace(
             self.state,
-            given=step_prompt(step, phase, context, inputs, ""),
+            given=step_prompt(step, phase, context, inputs, "", self.links),
             asked=f"{self.state.asked}\n{step.goals}",
         )
         if step.tool is not None and step.arguments is not None:
@@ -182,7 +184,7 @@ class StepRunner:
         outcome = await run_tool_loop(
             self.model,
             system=system,
-            prompt=step_prompt(step, phase, context, inputs, planned_error),
+            prompt=step_prompt(step, phase, context, inputs, planned_error, self.links),
             toolset=toolset,
             policies=self.policies,
             state=state,

@@ -11,7 +11,7 @@ from ..core.calls import ToolCaller
 from ..core.catalog import WorkerInfo, discover
 from ..core.config import ManagerConfig
 from ..core.contracts import PhaseContext, PhasePlanPreview
-from ..core.envelope import ErrorInfo, PhaseResult, StepResult, Usage
+from ..core.envelope import ErrorInfo, PhaseResult, StepResult, ToolCallRecord, Usage
 from ..core.evidence import with_data
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
 from ..core.llm import Model, ModelError, StructuredOutputError
@@ -21,6 +21,7 @@ from ..core.pool import ConnectionPool
 from ..core.progress import SILENT, Progress
 from ..core.prompts import load_prompt
 from ..core.synthesis import PhaseAnswer, roll_up, synthesize
+from ._lookups import linked_values
 from ._prompts import phase_text, steps_fallback_text, synthesis_content
 from ._steps import StepRunner
 from .planners import ALL_WORKERS, PLANNERS, StepPlanner, WorkerRouterPlanner
@@ -108,9 +109,17 @@ class Manager:
             ), "single-worker"
         return None
 
+    async def _lookups(
+        self, phase: PhaseSpec, context: PhaseContext, budget: Budget
+    ) -> tuple[str, list[ToolCallRecord]]:
+        """The values the request and the phase's goals name, as the workers' data stores them (``_lookups``)."""
+        text = f"{context.request}\n{phase.goals}".strip()
+        return await linked_values(await self.workers(), self.caller, budget, text, manager=self.key)
+
     async def plan_phase(self, phase: PhaseSpec, context: PhaseContext, budget: Budget) -> PhasePlanPreview:
-        """The steps this manager would run for ``phase``; nothing is executed."""
+        """The steps this manager would run for ``phase``; nothing is executed but the lookups."""
         usage, errors = Usage(), list[ErrorInfo]()
+        phase = _noted(phase, (await self._lookups(phase, context, budget))[0])
         planned = await self._plan(phase, context, budget.model(self.model), usage, errors)
         if planned is None:
             raise ModelError("; ".join(e.message for e in errors) or "no plan")
@@ -127,10 +136,14 @@ class Manager:
         started = time.perf_counter()
         result = PhaseResult(phase=phase.name, manager=self.key, status="failed")
         model = budget.model(self.model)
+        links = ""
         try:
             if phase.steps:
                 planned = StepPlan(steps=phase.steps, rationale="the workflow's pinned steps"), "pinned"
             else:
+                async with progress.activity("looking up the values the request names"):
+                    links, result.lookups = await self._lookups(phase, context, budget)
+                phase = _noted(phase, links)
                 async with progress.activity("planning steps"):
                     planned = await self._plan(phase, context, model, result.usage, result.errors)
         except BudgetExhausted as exc:
@@ -145,10 +158,12 @@ class Manager:
             return result
         plan, result.planner = planned
         state = RunState(given="", expects=list(context.expects), asked=f"{context.request}\n{phase.goals}")
-        steps = await self._run_steps(plan, phase, context, model, budget, state, progress)
+        steps = await self._run_steps(plan, phase, context, model, budget, state, progress, links)
         unfed = _unfed(steps.values())
         if unfed and not phase.steps:
-            again = await self._replanned(phase, context, model, budget, state, progress, unfed, result)
+            again = await self._replanned(
+                phase, context, model, budget, state, progress, unfed, result, links
+            )
             if again is not None:
                 for dropped in steps.values():  # what the first plan's steps spent, and why they failed
                     result.usage.add(dropped.usage)
@@ -179,6 +194,7 @@ class Manager:
         progress: Progress,
         unfed: list[StepResult],
         result: PhaseResult,
+        links: str,
     ) -> tuple[StepPlan, dict[str, StepResult], str] | None:
         """Plan the phase once more when a step computed on figures nothing gave it (its calls were refused and
         it knows nothing): the planner is told so, to get the figures first. The first plan's steps are dropped
@@ -203,7 +219,11 @@ class Manager:
         if planned is None:
             return None
         plan, result.planner = planned
-        return plan, await self._run_steps(plan, retry, context, model, budget, state, progress), reason
+        return (
+            plan,
+            await self._run_steps(plan, retry, context, model, budget, state, progress, links),
+            reason,
+        )
 
     async def _run_steps(
         self,
@@ -214,6 +234,7 @@ class Manager:
         budget: Budget,
         state: RunState,
         progress: Progress,
+        links: str,
     ) -> dict[str, StepResult]:
         # The workers the steps use start now, together, rather than each when its step comes; the others never.
         needed = {s.worker for s in plan.steps}
@@ -229,6 +250,7 @@ class Manager:
             budget=budget,
             max_tool_calls=self.config.max_tool_calls,
             step_timeout=self.config.step_timeout_seconds,
+            links=links,
         )
         total = len(plan.steps)
         progress.set_total(total)
@@ -330,3 +352,8 @@ def _unfed(steps: Iterable[StepResult]) -> list[StepResult]:
         and any(c.policy == FigureGrounding.name for c in s.calls)
         and all(c.outcome == "refused" for c in s.calls)
     ]
+
+
+def _noted(phase: PhaseSpec, links: str) -> PhaseSpec:
+    """``phase`` with what the lookups found in its notes, which the planner reads (and synthesis)."""
+    return phase.model_copy(update={"notes": f"{phase.notes}\n{links}".strip()}) if links else phase

@@ -15,12 +15,14 @@ from pydantic.config import JsonDict
 
 from echelon.servers.core.tooling import (
     DATA_FIELDS,
+    LINKS_VALUES,
     NAMES_CANDIDATES,
+    LinksValues,
     NamesCandidates,
     tool,
     written_for_models,
 )
-from echelon.servers.workers.sql import _aggregate, _compare, _resolve
+from echelon.servers.workers.sql import _aggregate, _compare, _resolve, _values
 from echelon.servers.workers.sql._catalog import Catalog, Measure
 from echelon.servers.workers.sql._coverage import date_bounds
 from echelon.servers.workers.sql._db import Deadline, QueryTimeout, ReadOnlyDatabase, SchemaObject
@@ -68,7 +70,7 @@ def add_aggregate_tools(
     *,
     row_limit: int,
 ) -> None:
-    """Register aggregate (names checked against ``catalog``) and compare_periods on ``server``."""
+    """Register aggregate (names checked against ``catalog``), find_values and compare_periods on ``server``."""
     measure_names, dimension_names = list(catalog.measures), catalog.dimension_names()
     timeout_seconds = db.timeout_seconds
 
@@ -178,6 +180,25 @@ def add_aggregate_tools(
                 return written_for_models(result, aggregate_text(result))
             except (ValueError, QueryTimeout, sqlite3.Error) as exc:
                 raise tool_error(exc, "aggregate") from None
+
+    @tool(
+        server,
+        annotations=_READ_ONLY,
+        meta={DATA_FIELDS: ["values"], LINKS_VALUES: LinksValues(argument="text").model_dump()},
+    )
+    def find_values(
+        text: Annotated[
+            str, Field(description="The question or phrase, e.g. the user's request as it was asked")
+        ],
+    ) -> Annotated[CallToolResult, _values.FoundValues]:
+        """Find the values stored in the database that a text names (a region, a product, a category, ...):
+        each as the data writes it, the column holding it, and the aggregate filter that selects it."""
+        with session() as conn:
+            try:
+                found = _values.find_values(db, conn, catalog, text, Deadline(timeout_seconds))
+            except sqlite3.Error as exc:
+                raise tool_error(exc, "search") from None
+            return written_for_models(found, _values.values_text(found))
 
     @tool(
         server,
