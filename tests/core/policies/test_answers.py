@@ -220,6 +220,7 @@ def test_a_month_the_data_labels_by_its_date_is_named_by_its_month_s_name_too(an
     ("asked", "suggested"),
     [
         ("Which month had the most sales?", ["month", "month(created)"]),
+        ("In which month did sales peak?", ["month", "month(created)"]),
         ("Which customer segments grew?", ["customer.segment", "customer", "segment"]),
         ("What region sold least?", ["region"]),
         ("Name the best customer.", []),
@@ -228,5 +229,14 @@ def test_a_month_the_data_labels_by_its_date_is_named_by_its_month_s_name_too(an
 def test_the_values_suggested_for_which_one_are_those_naming_what_is_ranked(
     asked: str, suggested: list[str]
 ) -> None:
-    values = ["customer", "customer.segment", "month", "month(created)", "region", "segment", "total"]
+    values = [
+        "customer",
+        "customer.segment",
+        "month",
+        "month(created)",
+        "quarter(month)",
+        "region",
+        "segment",
+        "total",
+    ]
     assert ranked_values(values, asked) == suggested

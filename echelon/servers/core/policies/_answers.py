@@ -67,6 +67,11 @@ def _stems(text: str) -> set[str]:
     return {w.removesuffix("s") for w in re.findall(r"[a-z]+", text.lower()) if len(w) > MIN_NAME_LENGTH}
 
 
+def _ranks_by(value: str) -> set[str]:
+    """The words of what a value groups by: ``month(sale_date)`` ranks months, whichever column they are of."""
+    return _stems(re.sub(r"\(.*?\)", " ", value))
+
+
 def ranked_values(values: list[str], asked: str) -> list[str]:
     """The allowed values that name what the question ranks: those sharing a word with the words after "which"
     or "what" in ``asked`` ("which month", "what product category"), most shared words first, then the
@@ -74,7 +79,7 @@ def ranked_values(values: list[str], asked: str) -> list[str]:
     wanted = set[str]()
     for found in _RANKED.finditer(asked.lower()):
         wanted |= _stems(" ".join(g for g in found.groups() if g))
-    scored = sorted((-len(_stems(v) & wanted), len(_stems(v)), v) for v in values)
+    scored = sorted((-len(_ranks_by(v) & wanted), len(_ranks_by(v)), v) for v in values)
     return [v for unshared, _, v in scored if unshared < 0][:SUGGESTED_VALUES]
 
 
