@@ -29,6 +29,7 @@ async def test_the_sql_worker_declares_the_fields_that_hold_its_data(tmp_path: P
     assert tools["aggregate"].data_fields == [
         "rows",
         "overall",
+        "per_group",
         "highest_percent_change",
         "lowest_percent_change",
     ]
@@ -61,7 +62,13 @@ async def test_a_call_made_through_the_loop_carries_its_tool_s_data_fields(tmp_p
         )
     model.assert_consumed()
     maximum, by_customer = outcome.records
-    assert maximum.data_fields == ["rows", "overall", "highest_percent_change", "lowest_percent_change"]
+    assert maximum.data_fields == [
+        "rows",
+        "overall",
+        "per_group",
+        "highest_percent_change",
+        "lowest_percent_change",
+    ]
     strings, numbers = data_values([maximum])
     assert strings == [] and len(numbers) == 1  # the SQL, the table and the period are not names of the data
     names, _ = data_values([by_customer])

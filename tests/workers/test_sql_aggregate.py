@@ -232,6 +232,31 @@ async def test_averages_follow_the_measure_denominator(demo: Path) -> None:
     assert buyers["overall"]["value"] == query(demo, "SELECT count(DISTINCT customer_id) FROM sales")[0][0]
 
 
+async def test_the_average_per_group_is_over_every_group_not_only_those_shown(shop: Path) -> None:
+    result = await call(
+        build_server(shop),
+        "aggregate",
+        period="all",
+        measure="sum(orders.total)",
+        group_by=["customer"],
+        limit=1,
+    )
+    mean, count = query(
+        shop, "SELECT avg(total), count(*) FROM (SELECT sum(total) AS total FROM orders GROUP BY customer_id)"
+    )[0]
+    assert result["truncated"] and result["per_group"] == {"mean": round(mean, 6), "groups": count}
+    compared = await call(
+        build_server(shop),
+        "aggregate",
+        period="2024",
+        compare_to="2023",
+        measure="sum(orders.total)",
+        group_by=["customer"],
+    )
+    ungrouped = await call(build_server(shop), "aggregate", period="all", measure="sum(orders.total)")
+    assert "per_group" not in compared and "per_group" not in ungrouped
+
+
 # --- errors name the argument and the choices ------------------------------------------------------------------
 
 

@@ -42,6 +42,7 @@ async def test_an_aggregate_reads_as_a_table_of_its_groups_while_its_structured_
     rows = result.structured_content["rows"]
     assert lines[3] == f"| {rows[0]['group']['customer']} | {rows[0]['value']} |"
     assert f"overall, all groups together: {result.structured_content['overall']['value']}" in text
+    assert f"average per customer (3 groups): {result.structured_content['per_group']['mean']}" in text
 
 
 async def test_a_comparison_labels_each_value_with_its_period_and_the_change_as_a_percent(shop: Path) -> None:

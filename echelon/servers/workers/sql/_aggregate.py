@@ -33,7 +33,7 @@ Order = Literal[
 ]
 Scalar = str | int | float
 _COMPARISON_FIELDS = ("previous", "difference", "percent_change")
-_OPTIONAL_FIELDS = ("highest_percent_change", "lowest_percent_change", "note")
+_OPTIONAL_FIELDS = ("highest_percent_change", "lowest_percent_change", "per_group", "note")
 
 
 class FilterBase(BaseModel):
@@ -69,6 +69,13 @@ _ROW_FIELDS = "; ".join(f"{name}: {info.description}" for name, info in Aggregat
 _ROW_SCHEMA: dict[str, Any] = {"type": "object", "required": ["group", "value"]}
 
 
+class GroupMean(BaseModel):
+    """The average of the groups' values, and how many groups it is over."""
+
+    mean: float | None = Field(description="The mean of the groups' values (None when no group has one)")
+    groups: int = Field(description="How many groups")
+
+
 class AggregateResult(BaseModel):
     measure: str = Field(description="The measure's name")
     group_by: list[str]
@@ -86,6 +93,11 @@ class AggregateResult(BaseModel):
             description="The measure over all matching rows at once (not a sum of rows); None without group_by"
         ),
     ]
+    per_group: GroupMean | None = Field(
+        default=None,
+        description="The mean of every group's value (all groups, not only the rows shown): an average per group, "
+        "such as per month or per customer; with group_by, without compare_to",
+    )
     highest_percent_change: Annotated[
         AggregateRow | None,
         WithJsonSchema(_ROW_SCHEMA | {"type": ["object", "null"]}),
@@ -323,6 +335,13 @@ def _answer(
         overall_sql = f"SELECT {values} {overall_from}{where_sql}"
         total = db.fetch(conn, overall_sql, sql.params, 1, deadline).rows[0]
         overall = _row({}, total[0], total[1] if comparing else None, comparing)
+    per_group = None
+    if query.group_by and not comparing:
+        mean, count = db.fetch(
+            conn, f'SELECT avg("value"), count(*) FROM ({grouped})', sql.params, 1, deadline
+        ).rows[0]
+        average = round(float(mean), 6) if isinstance(mean, int | float) else None
+        per_group = GroupMean(mean=average, groups=int(count or 0))
     changed = [r for r in rows if r.percent_change is not None] if query.group_by else []
     return AggregateResult(
         highest_percent_change=max(changed, key=lambda r: r.percent_change or 0.0) if changed else None,
@@ -333,6 +352,7 @@ def _answer(
         compare_to=query.compare_to.text if query.compare_to else None,
         rows=rows,
         overall=overall,
+        per_group=per_group,
         row_count=len(rows),
         truncated=fetched.truncated,
         table=query.measure.table,

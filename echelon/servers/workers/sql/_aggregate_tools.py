@@ -39,7 +39,8 @@ _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempo
 AGGREGATE_DESCRIPTION = (
     "Compute a measure without writing SQL: a count, total, average, minimum or maximum, per group, for a "
     "period, optionally against an earlier period (compare_to: each row then gets previous, difference and "
-    "percent_change). Rows come sorted, largest first, and `overall` is the measure over all matching rows. "
+    "percent_change). Rows come sorted, largest first; `overall` is the measure over all matching rows, and "
+    "`per_group` the average of the groups' values (an average per month, per customer, per order). "
     "Measures: count(table) counts rows, sum/avg/min/max(table.column), count_distinct(table.column) counts "
     "different values. group_by names must belong to the measure's table: its columns, key.column for a table "
     "its foreign key points to (the key's own name gives that row's name), and year/quarter/month(date column). "
@@ -100,7 +101,7 @@ def add_aggregate_tools(
         server,
         annotations=_READ_ONLY,
         meta={
-            DATA_FIELDS: ["rows", "overall", "highest_percent_change", "lowest_percent_change"],
+            DATA_FIELDS: ["rows", "overall", "per_group", "highest_percent_change", "lowest_percent_change"],
             NAMES_CANDIDATES: _BY_GROUP,
         },
         description=AGGREGATE_DESCRIPTION

@@ -39,6 +39,9 @@ def aggregate_text(result: AggregateResult) -> str:
         lines.append(f"(only the first {result.row_count} groups are shown; there are more)")
     if result.overall is not None and result.group_by:
         lines.append(f"overall, all groups together: {_line(result.overall, result, comparing)}")
+    if result.per_group is not None and result.per_group.mean is not None:
+        each = " and ".join(result.group_by)
+        lines.append(f"average per {each} ({result.per_group.groups} groups): {_cell(result.per_group.mean)}")
     # The extremes of percent_change, where the table's order does not already show them.
     rows_shown = result.rows
     highest, lowest = result.highest_percent_change, result.lowest_percent_change
