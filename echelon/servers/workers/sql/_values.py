@@ -73,6 +73,11 @@ def find_values(
             source = _source(table, dim)
             if source is not None:
                 sources.setdefault(source, []).append((table, dim))
+    for source, uses in sources.items():
+        # A value of a table other tables point to (a region's name) is selected on those tables' measures; the
+        # table's own measures (counting regions) are not what a question naming one region is about.
+        reached = [(table, dim) for table, dim in uses if table != source.table]
+        sources[source] = reached or uses
     said = _normal(text)
     merged: dict[str, FoundValue] = {}  # one entry per value, however many columns hold it
     spans: list[tuple[int, int, str]] = []
