@@ -75,3 +75,18 @@ async def test_a_query_reads_as_a_table_with_its_row_count(shop: Path) -> None:
     assert result_text(result) == (
         f"| name |\n|---|\n| {names[0]} |\n| {names[1]} |\n(2 rows; the query had more, cut at the limit of 2)"
     )
+
+
+async def test_a_grouped_maximum_says_it_is_a_single_row_and_what_ranks_totals(shop: Path) -> None:
+    async with Client(build_server(shop)) as client:
+        grouped = await client.call_tool(
+            "aggregate", {"measure": "max(orders.total)", "period": "all", "group_by": ["customer"]}
+        )
+        total = await client.call_tool(
+            "aggregate", {"measure": "sum(orders.total)", "period": "all", "group_by": ["customer"]}
+        )
+    assert (
+        "max(orders.total) is each group's single largest row, not its total: the group with the most or least "
+        "in all is ranked by sum(orders.total)" in result_text(grouped)
+    )
+    assert "single" not in result_text(total)

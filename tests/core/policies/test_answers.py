@@ -223,7 +223,9 @@ def test_a_month_the_data_labels_by_its_date_is_named_by_its_month_s_name_too(an
         ("In which month did sales peak?", ["month", "month(created)"]),
         ("Which customer segments grew?", ["customer.segment", "customer", "segment"]),
         ("What region sold least?", ["region"]),
-        ("Name the best customer.", []),
+        ("What was our slowest month?", ["month", "month(created)"]),
+        ("Name the best customer.", ["customer", "customer.segment"]),
+        ("How did we do?", []),
     ],
 )
 def test_the_values_suggested_for_which_one_are_those_naming_what_is_ranked(

@@ -74,11 +74,15 @@ def _ranks_by(value: str) -> set[str]:
 
 def ranked_values(values: list[str], asked: str) -> list[str]:
     """The allowed values that name what the question ranks: those sharing a word with the words after "which"
-    or "what" in ``asked`` ("which month", "what product category"), most shared words first, then the
-    simplest. None when the question has no such words."""
+    or "what" in ``asked`` ("which month", "what product category"), else with any word of it ("our slowest
+    month"); most shared words first, then the simplest."""
     wanted = set[str]()
     for found in _RANKED.finditer(asked.lower()):
         wanted |= _stems(" ".join(g for g in found.groups() if g))
+    return _sharing(values, wanted) or _sharing(values, _stems(asked))
+
+
+def _sharing(values: list[str], wanted: set[str]) -> list[str]:
     scored = sorted((-len(_ranks_by(v) & wanted), len(_ranks_by(v)), v) for v in values)
     return [v for unshared, _, v in scored if unshared < 0][:SUGGESTED_VALUES]
 

@@ -8,12 +8,15 @@ instead of a few thousand and copies figures from a table rather than from neste
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from echelon.servers.workers.sql._aggregate import AggregateResult, AggregateRow
 from echelon.servers.workers.sql._compare import GroupChange, PeriodComparison
 from echelon.servers.workers.sql._models import QueryResult
+
+_EXTREME = re.compile(r"^(min|max)\((\w+\.\w+)\)$")
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -49,6 +52,13 @@ def aggregate_text(result: AggregateResult) -> str:
         lines.append(f"highest percent_change: {_named(highest, result, comparing)}")
     if lowest is not None and not result.truncated and rows_shown and lowest != rows_shown[-1]:
         lines.append(f"lowest percent_change: {_named(lowest, result, comparing)}")
+    extreme = _EXTREME.match(result.measure)
+    if extreme is not None and result.group_by:
+        # "Which month brought in the most" is easily answered with the month of the largest single row.
+        lines.append(
+            f"{result.measure} is each group's single {'largest' if extreme.group(1) == 'max' else 'smallest'} "
+            f"row, not its total: the group with the most or least in all is ranked by sum({extreme.group(2)})"
+        )
     if result.description:
         lines.append(f"{result.measure} means: {result.description}")
     if result.note:
