@@ -34,6 +34,8 @@ async def test_the_sql_worker_declares_the_fields_that_hold_its_data(tmp_path: P
         "lowest_percent_change",
     ]
     assert tools["compare_periods"].data_fields == ["groups", "total"]
+    assert tools["aggregate"].overall_fields == ["overall", "per_group"]
+    assert tools["compare_periods"].overall_fields == ["total"]
     assert tools["run_query"].data_fields == ["rows"]
     assert tools["list_tables"].data_fields == []
 
@@ -69,6 +71,7 @@ async def test_a_call_made_through_the_loop_carries_its_tool_s_data_fields(tmp_p
         "highest_percent_change",
         "lowest_percent_change",
     ]
+    assert maximum.overall_fields == ["overall", "per_group"]
     strings, numbers = data_values([maximum])
     assert strings == [] and len(numbers) == 1  # the SQL, the table and the period are not names of the data
     names, _ = data_values([by_customer])

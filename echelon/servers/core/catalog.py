@@ -15,6 +15,7 @@ from .tooling import (
     FIGURE_ARGUMENTS,
     LINKS_VALUES,
     NAMES_CANDIDATES,
+    OVERALL_FIELDS,
     LinksValues,
     NamesCandidates,
 )
@@ -41,6 +42,10 @@ class ToolInfo(BaseModel):
     data_fields: list[str] = Field(
         default_factory=list,
         description=f"Fields of its result that hold what it found (the tool's _meta {DATA_FIELDS!r}); empty: all",
+    )
+    overall_fields: list[str] = Field(
+        default_factory=list,
+        description=f"Fields of its result with figures of all rows together (the tool's _meta {OVERALL_FIELDS!r})",
     )
     links_values: LinksValues | None = Field(
         default=None,
@@ -105,6 +110,7 @@ def to_info(tool: Tool) -> ToolInfo:
         idempotent=bool(tool.annotations and tool.annotations.idempotent_hint),
         figure_arguments=_declared_names((tool.meta or {}).get(FIGURE_ARGUMENTS)),
         data_fields=_declared_names((tool.meta or {}).get(DATA_FIELDS)),
+        overall_fields=_declared_names((tool.meta or {}).get(OVERALL_FIELDS)),
         names_candidates=_names_candidates(tool),
         links_values=_links_values(tool),
     )

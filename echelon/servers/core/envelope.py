@@ -110,6 +110,10 @@ class ToolCallRecord(BaseModel):
         description="The result's fields that hold what the tool found (its _meta 'echelon/data_fields'); "
         "empty: the whole result",
     )
+    overall_fields: list[str] = Field(
+        default_factory=list,
+        description="The result's fields with figures of all its rows together (its _meta 'echelon/overall_fields')",
+    )
     spent: Usage | None = Field(
         default=None,
         description="What the callee spent below it, when it is an echelon level that reports it (core.spent)",
@@ -129,6 +133,8 @@ class ToolCallRecord(BaseModel):
             dumped.pop("text", None)  # pyright: ignore[reportUnknownMemberType]
         if isinstance(dumped, dict) and not self.data_fields:
             dumped.pop("data_fields", None)  # pyright: ignore[reportUnknownMemberType]
+        if isinstance(dumped, dict) and not self.overall_fields:
+            dumped.pop("overall_fields", None)  # pyright: ignore[reportUnknownMemberType]
         return dumped  # pyright: ignore[reportUnknownVariableType]
 
     @model_validator(mode="before")

@@ -83,6 +83,26 @@ def data_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], list[str]]:
     return strings, numbers
 
 
+def row_and_overall_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], list[str], list[str]]:
+    """Of the calls whose tools declare fields of all rows together (``ToolCallRecord.overall_fields``): the names
+    and figures of their rows, and the figures of all rows together."""
+    names: list[str] = []
+    row_numbers: list[str] = []
+    overall: list[str] = []
+    for call in with_data(calls):
+        if not call.overall_fields or not isinstance(call.result, dict):
+            continue
+        result: dict[str, Any] = call.result  # pyright: ignore[reportUnknownMemberType]
+        fields = call.data_fields or list(result)
+        found_names, found_numbers = _leaves(
+            {k: result.get(k) for k in fields if k not in call.overall_fields}
+        )
+        names += found_names
+        row_numbers += found_numbers
+        overall += _leaves({k: result.get(k) for k in call.overall_fields})[1]
+    return names, row_numbers, overall
+
+
 def _leaves(value: Any) -> tuple[list[str], list[str]]:
     """The string and number leaves of JSON data (numbers as text), in order."""
     strings: list[str] = []

@@ -39,6 +39,11 @@ DATA_FIELDS = "echelon/data_fields"
 "overall"]``), apart from those that describe the call (its SQL, its table, its period): the names an answer can
 take from the data are read from these only. A tool that declares none has all of its result read."""
 
+OVERALL_FIELDS = "echelon/overall_fields"
+"""A tool's ``_meta`` key listing the fields of its result that hold figures of all its rows together (a total, an
+average per group), not of any one named row: an answer that names one row must not give it such a figure as its
+own (``answers_request``)."""
+
 NAMES_CANDIDATES = "echelon/names_candidates"
 """A tool's ``_meta`` key naming the argument that makes its result name candidates, one row for each (``{"argument":
 "group_by", "how": "..."}``, a ``NamesCandidates``): without it the result holds figures that belong to nothing, so

@@ -69,6 +69,7 @@ class WorkerToolset:
             read_only=entry.tool.read_only,
             figure_arguments=tuple(entry.tool.figure_arguments),
             data_fields=tuple(entry.tool.data_fields),
+            overall_fields=tuple(entry.tool.overall_fields),
             names_candidates=entry.tool.names_candidates,
         )
 
@@ -85,4 +86,5 @@ class WorkerToolset:
                 step=self.step,
             )
         made.record.data_fields = list(call.data_fields)
+        made.record.overall_fields = list(call.overall_fields)
         return made

@@ -242,3 +242,49 @@ def test_the_values_suggested_for_which_one_are_those_naming_what_is_ranked(
         "total",
     ]
     assert ranked_values(values, asked) == suggested
+
+
+def growth_by_region() -> ToolCallRecord:
+    """A comparison cut to its top row, whose overall change differs from that row's."""
+    result = {
+        "rows": [
+            {
+                "group": {"region": "Mountain West"},
+                "value": 437409.72,
+                "previous": 337170.61,
+                "percent_change": 29.73,
+            }
+        ],
+        "overall": {"group": {}, "value": 2561617.68, "previous": 2381880.28, "percent_change": 7.55},
+    }
+    return ToolCallRecord.model_validate(
+        {
+            "worker": "sql",
+            "tool": "aggregate",
+            "arguments": {"measure": "sum(sales.revenue)", "group_by": ["region"], "limit": 1},
+            "outcome": "ok",
+            "result": result,
+            "data_fields": ["rows", "overall"],
+            "overall_fields": ["overall"],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "sent_back"),
+    [
+        ("Mountain West grew fastest last year with a 7.55% increase.", True),
+        ("Mountain West grew fastest last year with a 29.73% increase.", False),
+        ("Mountain West grew fastest, 29.73%, against 7.55% for all regions.", False),
+    ],
+)
+def test_a_figure_of_all_rows_given_as_one_named_row_s_own_is_sent_back(answer: str, sent_back: bool) -> None:
+    (policy,) = build_policies(["answers_request"])
+    state = RunState(
+        given="", records=[growth_by_region()], expects=["name", "figure"], asked="Which region grew?"
+    )
+    if sent_back:
+        with pytest.raises(SendBack, match=r"7\.55, which the results state for all rows together"):
+            policy.check_answer(answer, state)
+    else:
+        policy.check_answer(answer, state)

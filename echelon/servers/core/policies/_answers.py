@@ -7,7 +7,7 @@ import re
 from typing import ClassVar
 
 from ..envelope import ErrorKind
-from ..evidence import data_values
+from ..evidence import data_values, row_and_overall_values
 from ..grounding import Grounding
 from ..tooling import NamesCandidates
 from ._base import Allow, CallDecision, PendingCall, Policy, Refuse, RunState, SendBack
@@ -117,6 +117,23 @@ def beyond_the_question(strings: list[str], numbers: list[str], asked: str) -> t
     return new_strings, new_numbers
 
 
+def overall_figure_given_to_a_row(answer: str, state: RunState) -> str | None:
+    """Why ``answer`` goes back when it names one of the results' rows and gives it, as its only figure from
+    them, one that holds for all rows together (a total, an average per group: ``ToolCallRecord.overall_fields``);
+    None when it does not."""
+    names, row_numbers, overall = row_and_overall_values(state.records)
+    if not names or not names_something(answer, names) or cites_a_figure(answer, row_numbers):
+        return None
+    # A figure of all rows together that is also one row's own (a single group) is that row's too.
+    taken = [n for n in overall if cites_a_figure(answer, [n]) and not cites_a_figure(n, row_numbers)]
+    if not taken:
+        return None
+    return (
+        f"the answer gives {', '.join(taken)}, which the results state for all rows together (overall), as the "
+        "figure of the one it names: state that one's own figures from its row in the results above"
+    )
+
+
 class AnswersTheRequest(Policy):
     """When the request asks for a figure or a name (``RunState.expects``, from the plan) and the tools returned
     data, the answer must state a figure and name something found in the data, and at least one of them must be
@@ -127,7 +144,8 @@ class AnswersTheRequest(Policy):
     even 0): it says the data does not have it. When the request asks which one and the results hold figures but
     no names (a maximum over all rows cannot say whose it is), the answer goes back asking for results that name
     the candidates; and a call that would give such results (it leaves out the argument its tool declares makes
-    results name candidates, ``tooling.NAMES_CANDIDATES``) is refused beforehand, saying what to set."""
+    results name candidates, ``tooling.NAMES_CANDIDATES``) is refused beforehand, saying what to set. An answer
+    that names one row and gives it a figure of all rows together (``tooling.OVERALL_FIELDS``) goes back."""
 
     name: ClassVar[str] = "answers_request"
     description: ClassVar[str] = "the answer states the figure or the name the request asks for"
@@ -178,6 +196,9 @@ class AnswersTheRequest(Policy):
                 "the request asks which one (a name) and the answer names nothing from the data: name it exactly "
                 "as the data above writes it"
             )
+        overall_as_own = overall_figure_given_to_a_row(answer, state)
+        if overall_as_own is not None:
+            raise SendBack(overall_as_own)
         if not state.expects:
             return
         new_strings, new_numbers = beyond_the_question(strings, numbers, state.asked)

@@ -30,6 +30,8 @@ class PendingCall:
     """Arguments the tool declares take figures from data (``catalog.FIGURE_ARGUMENTS``)."""
     data_fields: tuple[str, ...] = ()
     """Fields of the tool's result that hold what it found (``tooling.DATA_FIELDS``); empty: all of it."""
+    overall_fields: tuple[str, ...] = ()
+    """Fields of the tool's result with figures of all rows together (``tooling.OVERALL_FIELDS``)."""
     names_candidates: NamesCandidates | None = None
     """The argument that makes the tool's result name each candidate (``tooling.NAMES_CANDIDATES``)."""
 

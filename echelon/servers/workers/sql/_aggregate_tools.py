@@ -17,6 +17,7 @@ from echelon.servers.core.tooling import (
     DATA_FIELDS,
     LINKS_VALUES,
     NAMES_CANDIDATES,
+    OVERALL_FIELDS,
     LinksValues,
     NamesCandidates,
     tool,
@@ -102,6 +103,7 @@ def add_aggregate_tools(
         annotations=_READ_ONLY,
         meta={
             DATA_FIELDS: ["rows", "overall", "per_group", "highest_percent_change", "lowest_percent_change"],
+            OVERALL_FIELDS: ["overall", "per_group"],
             NAMES_CANDIDATES: _BY_GROUP,
         },
         description=AGGREGATE_DESCRIPTION
@@ -204,7 +206,11 @@ def add_aggregate_tools(
     @tool(
         server,
         annotations=_READ_ONLY,
-        meta={DATA_FIELDS: ["groups", "total"], NAMES_CANDIDATES: {"argument": "group_by"}},
+        meta={
+            DATA_FIELDS: ["groups", "total"],
+            OVERALL_FIELDS: ["total"],
+            NAMES_CANDIDATES: {"argument": "group_by"},
+        },
     )
     def compare_periods(
         table: Annotated[str, Field(description="The table or view holding the values")],
