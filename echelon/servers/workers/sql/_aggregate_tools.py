@@ -52,8 +52,8 @@ AGGREGATE_DESCRIPTION = (
 
 _BY_GROUP = NamesCandidates(
     argument="group_by",
-    how="To rank by how much each has in all, measure its total (sum or count), order value_desc, limit 1; the "
-    "grouped result still has the overall figure",
+    how="To rank by how much each has in all, measure its total (sum or count), with order value_desc for the most "
+    "or value_asc for the least, and limit 1; the grouped result still has the overall figure",
 ).model_dump(include={"argument", "how"})
 
 
