@@ -412,8 +412,19 @@ async def test_growth_rate_changes_and_cagr(server: MCPServer) -> None:
     assert out["cagr_percent"] == pytest.approx(10.0)
     quarterly = await call(server, "growth_rate", values=[100, 110, 121], periods_per_year=4)
     assert quarterly["cagr_percent"] == pytest.approx((1.1**4 - 1) * 100)
+    assert quarterly["years"] == 0.5
     through_zero = await call(server, "growth_rate", values=[100, 0, 50])
     assert through_zero["changes"][1]["percent_change"] is None
+
+
+async def test_growth_rate_of_a_start_and_an_end_years_apart_is_annualized_over_those_years(
+    server: MCPServer,
+) -> None:
+    out = await call(server, "growth_rate", values=[120, 200], years=3)
+    assert out["cagr_percent"] == pytest.approx(((200 / 120) ** (1 / 3) - 1) * 100)
+    assert out["years"] == 3
+    assert out["periods_per_year"] == pytest.approx(1 / 3)
+    assert out["total_percent_change"] == pytest.approx(200 / 120 * 100 - 100)
 
 
 async def test_growth_rate_errors(server: MCPServer) -> None:
@@ -421,3 +432,4 @@ async def test_growth_rate_errors(server: MCPServer) -> None:
     assert "at least two values" in await call_error(server, "growth_rate", values=[5])
     assert "positive first value" in await call_error(server, "growth_rate", values=[0, 10])
     assert "positive first value" in await call_error(server, "growth_rate", values=[-5, 10])
+    assert "not both" in await call_error(server, "growth_rate", values=[1, 2], years=3, periods_per_year=4)

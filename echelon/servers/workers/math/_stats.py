@@ -59,7 +59,8 @@ class Growth(BaseModel):
     total_percent_change: float
     rate_per_period_percent: float = Field(description="Compound growth per period")
     periods_per_year: float
-    cagr_percent: float = Field(description="Compound annual growth rate (periods_per_year periods a year)")
+    years: float = Field(description="The years from the first value to the last")
+    cagr_percent: float = Field(description="Compound annual growth rate over those years")
 
 
 def _exact(value: float) -> Fraction:
@@ -137,11 +138,22 @@ def percent_change(old: float, new: float) -> Change:
     )
 
 
-def growth(values: list[float], periods_per_year: float) -> Growth:
+def growth(values: list[float], periods_per_year: float | None = None, years: float | None = None) -> Growth:
+    """The series' changes and compound rates. The time it spans is ``years`` when given (a start and an end some
+    years apart), else one period per value step at ``periods_per_year`` (default 1)."""
     data = _checked(values)
     if len(data) < 2:
         raise ToolError("growth needs at least two values (a start and an end)")
-    if not (math.isfinite(periods_per_year) and periods_per_year > 0):
+    if years is not None and periods_per_year is not None:
+        raise ToolError(
+            "give years (the time from the first value to the last) or periods_per_year (how many of the "
+            "values fall in one year), not both"
+        )
+    if years is not None and not (math.isfinite(years) and years > 0):
+        raise ToolError(f"years must be a positive number, got {years}")
+    periods = len(data) - 1
+    per_year = periods / years if years is not None else (periods_per_year or 1.0)
+    if not (math.isfinite(per_year) and per_year > 0):
         raise ToolError(f"periods_per_year must be a positive number, got {periods_per_year}")
     exact = [_exact(v) for v in data]
     first, last = exact[0], exact[-1]
@@ -162,11 +174,10 @@ def growth(values: list[float], periods_per_year: float) -> Growth:
         )
         for i in range(1, len(data))
     ]
-    periods = len(data) - 1
     ratio = float(last / first)
     try:
         per_period = (ratio ** (1 / periods) - 1) * 100
-        cagr = (ratio ** (periods_per_year / periods) - 1) * 100
+        cagr = (ratio ** (per_year / periods) - 1) * 100
     except OverflowError:
         raise ToolError("the growth rate is too large to represent as a float") from None
     return Growth(
@@ -175,6 +186,7 @@ def growth(values: list[float], periods_per_year: float) -> Growth:
         total_change=float(last - first),
         total_percent_change=float((last - first) / first * 100),
         rate_per_period_percent=per_period,
-        periods_per_year=periods_per_year,
+        periods_per_year=per_year,
+        years=years if years is not None else periods / per_year,
         cagr_percent=cagr,
     )

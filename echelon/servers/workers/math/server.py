@@ -108,13 +108,26 @@ def build_server(*, timeout_seconds: float = 10.0) -> MCPServer:
 
     @tool(server, annotations=_PURE, meta={FIGURE_ARGUMENTS: ["values"]})
     def growth_rate(
-        values: Annotated[list[float], Field(description="A series of values, oldest first, one per period")],
+        values: Annotated[
+            list[float],
+            Field(description="Values oldest first: a series one per period, or just a start and an end"),
+        ],
+        years: Annotated[
+            float | None,
+            Field(gt=0, description="The years from the first value to the last (e.g. 3 for 'over 3 years')"),
+        ] = None,
         periods_per_year: Annotated[
-            float, Field(gt=0, description="Periods per year (1 yearly, 4 quarterly, 12 monthly)")
-        ] = 1.0,
+            float | None,
+            Field(
+                gt=0,
+                description="Instead of years: how many value steps make a year (4 quarterly, 12 monthly); "
+                "default 1, a value a year",
+            ),
+        ] = None,
     ) -> _stats.Growth:
-        """Period-over-period changes of a series, its compound growth rate per period and its CAGR."""
-        return _stats.growth(values, periods_per_year)
+        """Period-over-period changes of a series, its compound growth rate per period and its CAGR (compound
+        annual growth rate). For "from A to B over N years", pass values [A, B] and years N."""
+        return _stats.growth(values, periods_per_year, years)
 
     return answer_client_errors(server)
 
