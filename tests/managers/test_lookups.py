@@ -11,7 +11,7 @@ from mcp import Client
 from echelon.servers.core.config import parse_config
 from echelon.servers.core.envelope import PhaseResult
 from echelon.servers.core.target import Target
-from echelon.servers.core.testing import ScriptedModel
+from echelon.servers.core.testing import ScriptedModel, tool_call
 from echelon.servers.managers.server import build_server
 from echelon.servers.workers.sql import build_server as build_sql_server
 from tests.workers._shop_db import make_database
@@ -67,3 +67,23 @@ async def test_a_request_naming_no_stored_value_adds_nothing_to_the_plan(tmp_pat
     model.assert_consumed()
     assert [c.outcome for c in result.lookups] == ["ok"]
     assert "names these values" not in str(model.requests[0].messages[-1].content)
+
+
+async def test_a_step_reading_all_rows_when_the_request_names_one_is_told_the_filter_that_selects_it(
+    tmp_path: Path,
+) -> None:
+    unfiltered = {**ADA_TOTAL, "arguments": {"measure": "sum(orders.total)", "period": "all"}}
+    model = ScriptedModel(
+        [
+            {"step": unfiltered},
+            tool_call("aggregate", **ADA_TOTAL["arguments"]),
+            "Ada spent 880.",
+        ]
+    )
+    result = await run_phase(tmp_path, model, "How much did ada spend?")
+    model.assert_consumed()
+    refused, made = result.calls()
+    assert (refused.outcome, refused.policy) == ("refused", "keeps_named_values")
+    assert refused.error is not None and '"dimension": "customer", "value": "Ada"' in refused.error
+    assert made.outcome == "ok" and made.arguments["filters"] == [{"dimension": "customer", "value": "Ada"}]
+    assert result.status == "ok"

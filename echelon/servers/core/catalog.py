@@ -16,8 +16,10 @@ from .tooling import (
     LINKS_VALUES,
     NAMES_CANDIDATES,
     OVERALL_FIELDS,
+    SELECTS_VALUES,
     LinksValues,
     NamesCandidates,
+    SelectsValues,
 )
 
 
@@ -54,6 +56,10 @@ class ToolInfo(BaseModel):
     names_candidates: NamesCandidates | None = Field(
         default=None,
         description=f"The argument that makes its result name each candidate (the tool's _meta {NAMES_CANDIDATES!r})",
+    )
+    selects_values: SelectsValues | None = Field(
+        default=None,
+        description=f"The argument in which it selects rows by value (the tool's _meta {SELECTS_VALUES!r})",
     )
 
 
@@ -113,7 +119,17 @@ def to_info(tool: Tool) -> ToolInfo:
         overall_fields=_declared_names((tool.meta or {}).get(OVERALL_FIELDS)),
         names_candidates=_names_candidates(tool),
         links_values=_links_values(tool),
+        selects_values=_selects_values(tool),
     )
+
+
+def _selects_values(tool: Tool) -> SelectsValues | None:
+    """The tool's declared argument that selects rows by value; None when it declares none its schema has."""
+    try:
+        declared = SelectsValues.model_validate((tool.meta or {}).get(SELECTS_VALUES))
+    except ValueError:
+        return None
+    return declared if declared.argument in tool.input_schema.get("properties", {}) else None
 
 
 def _links_values(tool: Tool) -> LinksValues | None:

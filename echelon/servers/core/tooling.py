@@ -53,13 +53,38 @@ NAMES_CANDIDATES = "echelon/names_candidates"
 LINKS_VALUES = "echelon/links_values"
 """A tool's ``_meta`` key saying it finds the values its data stores that a text names (``{"argument": "text"}``, a
 ``LinksValues``): a manager calls it with the request before planning, so its planner and steps filter on the
-values as the data writes them."""
+values as the data writes them. Its structured result is a ``LinkedValues`` (other fields are kept, not read)."""
+
+SELECTS_VALUES = "echelon/selects_values"
+"""A tool's ``_meta`` key naming the argument in which a call selects rows by their values (``{"argument":
+"filters"}``, a ``SelectsValues``): when the request names values the data holds (``LINKS_VALUES``), a call that
+selects none of them, and does not group by what they are either, is refused with how to select them
+(``keeps_named_values``)."""
 
 
 class LinksValues(BaseModel):
     """The text argument of a tool that finds the values a text names."""
 
     argument: str
+
+
+class SelectsValues(BaseModel):
+    """The argument in which a tool's call selects rows by value (a filter)."""
+
+    argument: str
+
+
+class LinkedValue(BaseModel):
+    """A value the data stores that a text names, as stored, and how a call selects it."""
+
+    value: str = Field(description="The value exactly as the data stores it")
+    selected_by: str = Field(default="", description="How a call selects it (a filter to pass), for a model")
+
+
+class LinkedValues(BaseModel):
+    """What a ``LINKS_VALUES`` tool returns: the values its text names."""
+
+    values: list[LinkedValue] = Field(default_factory=list[LinkedValue])
 
 
 class NamesCandidates(BaseModel):

@@ -71,6 +71,7 @@ class WorkerToolset:
             data_fields=tuple(entry.tool.data_fields),
             overall_fields=tuple(entry.tool.overall_fields),
             names_candidates=entry.tool.names_candidates,
+            selects_values=entry.tool.selects_values,
         )
 
     async def call(self, call: PendingCall, progress: Progress) -> CallResult:

@@ -9,19 +9,33 @@ it. The calls are made like any other (budgeted, traced) and kept in the phase's
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
 
 from ..core.budget import Budget
 from ..core.calls import ToolCaller
 from ..core.catalog import WorkerInfo
 from ..core.envelope import ToolCallRecord
 from ..core.evidence import data_values
+from ..core.tooling import LinkedValue, LinkedValues
+
+
+@dataclass
+class Lookups:
+    """What the lookups found: the text for prompts, the values (for ``keeps_named_values``), and the calls."""
+
+    text: str = ""
+    values: list[LinkedValue] = field(default_factory=list[LinkedValue])
+    records: list[ToolCallRecord] = field(default_factory=list[ToolCallRecord])
 
 
 async def linked_values(
     workers: Mapping[str, WorkerInfo], caller: ToolCaller, budget: Budget, text: str, *, manager: str
-) -> tuple[str, list[ToolCallRecord]]:
+) -> Lookups:
     """What the available workers' value-finding tools found in ``text`` (empty when nothing), and the calls."""
     found: list[str] = []
+    values: list[LinkedValue] = []
     records: list[ToolCallRecord] = []
     for worker in workers.values():
         if worker.error:
@@ -42,4 +56,13 @@ async def linked_values(
             names, _ = data_values([made.record])
             if made.record.outcome == "ok" and names:
                 found.append(made.record.text)
-    return "\n".join(found), records
+                values += _values(made.record)
+    return Lookups("\n".join(found), values, records)
+
+
+def _values(record: ToolCallRecord) -> list[LinkedValue]:
+    """The values a lookup's structured result lists (``tooling.LinkedValues``); none from one of another shape."""
+    try:
+        return LinkedValues.model_validate(record.result).values
+    except ValidationError:
+        return []

@@ -11,7 +11,7 @@ from ..core.calls import ToolCaller
 from ..core.catalog import WorkerInfo, discover
 from ..core.config import ManagerConfig
 from ..core.contracts import PhaseContext, PhasePlanPreview
-from ..core.envelope import ErrorInfo, PhaseResult, StepResult, ToolCallRecord, Usage
+from ..core.envelope import ErrorInfo, PhaseResult, StepResult, Usage
 from ..core.evidence import with_data
 from ..core.executor import NodeEvent, envelope_callbacks, run_dag
 from ..core.llm import Model, ModelError, StructuredOutputError
@@ -21,7 +21,7 @@ from ..core.pool import ConnectionPool
 from ..core.progress import SILENT, Progress
 from ..core.prompts import load_prompt
 from ..core.synthesis import PhaseAnswer, roll_up, synthesize
-from ._lookups import linked_values
+from ._lookups import Lookups, linked_values
 from ._prompts import phase_text, steps_fallback_text, synthesis_content
 from ._steps import StepRunner
 from .planners import ALL_WORKERS, PLANNERS, StepPlanner, WorkerRouterPlanner
@@ -109,9 +109,7 @@ class Manager:
             ), "single-worker"
         return None
 
-    async def _lookups(
-        self, phase: PhaseSpec, context: PhaseContext, budget: Budget
-    ) -> tuple[str, list[ToolCallRecord]]:
+    async def _lookups(self, phase: PhaseSpec, context: PhaseContext, budget: Budget) -> Lookups:
         """The values the request and the phase's goals name, as the workers' data stores them (``_lookups``)."""
         text = f"{context.request}\n{phase.goals}".strip()
         return await linked_values(await self.workers(), self.caller, budget, text, manager=self.key)
@@ -119,7 +117,7 @@ class Manager:
     async def plan_phase(self, phase: PhaseSpec, context: PhaseContext, budget: Budget) -> PhasePlanPreview:
         """The steps this manager would run for ``phase``; nothing is executed but the lookups."""
         usage, errors = Usage(), list[ErrorInfo]()
-        phase = _noted(phase, (await self._lookups(phase, context, budget))[0])
+        phase = _noted(phase, (await self._lookups(phase, context, budget)).text)
         planned = await self._plan(phase, context, budget.model(self.model), usage, errors)
         if planned is None:
             raise ModelError("; ".join(e.message for e in errors) or "no plan")
@@ -136,14 +134,15 @@ class Manager:
         started = time.perf_counter()
         result = PhaseResult(phase=phase.name, manager=self.key, status="failed")
         model = budget.model(self.model)
-        links = ""
+        lookups = Lookups()
         try:
             if phase.steps:
                 planned = StepPlan(steps=phase.steps, rationale="the workflow's pinned steps"), "pinned"
             else:
                 async with progress.activity("looking up the values the request names"):
-                    links, result.lookups = await self._lookups(phase, context, budget)
-                phase = _noted(phase, links)
+                    lookups = await self._lookups(phase, context, budget)
+                result.lookups = lookups.records
+                phase = _noted(phase, lookups.text)
                 async with progress.activity("planning steps"):
                     planned = await self._plan(phase, context, model, result.usage, result.errors)
         except BudgetExhausted as exc:
@@ -157,7 +156,13 @@ class Manager:
             result.usage.wall_seconds = time.perf_counter() - started
             return result
         plan, result.planner = planned
-        state = RunState(given="", expects=list(context.expects), asked=f"{context.request}\n{phase.goals}")
+        state = RunState(
+            given="",
+            expects=list(context.expects),
+            asked=f"{context.request}\n{phase.goals}",
+            named_values=lookups.values,
+        )
+        links = lookups.text
         steps = await self._run_steps(plan, phase, context, model, budget, state, progress, links)
         unfed = _unfed(steps.values())
         if unfed and not phase.steps:

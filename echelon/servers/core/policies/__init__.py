@@ -1,7 +1,7 @@
 """Named policies for the tool loop and synthesis, chosen per manager (and for the orchestrator) in ``echelon.toml``.
 
-``policies = ["loop_guard", "prose_answer", "figure_grounding", "answer_hint", "answers_request"]`` is the
-default; a policy that only helps small models says so (``small_model_aid``). Nothing in a
+``policies = ["loop_guard", "prose_answer", "figure_grounding", "answer_hint", "answers_request",
+"keeps_named_values"]`` is the default; a policy that only helps small models says so (``small_model_aid``). Nothing in a
 policy names data of any particular database.
 """
 
@@ -15,10 +15,17 @@ from ._base import Allow, CallDecision, PendingCall, Policy, Refuse, Rewrite, Ru
 from ._grounding import FigureGrounding
 from ._guard import LoopGuard
 from ._hints import AnswerHint
+from ._named import KeepsNamedValues
 from ._prose import ProseAnswer
 
 PolicyName = Literal[
-    "prose_answer", "figure_grounding", "loop_guard", "answer_hint", "answers_request", "raw_result_answer"
+    "prose_answer",
+    "figure_grounding",
+    "loop_guard",
+    "answer_hint",
+    "answers_request",
+    "keeps_named_values",
+    "raw_result_answer",
 ]
 
 POLICIES: dict[PolicyName, type[Policy]] = {
@@ -26,6 +33,7 @@ POLICIES: dict[PolicyName, type[Policy]] = {
     "loop_guard": LoopGuard,
     "answer_hint": AnswerHint,
     "answers_request": AnswersTheRequest,
+    "keeps_named_values": KeepsNamedValues,
     "prose_answer": ProseAnswer,
     "raw_result_answer": ProseAnswer,  # still accepted in configs: prose_answer covers what it checked
 }
@@ -35,6 +43,7 @@ DEFAULT_POLICIES: list[PolicyName] = [
     "figure_grounding",
     "answer_hint",
     "answers_request",
+    "keeps_named_values",
 ]
 
 
@@ -51,6 +60,7 @@ __all__ = [
     "AnswersTheRequest",
     "CallDecision",
     "FigureGrounding",
+    "KeepsNamedValues",
     "LoopGuard",
     "PendingCall",
     "Policy",

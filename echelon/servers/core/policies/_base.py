@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from ..envelope import AnswerPart, Artifact, ErrorKind, ToolCallRecord
 from ..llm.structured import SendBack
-from ..tooling import NamesCandidates
+from ..tooling import LinkedValue, NamesCandidates, SelectsValues
 
 __all__ = ["Allow", "CallDecision", "PendingCall", "Policy", "Refuse", "Rewrite", "RunState", "SendBack"]
 
@@ -34,6 +34,8 @@ class PendingCall:
     """Fields of the tool's result with figures of all rows together (``tooling.OVERALL_FIELDS``)."""
     names_candidates: NamesCandidates | None = None
     """The argument that makes the tool's result name each candidate (``tooling.NAMES_CANDIDATES``)."""
+    selects_values: SelectsValues | None = None
+    """The argument in which the tool selects rows by value (``tooling.SELECTS_VALUES``)."""
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,16 @@ CallDecision = Allow | Rewrite | Refuse
 class RunState:
     """What the policies of one loop or synthesis judge against: the text the model was given, the calls made so
     far (the trace), what the answer must state, the files made, and the question itself (``asked``: the request
-    and the goals it was given, whose own words an answer can repeat without answering anything)."""
+    and the goals it was given, whose own words an answer can repeat without answering anything), and the values the
+    data stores that the request names."""
 
     given: str
     records: list[ToolCallRecord] = field(default_factory=list)
     expects: list[AnswerPart] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     asked: str = ""
+    named_values: list[LinkedValue] = field(default_factory=list[LinkedValue])
+    """Values the data stores that the request names, found before planning (``tooling.LINKS_VALUES``)."""
 
     def evidence(self) -> str:
         """Everything a figure may come from: the given text and every successful result so far."""

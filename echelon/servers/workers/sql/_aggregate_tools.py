@@ -18,8 +18,10 @@ from echelon.servers.core.tooling import (
     LINKS_VALUES,
     NAMES_CANDIDATES,
     OVERALL_FIELDS,
+    SELECTS_VALUES,
     LinksValues,
     NamesCandidates,
+    SelectsValues,
     tool,
     written_for_models,
 )
@@ -112,6 +114,7 @@ def add_aggregate_tools(
             ],
             OVERALL_FIELDS: ["overall", "per_group"],
             NAMES_CANDIDATES: _BY_GROUP,
+            SELECTS_VALUES: SelectsValues(argument="filters").model_dump(),
         },
         description=AGGREGATE_DESCRIPTION
         + (

@@ -34,6 +34,7 @@ class FoundValue(BaseModel):
     value: str = Field(description="The value exactly as the data stores it")
     columns: list[str] = Field(description="The table.column names holding it")
     filters: list[ValueFilter] = Field(description="How aggregate selects it, by the measure's table")
+    selected_by: str = Field(default="", description="The aggregate filter that selects it, for a model")
 
 
 class FoundValues(BaseModel):
@@ -119,6 +120,11 @@ def find_values(
         if any(s <= start and end <= e and e - s > end - start for s, e, _ in spans)
     }
     kept = sorted((f for v, f in merged.items() if v not in inner), key=lambda f: -len(f.value))
+    for f in kept:
+        f.selected_by = "aggregate filter " + "; ".join(
+            f'{{"dimension": "{u.dimension}", "value": "{f.value}"}} for measures of {", ".join(u.tables)}'
+            for u in f.filters
+        )
     return FoundValues(values=kept[:MAX_FOUND], skipped=skipped)
 
 
@@ -128,9 +134,5 @@ def values_text(found: FoundValues) -> str:
         return "The text names no value stored in the database's text columns."
     lines = ["The text names these values of the database; filter on them exactly as written here:"]
     for f in found.values:
-        uses = "; ".join(
-            f'{{"dimension": "{u.dimension}", "value": "{f.value}"}} for measures of {", ".join(u.tables)}'
-            for u in f.filters
-        )
-        lines.append(f"- {f.value!r} ({', '.join(f.columns)}): aggregate filter {uses}")
+        lines.append(f"- {f.value!r} ({', '.join(f.columns)}): {f.selected_by}")
     return "\n".join(lines)
