@@ -72,15 +72,21 @@ def data_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], list[str]]:
     strings: list[str] = []
     numbers: list[str] = []
     for call in with_data(calls):
-        found = call.result if call.result is not None else call.text
-        if isinstance(found, dict) and call.data_fields:
-            found = {k: v for k, v in found.items() if k in call.data_fields}  # pyright: ignore[reportUnknownVariableType]
-        if isinstance(found, dict):
-            found = {k: v for k, v in found.items() if k not in call.arguments or call.arguments[k] != v}  # pyright: ignore[reportUnknownVariableType]
-        found_strings, found_numbers = _leaves(found)
+        found_strings, found_numbers = _leaves(_found(call))
         strings += found_strings
         numbers += found_numbers
     return strings, numbers
+
+
+def _found(call: ToolCallRecord) -> Any:
+    """What ``call`` found: its result, only the fields its tool declares hold data, less those echoing its
+    arguments (``data_values``)."""
+    found = call.result if call.result is not None else call.text
+    if isinstance(found, dict) and call.data_fields:
+        found = {k: v for k, v in found.items() if k in call.data_fields}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(found, dict):
+        found = {k: v for k, v in found.items() if k not in call.arguments or call.arguments[k] != v}  # pyright: ignore[reportUnknownVariableType]
+    return found
 
 
 def row_and_overall_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], list[str], list[str]]:
@@ -90,16 +96,16 @@ def row_and_overall_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], 
     row_numbers: list[str] = []
     overall: list[str] = []
     for call in with_data(calls):
-        if not call.overall_fields or not isinstance(call.result, dict):
+        found = _found(call)
+        if not call.overall_fields or not isinstance(found, dict):
             continue
-        result: dict[str, Any] = call.result  # pyright: ignore[reportUnknownMemberType]
-        fields = call.data_fields or list(result)
+        fields: dict[str, Any] = found  # pyright: ignore[reportUnknownVariableType]
         found_names, found_numbers = _leaves(
-            {k: result.get(k) for k in fields if k not in call.overall_fields}
+            {k: v for k, v in fields.items() if k not in call.overall_fields}
         )
         names += found_names
         row_numbers += found_numbers
-        overall += _leaves({k: result.get(k) for k in call.overall_fields})[1]
+        overall += _leaves({k: v for k, v in fields.items() if k in call.overall_fields})[1]
     return names, row_numbers, overall
 
 
