@@ -54,6 +54,12 @@ async def test_a_value_is_found_as_stored_with_the_filter_that_selects_it(tmp_pa
     assert value.value == "Mountain West" and value.columns == ["regions.name"]
     # Selected on the measures of the table that points to it, not on the regions table's own.
     assert [(f.dimension, f.tables) for f in value.filters] == [("region", ["sales"])]
+    # The same, as the contract a manager reads (tooling.LinkedValues): the filter for a model, the grouping.
+    assert (
+        value.selected_by
+        == 'aggregate filter {"dimension": "region", "value": "Mountain West"} for measures of sales'
+    )
+    assert value.grouped_by == ["region"]
 
 
 async def test_a_value_inside_a_longer_one_the_text_names_is_left_out(tmp_path: Path) -> None:

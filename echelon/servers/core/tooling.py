@@ -79,6 +79,10 @@ class LinkedValue(BaseModel):
 
     value: str = Field(description="The value exactly as the data stores it")
     selected_by: str = Field(default="", description="How a call selects it (a filter to pass), for a model")
+    grouped_by: list[str] = Field(
+        default_factory=list[str],
+        description="What a call groups by to give it a row of its own (its dimensions); empty: not said",
+    )
 
 
 class LinkedValues(BaseModel):

@@ -9,7 +9,9 @@ from echelon.servers.core.policies import Allow, KeepsNamedValues, PendingCall, 
 from echelon.servers.core.tooling import LinkedValue, NamesCandidates, SelectsValues
 
 GREAT_LAKES = LinkedValue(
-    value="Great Lakes", selected_by='aggregate filter {"dimension": "region", "value": "Great Lakes"}'
+    value="Great Lakes",
+    selected_by='aggregate filter {"dimension": "region", "value": "Great Lakes"}',
+    grouped_by=["region"],
 )
 
 
@@ -41,8 +43,17 @@ def test_a_call_selecting_a_named_value_is_made_however_it_writes_its_case() -> 
     assert isinstance(judged(selected, [GREAT_LAKES]), Allow)
 
 
-def test_a_grouped_call_is_made_since_each_value_gets_its_own_row() -> None:
-    assert isinstance(judged(aggregate(group_by=["region"]), [GREAT_LAKES]), Allow)
+def test_a_call_grouped_by_what_the_value_is_is_made_since_it_gets_its_own_row() -> None:
+    assert isinstance(judged(aggregate(group_by=["month", "region"]), [GREAT_LAKES]), Allow)
+
+
+def test_a_call_grouped_by_something_else_reads_every_value_together_and_is_refused() -> None:
+    decision = judged(aggregate(group_by=["month"]), [GREAT_LAKES])
+    assert isinstance(decision, Refuse) and "set group_by to what it is (region)" in decision.reason
+    unsaid = LinkedValue(
+        value="Great Lakes"
+    )  # a lookup that does not say what shows it: any grouping will do
+    assert isinstance(judged(aggregate(group_by=["month"]), [unsaid]), Allow)
 
 
 def test_without_named_values_or_a_declared_selecting_argument_nothing_is_refused() -> None:

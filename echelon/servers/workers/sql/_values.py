@@ -35,6 +35,7 @@ class FoundValue(BaseModel):
     columns: list[str] = Field(description="The table.column names holding it")
     filters: list[ValueFilter] = Field(description="How aggregate selects it, by the measure's table")
     selected_by: str = Field(default="", description="The aggregate filter that selects it, for a model")
+    grouped_by: list[str] = Field(default_factory=list[str], description="The group_by names that show it")
 
 
 class FoundValues(BaseModel):
@@ -125,6 +126,7 @@ def find_values(
             f'{{"dimension": "{u.dimension}", "value": "{f.value}"}} for measures of {", ".join(u.tables)}'
             for u in f.filters
         )
+        f.grouped_by = [u.dimension for u in f.filters]
     return FoundValues(values=kept[:MAX_FOUND], skipped=skipped)
 
 
