@@ -90,6 +90,22 @@ async def test_search_ranks_the_most_relevant_demo_document_first(tmp_path: Path
     assert warranty["hits"][0]["path"] == "returns-and-warranty-faq.txt"
 
 
+async def test_documents_tied_on_words_every_one_has_are_ranked_by_their_best_passage(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    # Every document has both words, so bm25 weighs them nothing; only one says them in the same paragraph.
+    filler = "Nothing else of note happened that week. " * 4
+    for name in ("a-notes", "b-notes", "c-notes"):
+        text = f"# {name}\n\n## Sales\n\nOrders came in. {filler}\n\n## Calendar\n\nThe year was 2025. {filler}\n"
+        (docs / f"{name}.md").write_text(text, "utf-8")
+    text = f"# Overview\n\n## Figures\n\nOrders 2025: 5,062. {filler}\n\n## Other\n\n{filler}\n\n{filler}\n"
+    (docs / "d-overview.md").write_text(text, "utf-8")
+    async with Client(build_server(docs, tmp_path / "idx.db")) as client:
+        found = await call(client, "search", query="2025 orders", limit=1)
+    assert found["match"] == "all_terms"
+    assert found["hits"][0]["path"] == "d-overview.md" and "5,062" in found["hits"][0]["passage"]
+
+
 async def test_search_falls_back_to_any_word_when_no_document_has_all(index: DocumentIndex) -> None:
     async with Client(server_for_index(index)) as client:
         result = await call(client, "search", query="glaciers pelicans")

@@ -28,6 +28,9 @@ MAX_QUERY_TERMS = 32
 _TERM = re.compile(r"\w+", re.UNICODE)
 # Passages of document N have rowids N * PASSAGE_SPAN + 0, 1, ...: deleting a document's is one rowid range.
 PASSAGE_SPAN = 1_000_000
+TIE_CANDIDATES = 200  # documents read to break ties in bm25 among them
+TIE_PASSAGES = 5000  # passages read for those ties
+RANK_DIGITS = 3  # bm25 ranks equal to this many decimals tie (a word in most documents weighs about 1e-6)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -268,6 +271,17 @@ class DocumentIndex:
         first = doc_id * PASSAGE_SPAN
         conn.execute("DELETE FROM passages WHERE rowid BETWEEN ? AND ?", (first, first + PASSAGE_SPAN - 1))
 
+    @staticmethod
+    def _passage_ranks(conn: sqlite3.Connection, query: str) -> dict[int, float]:
+        """Each document's best passage bm25 rank for any of the query's words (lower is better)."""
+        best: dict[int, float] = {}
+        for rowid, rank in conn.execute(
+            "SELECT rowid, bm25(passages, 1.0, 0.5) FROM passages WHERE passages MATCH ? ORDER BY 2 LIMIT ?",
+            (fts_query(query, "any_term"), TIE_PASSAGES),
+        ):
+            best.setdefault(int(rowid) // PASSAGE_SPAN, float(rank))
+        return best
+
     def _best_passage(self, conn: sqlite3.Connection, doc_id: int, query: str) -> tuple[str, str, int, int]:
         """The passage of ``doc_id`` that best matches any of the query's words (bm25; the heading it is under
         counts at half weight, so a list under "Discount ceilings" is about ceilings), else the first one."""
@@ -290,7 +304,11 @@ class DocumentIndex:
     # -- queries ---------------------------------------------------------------------------------------------
 
     def search(self, query: str, limit: int) -> tuple[list[Hit], MatchMode | None]:
-        """Ranked hits for all the query's words; if none, for any of them. ``(hits, None)`` for no words."""
+        """Ranked hits for all the query's words; if none, for any of them. ``(hits, None)`` for no words.
+
+        Documents are ranked by bm25. FTS5 gives a word found in most documents no weight at all, so in a small
+        folder a query of common words ("2025 orders") ties every document; documents with equal scores are then
+        ranked by their best passage (among many passages those words are still rare), not by their ids."""
         with self._lock:
             conn = self._db()
             for mode in ("all_terms", "any_term"):
@@ -301,9 +319,12 @@ class DocumentIndex:
                     "SELECT d.id, d.path, d.title, bm25(fts, 5.0, 1.0) AS rank"
                     " FROM fts JOIN documents d ON d.id = fts.rowid"
                     " WHERE fts MATCH ? ORDER BY rank, d.id LIMIT ?",
-                    (expression, limit),
+                    (expression, max(limit, TIE_CANDIDATES)),
                 ).fetchall()
                 if rows:
+                    passage_rank = self._passage_ranks(conn, query)
+                    rows.sort(key=lambda r: (round(r[3], RANK_DIGITS), passage_rank.get(r[0], 0.0), r[0]))
+                    rows = rows[:limit]
                     hits = [
                         Hit(r[0], r[1], r[2], -float(r[3]), *self._best_passage(conn, r[0], query))
                         for r in rows
