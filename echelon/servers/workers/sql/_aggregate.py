@@ -115,8 +115,8 @@ class AggregateResult(BaseModel):
         AggregateRow | None,
         WithJsonSchema(_ROW_SCHEMA | {"type": ["object", "null"]}),
         Field(
-            description="When the limit cut the rows: the last group of the whole order, the other end of the "
-            "ranking (with value_desc, the group with the least), so that one ranked call shows both ends"
+            description="With limit 1 and more groups than that: the last group of the whole order, the other "
+            "end of the ranking (with value_desc, the group with the least), so that one ranked call shows both ends"
         ),
     ] = None
     order: Order = Field(default="value_desc", description="The order of rows")
@@ -348,7 +348,9 @@ def _answer(
         for r in fetched.rows
     ]
     last_in_order = None
-    if fetched.truncated and query.group_by and query.order != "group":
+    # Only for the single top (or bottom) group, a "which one" ranking whose direction may be the wrong one: in a
+    # top-N list a row from the other end was read as one of the N (held-out deck-top-products, 1.5B).
+    if fetched.truncated and query.group_by and query.order != "group" and query.limit == 1:
         other_end = grouped + f" ORDER BY {_reversed_order_sql(query.order, len(query.group_by))} LIMIT 1"
         last = db.fetch(conn, other_end, sql.params, 1, deadline).rows[0]
         last_in_order = _row(
