@@ -348,8 +348,8 @@ def _answer(
         for r in fetched.rows
     ]
     last_in_order = None
-    # Only for the single top (or bottom) group, a "which one" ranking whose direction may be the wrong one: in a
-    # top-N list a row from the other end was read as one of the N (held-out deck-top-products, 1.5B).
+    # Only for the single top (or bottom) group: a "which one" ranking may run the wrong way, while beside a top-N
+    # list a row from the other end reads as one of the N.
     if fetched.truncated and query.group_by and query.order != "group" and query.limit == 1:
         other_end = grouped + f" ORDER BY {_reversed_order_sql(query.order, len(query.group_by))} LIMIT 1"
         last = db.fetch(conn, other_end, sql.params, 1, deadline).rows[0]
