@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import anyio
 from mcp.types import Tool
@@ -118,24 +118,19 @@ def to_info(tool: Tool) -> ToolInfo:
         data_fields=_declared_names((tool.meta or {}).get(DATA_FIELDS)),
         overall_fields=_declared_names((tool.meta or {}).get(OVERALL_FIELDS)),
         names_candidates=_names_candidates(tool),
-        links_values=_links_values(tool),
-        selects_values=_selects_values(tool),
+        links_values=_declared_argument(tool, LINKS_VALUES, LinksValues),
+        selects_values=_declared_argument(tool, SELECTS_VALUES, SelectsValues),
     )
 
 
-def _selects_values(tool: Tool) -> SelectsValues | None:
-    """The tool's declared argument that selects rows by value; None when it declares none its schema has."""
-    try:
-        declared = SelectsValues.model_validate((tool.meta or {}).get(SELECTS_VALUES))
-    except ValueError:
-        return None
-    return declared if declared.argument in tool.input_schema.get("properties", {}) else None
+_Declaration = TypeVar("_Declaration", LinksValues, SelectsValues, NamesCandidates)
 
 
-def _links_values(tool: Tool) -> LinksValues | None:
-    """The tool's declared text argument for finding values; None when it declares none its schema has."""
+def _declared_argument(tool: Tool, key: str, model: type[_Declaration]) -> _Declaration | None:
+    """The tool's ``_meta`` ``key``, a declaration naming one of its arguments, as ``model``; None when it declares
+    none, or names an argument its input schema does not have."""
     try:
-        declared = LinksValues.model_validate((tool.meta or {}).get(LINKS_VALUES))
+        declared = model.model_validate((tool.meta or {}).get(key))
     except ValueError:
         return None
     return declared if declared.argument in tool.input_schema.get("properties", {}) else None
@@ -144,12 +139,8 @@ def _links_values(tool: Tool) -> LinksValues | None:
 def _names_candidates(tool: Tool) -> NamesCandidates | None:
     """The tool's declared candidates argument with its allowed values from the input schema; None when it
     declares none, or one its schema does not have."""
-    declared = (tool.meta or {}).get(NAMES_CANDIDATES)
-    if not isinstance(declared, dict):
-        return None
-    try:
-        found = NamesCandidates.model_validate(declared)
-    except ValueError:
+    found = _declared_argument(tool, NAMES_CANDIDATES, NamesCandidates)
+    if found is None:
         return None
     schema = tool.input_schema.get("properties", {}).get(found.argument)
     if not isinstance(schema, dict):
