@@ -322,7 +322,9 @@ class DocumentIndex:
                     (expression, max(limit, TIE_CANDIDATES)),
                 ).fetchall()
                 if rows:
-                    passage_rank = self._passage_ranks(conn, query)
+                    ranks = [round(r[3], RANK_DIGITS) for r in rows]
+                    tied = len(set(ranks)) < len(ranks)
+                    passage_rank = self._passage_ranks(conn, query) if tied else {}
                     rows.sort(key=lambda r: (round(r[3], RANK_DIGITS), passage_rank.get(r[0], 0.0), r[0]))
                     rows = rows[:limit]
                     hits = [
