@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .envelope import Artifact, ToolCallRecord, clip, result_as_text
 
@@ -107,6 +107,65 @@ def row_and_overall_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], 
         row_numbers += found_numbers
         overall += _leaves({k: v for k, v in fields.items() if k in call.overall_fields})[1]
     return names, row_numbers, overall
+
+
+class Row(NamedTuple):
+    """One row a tool found: its names (string leaves) and figures (number leaves, by field)."""
+
+    names: tuple[str, ...]
+    figures: tuple[tuple[str, str], ...]
+    """Each figure as ``(field, number as text)``."""
+
+
+def result_rows(calls: Iterable[ToolCallRecord]) -> tuple[list[Row], list[str]]:
+    """The rows inside what ``calls`` found, and the figures found outside any row (a total of all rows, a count).
+    A row is an object holding a name and a figure and no list (a group of a ranking, the one-row answer of a
+    look-up); objects inside lists, or beside lists, are rows each."""
+    rows: list[Row] = []
+    loose: list[str] = []
+
+    def walk(item: Any, key: str) -> None:
+        if isinstance(item, dict):
+            fields: dict[str, Any] = item  # pyright: ignore[reportUnknownVariableType]
+            if not _holds_list(fields):
+                names, figures = _fields(fields)
+                if names and figures:
+                    rows.append(Row(tuple(names), tuple(figures)))
+                    return
+            for inner_key, inner in fields.items():
+                walk(inner, inner_key)
+        elif isinstance(item, list):
+            for inner in item:  # pyright: ignore[reportUnknownVariableType]
+                walk(inner, key)
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            loose.append(str(item))
+
+    for call in with_data(calls):
+        walk(_found(call), call.tool)
+    return rows, loose
+
+
+def _holds_list(value: dict[str, Any]) -> bool:
+    return any(
+        isinstance(v, list) or (isinstance(v, dict) and _holds_list(v))  # pyright: ignore[reportUnknownArgumentType]
+        for v in value.values()
+    )
+
+
+def _fields(value: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The string leaves and the (field, number) leaves of an object without lists."""
+    names: list[str] = []
+    figures: list[tuple[str, str]] = []
+    for key, item in value.items():
+        if isinstance(item, dict):
+            inner_names, inner_figures = _fields(item)  # pyright: ignore[reportUnknownArgumentType]
+            names += inner_names
+            figures += inner_figures
+        elif isinstance(item, str) and item.strip():
+            names.append(item.strip())
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            figures.append((key, str(item)))
+    return names, figures
 
 
 def _leaves(value: Any) -> tuple[list[str], list[str]]:

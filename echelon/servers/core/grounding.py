@@ -123,6 +123,26 @@ class Grounding:
         return clean(arguments), dropped
 
 
+def stated_figures(text: str) -> list[Decimal]:
+    """The figures ``text`` states, in order: numbers not glued to a word, leaving out single-digit integers (they
+    count slides and list items)."""
+    return [
+        number
+        for number, percent in _figures(text)
+        if percent or number >= 10 or number != number.to_integral_value()
+    ]
+
+
+def is_figure(number: Decimal, sources: list[str]) -> bool:
+    """Whether ``number`` is one of ``sources`` (numbers as text), possibly rounded to the decimals it has."""
+    return _given(number, [Decimal(s) for s in sources])
+
+
+def source_figures(text: str) -> list[str]:
+    """Every number ``text`` holds, as text (also one glued to a letter)."""
+    return [format(number, "f") for number, _percent in _figures(text, _SOURCE_NUMBER)]
+
+
 def ungrounded_figures(arguments: Any, source: str) -> list[str]:
     """``Grounding(source).missing(arguments)``, for a single check."""
     return Grounding(source).missing(arguments)

@@ -1,7 +1,7 @@
 """Named policies for the tool loop and synthesis, chosen per manager (and for the orchestrator) in ``echelon.toml``.
 
 ``policies = ["loop_guard", "prose_answer", "figure_grounding", "answer_hint", "answers_request",
-"keeps_named_values"]`` is the default; a policy that only helps small models says so (``small_model_aid``). Nothing in a
+"keeps_named_values", "row_figures"]`` is the default; a policy that only helps small models says so (``small_model_aid``). Nothing in a
 policy names data of any particular database.
 """
 
@@ -17,6 +17,7 @@ from ._guard import LoopGuard
 from ._hints import AnswerHint
 from ._named import KeepsNamedValues
 from ._prose import ProseAnswer
+from ._rows import RowFigures
 
 PolicyName = Literal[
     "prose_answer",
@@ -25,6 +26,7 @@ PolicyName = Literal[
     "answer_hint",
     "answers_request",
     "keeps_named_values",
+    "row_figures",
     "raw_result_answer",
 ]
 
@@ -35,6 +37,7 @@ POLICIES: dict[PolicyName, type[Policy]] = {
     "answers_request": AnswersTheRequest,
     "keeps_named_values": KeepsNamedValues,
     "prose_answer": ProseAnswer,
+    "row_figures": RowFigures,
     "raw_result_answer": ProseAnswer,  # still accepted in configs: prose_answer covers what it checked
 }
 DEFAULT_POLICIES: list[PolicyName] = [
@@ -44,6 +47,7 @@ DEFAULT_POLICIES: list[PolicyName] = [
     "answer_hint",
     "answers_request",
     "keeps_named_values",
+    "row_figures",
 ]
 
 
@@ -68,6 +72,7 @@ __all__ = [
     "ProseAnswer",
     "Refuse",
     "Rewrite",
+    "RowFigures",
     "RunState",
     "SendBack",
     "build_policies",
