@@ -30,6 +30,7 @@ async def test_the_sql_worker_declares_the_fields_that_hold_its_data(tmp_path: P
         "rows",
         "overall",
         "per_group",
+        "last_in_order",
         "highest_percent_change",
         "lowest_percent_change",
     ]
@@ -68,6 +69,7 @@ async def test_a_call_made_through_the_loop_carries_its_tool_s_data_fields(tmp_p
         "rows",
         "overall",
         "per_group",
+        "last_in_order",
         "highest_percent_change",
         "lowest_percent_change",
     ]

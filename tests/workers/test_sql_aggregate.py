@@ -396,6 +396,35 @@ async def test_limit_caps_the_rows_and_says_when_it_cut(server: MCPServer) -> No
     assert [r["group"]["customer"] for r in ascending["rows"]] == ["Bob", "Ada", "Cy"]  # 1140, 1780, 1900
 
 
+async def test_a_ranking_cut_to_one_group_also_gives_the_group_at_the_other_end(server: MCPServer) -> None:
+    ranked = [
+        await call(
+            server, "aggregate", period="all", measure="sum(orders.total)", group_by=["customer"], order=order
+        )
+        for order in ("value_desc", "value_asc")
+    ]
+    for order, full in zip(("value_desc", "value_asc"), ranked, strict=True):
+        top = await call(
+            server,
+            "aggregate",
+            period="all",
+            measure="sum(orders.total)",
+            group_by=["customer"],
+            order=order,
+            limit=1,
+        )
+        assert top["rows"] == full["rows"][:1] and top["truncated"] is True
+        assert top["last_in_order"] == full["rows"][-1]
+    whole = await call(server, "aggregate", period="all", measure="sum(orders.total)", group_by=["customer"])
+    assert "last_in_order" not in whole  # nothing was cut: the rows show both ends
+    top_two = await call(
+        server, "aggregate", period="all", measure="sum(orders.total)", group_by=["customer"], limit=2
+    )
+    assert (
+        top_two["truncated"] is True and "last_in_order" not in top_two
+    )  # a list of the top N: no other end
+
+
 async def test_aggregate_stops_at_the_time_limit(tmp_path: Path) -> None:
     database = make_database(tmp_path / "slow.db")
     conn = sqlite3.connect(database)

@@ -45,6 +45,24 @@ async def test_an_aggregate_reads_as_a_table_of_its_groups_while_its_structured_
     assert f"average per customer (3 groups): {result.structured_content['per_group']['mean']}" in text
 
 
+async def test_a_cut_ranking_reads_with_how_many_groups_there_are_and_the_one_at_the_other_end(
+    shop: Path,
+) -> None:
+    async with Client(build_server(shop)) as client:
+        result = await client.call_tool(
+            "aggregate",
+            {"measure": "sum(orders.total)", "period": "all", "group_by": ["customer"], "limit": 1},
+        )
+    assert result.structured_content is not None
+    last = result.structured_content["last_in_order"]
+    lines = result_text(result).splitlines()
+    assert "(only the first 1 groups are shown; there are 3 in all)" in lines
+    assert (
+        f"the last of all groups in this order, with the lowest sum(orders.total): "
+        f"{last['group']['customer']}: {last['value']}"
+    ) in lines
+
+
 async def test_a_comparison_labels_each_value_with_its_period_and_the_change_as_a_percent(shop: Path) -> None:
     async with Client(build_server(shop)) as client:
         result = await client.call_tool(

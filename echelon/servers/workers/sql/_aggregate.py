@@ -33,7 +33,7 @@ Order = Literal[
 ]
 Scalar = str | int | float
 _COMPARISON_FIELDS = ("previous", "difference", "percent_change")
-_OPTIONAL_FIELDS = ("highest_percent_change", "lowest_percent_change", "per_group", "note")
+_OPTIONAL_FIELDS = ("highest_percent_change", "lowest_percent_change", "per_group", "last_in_order", "note")
 
 
 class FilterBase(BaseModel):
@@ -111,6 +111,15 @@ class AggregateResult(BaseModel):
         WithJsonSchema(_ROW_SCHEMA | {"type": ["object", "null"]}),
         Field(description="Of rows, the one with the lowest percent_change; comparisons with group_by only"),
     ] = None
+    last_in_order: Annotated[
+        AggregateRow | None,
+        WithJsonSchema(_ROW_SCHEMA | {"type": ["object", "null"]}),
+        Field(
+            description="With limit 1 and more groups than that: the last group of the whole order, the other "
+            "end of the ranking (with value_desc, the group with the least), so that one ranked call shows both ends"
+        ),
+    ] = None
+    order: Order = Field(default="value_desc", description="The order of rows")
     row_count: int = Field(description="Rows returned")
     truncated: bool = Field(description="True when there were more groups than the limit")
     table: str = Field(description="The table the measure aggregates")
@@ -228,6 +237,14 @@ def _order_sql(order: Order, groups: int) -> str:
     return ", ".join([f"({column} IS NULL)", f"{column} {direction.upper()}", *keys])
 
 
+def _reversed_order_sql(order: Order, groups: int) -> str:
+    """``order`` the other way round, empty values still last: its first row is the last of ``order``."""
+    column, _, direction = order.rpartition("_")
+    keys = [f"g{i} DESC" for i in range(groups)]
+    column = quote_identifier(column)
+    return ", ".join([f"({column} IS NULL)", f"{column} {'ASC' if direction == 'desc' else 'DESC'}", *keys])
+
+
 def _source(table: str, dimensions: list[Dimension]) -> str:
     """FROM the measure's table, joined to the tables ``dimensions`` read from (each once)."""
     joins: dict[str, Join] = {}
@@ -330,6 +347,18 @@ def _answer(
         )
         for r in fetched.rows
     ]
+    last_in_order = None
+    # Only for the single top (or bottom) group: a "which one" ranking may run the wrong way, while beside a top-N
+    # list a row from the other end reads as one of the N.
+    if fetched.truncated and query.group_by and query.order != "group" and query.limit == 1:
+        other_end = grouped + f" ORDER BY {_reversed_order_sql(query.order, len(query.group_by))} LIMIT 1"
+        last = db.fetch(conn, other_end, sql.params, 1, deadline).rows[0]
+        last_in_order = _row(
+            dict(zip(names, last[:width], strict=True)),
+            last[width],
+            last[width + 1] if comparing else None,
+            comparing,
+        )
     overall, overall_sql = None, None
     if query.group_by:
         overall_sql = f"SELECT {values} {overall_from}{where_sql}"
@@ -353,6 +382,8 @@ def _answer(
         rows=rows,
         overall=overall,
         per_group=per_group,
+        last_in_order=last_in_order,
+        order=query.order,
         row_count=len(rows),
         truncated=fetched.truncated,
         table=query.measure.table,

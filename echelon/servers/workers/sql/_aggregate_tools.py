@@ -104,7 +104,14 @@ def add_aggregate_tools(
         server,
         annotations=_READ_ONLY,
         meta={
-            DATA_FIELDS: ["rows", "overall", "per_group", "highest_percent_change", "lowest_percent_change"],
+            DATA_FIELDS: [
+                "rows",
+                "overall",
+                "per_group",
+                "last_in_order",
+                "highest_percent_change",
+                "lowest_percent_change",
+            ],
             OVERALL_FIELDS: ["overall", "per_group"],
             NAMES_CANDIDATES: _BY_GROUP,
             SELECTS_VALUES: SelectsValues(argument="filters").model_dump(),

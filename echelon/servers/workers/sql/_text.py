@@ -39,7 +39,19 @@ def aggregate_text(result: AggregateResult) -> str:
     lines = [f"{result.measure}{' by ' + ', '.join(result.group_by) if result.group_by else ''}{scope}:"]
     lines.append(markdown_table(columns, rows) if rows else "(no rows: nothing matched)")
     if result.truncated:
-        lines.append(f"(only the first {result.row_count} groups are shown; there are more)")
+        groups = result.per_group.groups if result.per_group is not None else None
+        lines.append(
+            f"(only the first {result.row_count} groups are shown; there are "
+            f"{f'{groups} in all' if groups else 'more'})"
+        )
+    if result.last_in_order is not None:
+        column, _, direction = result.order.rpartition("_")
+        ranked = value if column == "value" else column
+        end = "lowest" if direction == "desc" else "highest"
+        lines.append(
+            f"the last of all groups in this order, with the {end} {ranked}: "
+            f"{_named(result.last_in_order, result, comparing)}"
+        )
     if result.overall is not None and result.group_by:
         lines.append(f"overall, all groups together: {_line(result.overall, result, comparing)}")
     if result.per_group is not None and result.per_group.mean is not None:
