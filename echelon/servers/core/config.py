@@ -107,7 +107,7 @@ class OrchestratorConfig(BaseModel):
         default=1, ge=0, le=3, description="Times the remaining work is planned anew after a manager fails"
     )
     policies: list[PolicyName] = Field(
-        default_factory=lambda: ["figure_grounding", "answers_request"],
+        default_factory=lambda: ["figure_grounding", "answers_request", "row_figures"],
         description="The policies of the final synthesis",
     )
     wait_seconds: float = Field(

@@ -12,7 +12,7 @@ from ._base import Policy, RunState, SendBack
 
 # Where one claim ends: a sentence's end, a line, a semicolon. A decimal point is followed by a digit, not a space.
 _CLAIM_END = re.compile(r"(?<=[.!?])\s+|\n+|;\s*")
-MAX_SHOWN = 3
+MAX_SHOWN = 6
 
 
 def identifying_names(rows: list[Row]) -> set[str]:
