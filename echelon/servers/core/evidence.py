@@ -120,11 +120,12 @@ class Row(NamedTuple):
 def result_rows(calls: Iterable[ToolCallRecord]) -> tuple[list[Row], list[str]]:
     """The rows inside what ``calls`` found, and the figures found outside any row (a total of all rows, a count).
     A row is an object holding a name and a figure and no list (a group of a ranking, the one-row answer of a
-    look-up); objects inside lists, or beside lists, are rows each."""
+    look-up); objects inside lists, or beside lists, are rows each. The fields a tool declares hold figures of all
+    rows together (``ToolCallRecord.overall_fields``) are no row, whatever they name ("(all)")."""
     rows: list[Row] = []
     loose: list[str] = []
 
-    def walk(item: Any, key: str) -> None:
+    def walk(item: Any) -> None:
         if isinstance(item, dict):
             fields: dict[str, Any] = item  # pyright: ignore[reportUnknownVariableType]
             if not _holds_list(fields):
@@ -132,16 +133,21 @@ def result_rows(calls: Iterable[ToolCallRecord]) -> tuple[list[Row], list[str]]:
                 if names and figures:
                     rows.append(Row(tuple(names), tuple(figures)))
                     return
-            for inner_key, inner in fields.items():
-                walk(inner, inner_key)
+            for inner in fields.values():
+                walk(inner)
         elif isinstance(item, list):
             for inner in item:  # pyright: ignore[reportUnknownVariableType]
-                walk(inner, key)
+                walk(inner)
         elif isinstance(item, int | float) and not isinstance(item, bool):
             loose.append(str(item))
 
     for call in with_data(calls):
-        walk(_found(call), call.tool)
+        found = _found(call)
+        if isinstance(found, dict) and call.overall_fields:
+            fields: dict[str, Any] = found  # pyright: ignore[reportUnknownVariableType]
+            loose += _leaves({k: v for k, v in fields.items() if k in call.overall_fields})[1]
+            found = {k: v for k, v in fields.items() if k not in call.overall_fields}
+        walk(found)
     return rows, loose
 
 

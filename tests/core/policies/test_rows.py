@@ -65,3 +65,13 @@ def test_names_every_row_holds_tell_no_rows_apart() -> None:
     judged("All figures are in EUR, 20.5 at most.", result=same)
     with pytest.raises(SendBack):
         judged("A1 had 20.5.", result=same)
+
+
+def test_figures_of_all_rows_together_are_no_row_even_when_they_are_named() -> None:
+    result = {
+        "rows": [{"region": "A1", "change": 29.73}, {"region": "B1", "change": -11.08}],
+        "total": {"region": "(all)", "change": 7.55},
+    }
+    record = ToolCallRecord(worker="sql", tool="compare", result=result, overall_fields=["total"])
+    rows, loose = result_rows([record])
+    assert [r.names for r in rows] == [("A1",), ("B1",)] and loose == ["7.55"]
