@@ -1,8 +1,8 @@
 """Named policies for the tool loop and synthesis, chosen per manager (and for the orchestrator) in ``echelon.toml``.
 
 ``policies = ["loop_guard", "prose_answer", "figure_grounding", "answer_hint", "answers_request",
-"keeps_named_values", "row_figures"]`` is the default; a policy that only helps small models says so (``small_model_aid``). Nothing in a
-policy names data of any particular database.
+"keeps_named_values", "row_figures"]`` is the default; a policy that only helps small models says so
+(``small_model_aid``). Nothing in a policy names data of any particular database.
 """
 
 from __future__ import annotations

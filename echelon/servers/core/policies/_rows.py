@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import ClassVar
 
 from ..evidence import Row, result_rows
@@ -82,7 +81,9 @@ def _mixed_up(claim: str, name: str, rows: list[Row], free: list[str]) -> list[s
     for number in stated_figures(claim):
         if any(is_figure(number, [v for _f, v in row.figures]) for row in own) or is_figure(number, free):
             continue
-        theirs = [(row, f) for row in rows if row not in own for f, v in row.figures if _is(number, v)]
+        theirs = [
+            (row, f) for row in rows if row not in own for f, v in row.figures if is_figure(number, [v])
+        ]
         if not theirs:
             continue
         row, field = theirs[0]
@@ -92,7 +93,3 @@ def _mixed_up(claim: str, name: str, rows: list[Row], free: list[str]) -> list[s
             f"the {field} of {_label(row)}{mine}"
         )
     return said
-
-
-def _is(number: Decimal, value: str) -> bool:
-    return is_figure(number, [value])
