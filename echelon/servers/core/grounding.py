@@ -90,7 +90,7 @@ class Grounding:
         missing: list[str] = []
         for text in _strings(arguments):
             for number, percent in _figures(text):
-                if number < 10 and number == number.to_integral_value() and not percent:
+                if not _states(number, percent):
                     continue
                 shown = format(number, "f") + ("%" if percent else "")
                 if not _given(number, self.percents if percent else self.numbers) and shown not in missing:
@@ -123,14 +123,16 @@ class Grounding:
         return clean(arguments), dropped
 
 
+def _states(number: Decimal, percent: bool) -> bool:
+    """Whether a number is a figure a text states: a percent, a decimal or two digits or more (a single-digit
+    integer counts slides and list items)."""
+    return percent or number >= 10 or number != number.to_integral_value()
+
+
 def stated_figures(text: str) -> list[Decimal]:
     """The figures ``text`` states, in order: numbers not glued to a word, leaving out single-digit integers (they
     count slides and list items)."""
-    return [
-        number
-        for number, percent in _figures(text)
-        if percent or number >= 10 or number != number.to_integral_value()
-    ]
+    return [number for number, percent in _figures(text) if _states(number, percent)]
 
 
 def is_figure(number: Decimal, sources: list[str]) -> bool:
@@ -150,6 +152,4 @@ def ungrounded_figures(arguments: Any, source: str) -> list[str]:
 
 def states_a_figure(text: str) -> bool:
     """Whether ``text`` states a figure: a percent, a decimal or a number of two digits or more."""
-    return any(
-        percent or number >= 10 or number != number.to_integral_value() for number, percent in _figures(text)
-    )
+    return bool(stated_figures(text))
