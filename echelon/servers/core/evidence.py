@@ -99,14 +99,20 @@ def row_and_overall_values(calls: Iterable[ToolCallRecord]) -> tuple[list[str], 
         found = _found(call)
         if not call.overall_fields or not isinstance(found, dict):
             continue
-        fields: dict[str, Any] = found  # pyright: ignore[reportUnknownVariableType]
-        found_names, found_numbers = _leaves(
-            {k: v for k, v in fields.items() if k not in call.overall_fields}
-        )
+        rows, of_all = _split_overall(call, found)  # pyright: ignore[reportUnknownArgumentType]
+        found_names, found_numbers = _leaves(rows)
         names += found_names
         row_numbers += found_numbers
-        overall += _leaves({k: v for k, v in fields.items() if k in call.overall_fields})[1]
+        overall += _leaves(of_all)[1]
     return names, row_numbers, overall
+
+
+def _split_overall(call: ToolCallRecord, found: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``found`` without, and with only, the fields ``call``'s tool declares hold figures of all rows together."""
+    return (
+        {k: v for k, v in found.items() if k not in call.overall_fields},
+        {k: v for k, v in found.items() if k in call.overall_fields},
+    )
 
 
 class Row(NamedTuple):
@@ -144,9 +150,8 @@ def result_rows(calls: Iterable[ToolCallRecord]) -> tuple[list[Row], list[str]]:
     for call in with_data(calls):
         found = _found(call)
         if isinstance(found, dict) and call.overall_fields:
-            fields: dict[str, Any] = found  # pyright: ignore[reportUnknownVariableType]
-            loose += _leaves({k: v for k, v in fields.items() if k in call.overall_fields})[1]
-            found = {k: v for k, v in fields.items() if k not in call.overall_fields}
+            found, of_all = _split_overall(call, found)  # pyright: ignore[reportUnknownArgumentType]
+            loose += _leaves(of_all)[1]
         walk(found)
     return rows, loose
 
