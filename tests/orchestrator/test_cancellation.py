@@ -61,8 +61,19 @@ def request(tool: str, **arguments: object) -> str:
     return json.dumps({"tool": tool, "arguments": arguments})
 
 
+_EARLIER: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _earlier_processes() -> None:
+    """The processes pytest already had when the test began (an earlier test's forkserver): not this test's."""
+    _EARLIER.clear()
+    _EARLIER.update(p.pid for p in psutil.Process().children(recursive=True))
+
+
 def tree() -> list[psutil.Process]:
-    return psutil.Process().children(recursive=True)
+    """The processes this test started, all levels down."""
+    return [p for p in psutil.Process().children(recursive=True) if p.pid not in _EARLIER]
 
 
 async def wait_for_file(path: Path) -> str:
