@@ -51,9 +51,11 @@ NAMES_CANDIDATES = "echelon/names_candidates"
 
 
 LINKS_VALUES = "echelon/links_values"
-"""A tool's ``_meta`` key saying it finds the values its data stores that a text names (``{"argument": "text"}``, a
-``LinksValues``): a manager calls it with the request before planning, so its planner and steps filter on the
-values as the data writes them. Its structured result is a ``LinkedValues`` (other fields are kept, not read)."""
+"""A tool's ``_meta`` key saying it finds what of its data a text names (``{"argument": "text"}``, a
+``LinksValues``): a manager calls it with the request before planning, and what it finds goes to the planner and
+every step, so they filter on the values as the data writes them and compute the measures the words name. A
+structured result that is a ``LinkedValues`` also gives the values to ``keeps_named_values``; results of other
+shapes (the measures a text names) are read by models only."""
 
 SELECTS_VALUES = "echelon/selects_values"
 """A tool's ``_meta`` key naming the argument in which a call selects rows by their values (``{"argument":
