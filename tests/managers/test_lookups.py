@@ -106,3 +106,23 @@ async def test_a_step_reading_all_rows_when_the_request_names_one_is_told_the_fi
     assert refused.error is not None and '"dimension": "customer", "value": "Ada"' in refused.error
     assert made.outcome == "ok" and made.arguments["filters"] == [{"dimension": "customer", "value": "Ada"}]
     assert result.status == "ok"
+
+
+async def test_a_step_computing_another_measure_than_the_request_words_name_is_told_which(
+    tmp_path: Path,
+) -> None:
+    model = ScriptedModel(
+        [
+            {"step": {"name": "Orders", "worker": "sql", "goals": "count the orders"}},
+            tool_call("aggregate", measure="sum(orders.total)", period="all"),
+            tool_call("aggregate", measure="count(orders)", period="all"),
+            "There were 12 orders.",
+        ]
+    )
+    result = await run_phase(tmp_path, model, "How many orders did we get?")
+    model.assert_consumed()
+    refused, made = result.calls()
+    assert (refused.outcome, refused.policy) == ("refused", "keeps_named_arguments")
+    assert refused.error is not None and "'count(orders)'" in refused.error
+    assert made.outcome == "ok" and made.arguments["measure"] == "count(orders)"
+    assert result.status == "ok"

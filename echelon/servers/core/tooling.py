@@ -87,10 +87,22 @@ class LinkedValue(BaseModel):
     )
 
 
+class ArgumentHint(BaseModel):
+    """The values a text's words name for one argument of one tool of the same worker (the measures a request's
+    words name, for ``aggregate``'s ``measure``), found by a ``LINKS_VALUES`` tool."""
+
+    tool: str = Field(description="The tool whose argument it is")
+    argument: str
+    values: list[str] = Field(description="The values the text's words name, any of them")
+    reason: str = Field(default="", description="Why, for a model: the words that name them")
+    worker: str = Field(default="", description="The worker of the tool; set by the manager's lookup")
+
+
 class LinkedValues(BaseModel):
-    """What a ``LINKS_VALUES`` tool returns: the values its text names."""
+    """What a ``LINKS_VALUES`` tool returns: the values its text names, and the argument values its words name."""
 
     values: list[LinkedValue] = Field(default_factory=list[LinkedValue])
+    hints: list[ArgumentHint] = Field(default_factory=list[ArgumentHint])
 
 
 class NamesCandidates(BaseModel):

@@ -67,3 +67,44 @@ class KeepsNamedValues(Policy):
         if groups_one(call, named):
             return Allow()  # each value, the named ones too, has its own row
         return Refuse(unselected_reason(call, named))
+
+
+class KeepsNamedArguments(Policy):
+    """When the manager's lookups found values the request's words name for an argument (``aggregate``'s
+    ``measure``: "how many orders" names ``count(orders)``; ``RunState.named_arguments``), a call of that tool
+    with another value is refused once in the phase, saying which values the words name; a call made again as
+    it was is allowed, so a request that means another measure is not blocked. A small model took the value per
+    order for "what each customer spent" with the right measure named in its prompt."""
+
+    name: ClassVar[str] = "keeps_named_arguments"
+    description: ClassVar[str] = (
+        "a call takes the argument value the request's words name, or is sent back once"
+    )
+    small_model_aid: ClassVar[bool] = True
+
+    def before_call(self, call: PendingCall, state: RunState) -> CallDecision:
+        for hint in state.named_arguments:
+            given = call.arguments.get(hint.argument)
+            if (
+                hint.tool != call.tool
+                or hint.worker not in ("", call.worker)
+                or given is None
+                or str(given) in hint.values
+                or self._refused_before(call, state)
+            ):
+                continue
+            named = " or ".join(repr(v) for v in hint.values)
+            return Refuse(
+                f"the request's words name {named} for {hint.argument} ({hint.reason}), and this call's "
+                f"{hint.argument} is {given!r}: use {named}, or make this call again as it is if the request "
+                f"means {given!r}"
+            )
+        return Allow()
+
+    def _refused_before(self, call: PendingCall, state: RunState) -> bool:
+        return any(
+            r.outcome == "refused"
+            and r.policy == self.name
+            and (r.worker, r.tool) == (call.worker, call.tool)
+            for r in state.records
+        )

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
+from echelon.servers.core.tooling import ArgumentHint
 from echelon.servers.workers.sql._catalog import Catalog, Measure
 
 MAX_NAMED = 3
@@ -52,6 +53,10 @@ class NamedMeasure(BaseModel):
 
 class NamedMeasures(BaseModel):
     measures: list[NamedMeasure] = Field(description="The measures the text's words name, best first")
+    hints: list[ArgumentHint] = Field(
+        default_factory=list[ArgumentHint],
+        description="The same as a hint for aggregate's measure argument (for keeps_named_arguments)",
+    )
 
 
 def words(text: str) -> list[str]:
@@ -96,16 +101,22 @@ def named_measures(catalog: Catalog, text: str) -> NamedMeasures:
     top = [name for name, score in scores.items() if best > 0 and score >= best - 1e-9]
     if not top or len(top) > MAX_NAMED:
         return NamedMeasures(measures=[])
-    return NamedMeasures(
-        measures=[
-            NamedMeasure(
-                measure=name,
-                words=sorted(asked & described[name]),
-                description=catalog.measures[name].description or "",
-            )
-            for name in top
-        ]
+    named = [
+        NamedMeasure(
+            measure=name,
+            words=sorted(asked & described[name]),
+            description=catalog.measures[name].description or "",
+        )
+        for name in top
+    ]
+    said = sorted({w for m in named for w in m.words})
+    hint = ArgumentHint(
+        tool="aggregate",
+        argument="measure",
+        values=top,
+        reason=f"the words {', '.join(said)} name {' or '.join(top)}",
     )
+    return NamedMeasures(measures=named, hints=[hint])
 
 
 def _weights(described: Iterable[set[str]], asked: set[str]) -> dict[str, float]:
