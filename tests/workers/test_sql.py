@@ -23,7 +23,6 @@ SQL_TOOLS = {
     "run_query",
     "aggregate",
     "find_values",
-    "find_measures",
     "compare_periods",
     "analyze_query",
     "translate_query",

@@ -51,11 +51,9 @@ NAMES_CANDIDATES = "echelon/names_candidates"
 
 
 LINKS_VALUES = "echelon/links_values"
-"""A tool's ``_meta`` key saying it finds what of its data a text names (``{"argument": "text"}``, a
-``LinksValues``): a manager calls it with the request before planning, and what it finds goes to the planner and
-every step, so they filter on the values as the data writes them and compute the measures the words name. A
-structured result that is a ``LinkedValues`` also gives the values to ``keeps_named_values``; results of other
-shapes (the measures a text names) are read by models only."""
+"""A tool's ``_meta`` key saying it finds the values its data stores that a text names (``{"argument": "text"}``, a
+``LinksValues``): a manager calls it with the request before planning, so its planner and steps filter on the
+values as the data writes them. Its structured result is a ``LinkedValues`` (other fields are kept, not read)."""
 
 SELECTS_VALUES = "echelon/selects_values"
 """A tool's ``_meta`` key naming the argument in which a call selects rows by their values (``{"argument":
@@ -87,22 +85,10 @@ class LinkedValue(BaseModel):
     )
 
 
-class ArgumentHint(BaseModel):
-    """The values a text's words name for one argument of one tool of the same worker (the measures a request's
-    words name, for ``aggregate``'s ``measure``), found by a ``LINKS_VALUES`` tool."""
-
-    tool: str = Field(description="The tool whose argument it is")
-    argument: str
-    values: list[str] = Field(description="The values the text's words name, any of them")
-    reason: str = Field(default="", description="Why, for a model: the words that name them")
-    worker: str = Field(default="", description="The worker of the tool; set by the manager's lookup")
-
-
 class LinkedValues(BaseModel):
-    """What a ``LINKS_VALUES`` tool returns: the values its text names, and the argument values its words name."""
+    """What a ``LINKS_VALUES`` tool returns: the values its text names."""
 
     values: list[LinkedValue] = Field(default_factory=list[LinkedValue])
-    hints: list[ArgumentHint] = Field(default_factory=list[ArgumentHint])
 
 
 class NamesCandidates(BaseModel):

@@ -18,18 +18,16 @@ from ..core.calls import ToolCaller
 from ..core.catalog import WorkerInfo
 from ..core.envelope import ToolCallRecord
 from ..core.evidence import data_values
-from ..core.tooling import ArgumentHint, LinkedValue, LinkedValues
+from ..core.tooling import LinkedValue, LinkedValues
 
 
 @dataclass
 class Lookups:
-    """What the lookups found: the text for prompts, the values (for ``keeps_named_values``), the argument values
-    the request's words name (for ``keeps_named_arguments``), and the calls."""
+    """What the lookups found: the text for prompts, the values (for ``keeps_named_values``), and the calls."""
 
     text: str = ""
     values: list[LinkedValue] = field(default_factory=list[LinkedValue])
     records: list[ToolCallRecord] = field(default_factory=list[ToolCallRecord])
-    hints: list[ArgumentHint] = field(default_factory=list[ArgumentHint])
 
 
 async def linked_values(
@@ -38,7 +36,6 @@ async def linked_values(
     """What the available workers' value-finding tools found in ``text`` (empty when nothing), and the calls."""
     found: list[str] = []
     values: list[LinkedValue] = []
-    hints: list[ArgumentHint] = []
     records: list[ToolCallRecord] = []
     for worker in workers.values():
         if worker.error:
@@ -59,15 +56,13 @@ async def linked_values(
             names, _ = data_values([made.record])
             if made.record.outcome == "ok" and names:
                 found.append(made.record.text)
-                linked = _linked(made.record)
-                values += linked.values
-                hints += [h.model_copy(update={"worker": worker.name}) for h in linked.hints]
-    return Lookups("\n".join(found), values, records, hints)
+                values += _values(made.record)
+    return Lookups("\n".join(found), values, records)
 
 
-def _linked(record: ToolCallRecord) -> LinkedValues:
-    """What a lookup's structured result lists (``tooling.LinkedValues``); nothing from one of another shape."""
+def _values(record: ToolCallRecord) -> list[LinkedValue]:
+    """The values a lookup's structured result lists (``tooling.LinkedValues``); none from one of another shape."""
     try:
-        return LinkedValues.model_validate(record.result)
+        return LinkedValues.model_validate(record.result).values
     except ValidationError:
-        return LinkedValues()
+        return []

@@ -161,7 +161,6 @@ class Manager:
             expects=list(context.expects),
             asked=f"{context.request}\n{phase.goals}",
             named_values=lookups.values,
-            named_arguments=lookups.hints,
         )
         links = lookups.text
         steps = await self._run_steps(plan, phase, context, model, budget, state, progress, links)

@@ -1,21 +1,12 @@
 """``keeps_named_values``: when the request names values the data holds, a call that selects rows by value selects
-one of them, or groups so that each has its own row. ``keeps_named_arguments``: a call takes the argument value
-the request's words name, or is sent back once."""
+one of them, or groups so that each has its own row."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from echelon.servers.core.envelope import ToolCallRecord
-from echelon.servers.core.policies import (
-    Allow,
-    KeepsNamedArguments,
-    KeepsNamedValues,
-    PendingCall,
-    Refuse,
-    RunState,
-)
-from echelon.servers.core.tooling import ArgumentHint, LinkedValue, NamesCandidates, SelectsValues
+from echelon.servers.core.policies import Allow, KeepsNamedValues, PendingCall, Refuse, RunState
+from echelon.servers.core.tooling import LinkedValue, NamesCandidates, SelectsValues
 
 GREAT_LAKES = LinkedValue(
     value="Great Lakes",
@@ -69,40 +60,3 @@ def test_without_named_values_or_a_declared_selecting_argument_nothing_is_refuse
     assert isinstance(judged(aggregate(), []), Allow)
     query = PendingCall("sql", "run_query", {"sql": "SELECT sum(revenue) FROM sales"})
     assert isinstance(judged(query, [GREAT_LAKES]), Allow)
-
-
-ORDERS = ArgumentHint(
-    tool="aggregate",
-    argument="measure",
-    values=["count(orders)"],
-    reason="the words many, order name count(orders)",
-    worker="sql",
-)
-
-
-def test_a_call_with_another_value_than_the_request_words_name_is_refused_once_naming_it() -> None:
-    state = RunState(given="", named_arguments=[ORDERS])
-    call = aggregate(measure="sum(sales.quantity)")
-    decision = KeepsNamedArguments().before_call(call, state)
-    assert isinstance(decision, Refuse)
-    assert "'count(orders)'" in decision.reason and "the words many, order" in decision.reason
-    state.records.append(
-        ToolCallRecord(
-            worker="sql",
-            tool="aggregate",
-            arguments=call.arguments,
-            outcome="refused",
-            policy="keeps_named_arguments",
-        )
-    )
-    assert isinstance(KeepsNamedArguments().before_call(call, state), Allow)  # the request may mean it
-
-
-def test_a_call_with_a_named_value_or_of_another_tool_or_worker_is_allowed() -> None:
-    state = RunState(given="", named_arguments=[ORDERS])
-    policy = KeepsNamedArguments()
-    assert isinstance(policy.before_call(aggregate(measure="count(orders)"), state), Allow)
-    other_tool = PendingCall("sql", "run_query", {"measure": "x", "sql": "SELECT 1"})
-    assert isinstance(policy.before_call(other_tool, state), Allow)
-    other_worker = PendingCall("warehouse", "aggregate", {"measure": "sum(x.y)"})
-    assert isinstance(policy.before_call(other_worker, state), Allow)

@@ -1,7 +1,7 @@
 """Named policies for the tool loop and synthesis, chosen per manager (and for the orchestrator) in ``echelon.toml``.
 
 ``policies = ["loop_guard", "prose_answer", "figure_grounding", "answer_hint", "answers_request",
-"keeps_named_values", "keeps_named_arguments", "row_figures"]`` is the default; a policy that only helps small models says so
+"keeps_named_values", "row_figures"]`` is the default; a policy that only helps small models says so
 (``small_model_aid``). Nothing in a policy names data of any particular database.
 """
 
@@ -15,7 +15,7 @@ from ._base import Allow, CallDecision, PendingCall, Policy, Refuse, Rewrite, Ru
 from ._grounding import FigureGrounding
 from ._guard import LoopGuard
 from ._hints import AnswerHint
-from ._named import KeepsNamedArguments, KeepsNamedValues
+from ._named import KeepsNamedValues
 from ._prose import ProseAnswer
 from ._rows import RowFigures
 
@@ -26,7 +26,6 @@ PolicyName = Literal[
     "answer_hint",
     "answers_request",
     "keeps_named_values",
-    "keeps_named_arguments",
     "row_figures",
     "raw_result_answer",
 ]
@@ -37,7 +36,6 @@ POLICIES: dict[PolicyName, type[Policy]] = {
     "answer_hint": AnswerHint,
     "answers_request": AnswersTheRequest,
     "keeps_named_values": KeepsNamedValues,
-    "keeps_named_arguments": KeepsNamedArguments,
     "prose_answer": ProseAnswer,
     "row_figures": RowFigures,
     "raw_result_answer": ProseAnswer,  # still accepted in configs: prose_answer covers what it checked
@@ -49,7 +47,6 @@ DEFAULT_POLICIES: list[PolicyName] = [
     "answer_hint",
     "answers_request",
     "keeps_named_values",
-    "keeps_named_arguments",
     "row_figures",
 ]
 
@@ -67,7 +64,6 @@ __all__ = [
     "AnswersTheRequest",
     "CallDecision",
     "FigureGrounding",
-    "KeepsNamedArguments",
     "KeepsNamedValues",
     "LoopGuard",
     "PendingCall",

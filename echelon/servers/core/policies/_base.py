@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from ..envelope import AnswerPart, Artifact, ErrorKind, ToolCallRecord
 from ..llm.structured import SendBack
-from ..tooling import ArgumentHint, LinkedValue, NamesCandidates, SelectsValues
+from ..tooling import LinkedValue, NamesCandidates, SelectsValues
 
 __all__ = ["Allow", "CallDecision", "PendingCall", "Policy", "Refuse", "Rewrite", "RunState", "SendBack"]
 
@@ -76,8 +76,6 @@ class RunState:
     asked: str = ""
     named_values: list[LinkedValue] = field(default_factory=list[LinkedValue])
     """Values the data stores that the request names, found before planning (``tooling.LINKS_VALUES``)."""
-    named_arguments: list[ArgumentHint] = field(default_factory=list[ArgumentHint])
-    """Argument values the request's words name (a measure), found before planning (``tooling.LINKS_VALUES``)."""
 
     def evidence(self) -> str:
         """Everything a figure may come from: the given text and every successful result so far."""

@@ -25,7 +25,7 @@ from echelon.servers.core.tooling import (
     tool,
     written_for_models,
 )
-from echelon.servers.workers.sql import _aggregate, _compare, _measure_words, _resolve, _values
+from echelon.servers.workers.sql import _aggregate, _compare, _resolve, _values
 from echelon.servers.workers.sql._catalog import Catalog, Measure
 from echelon.servers.workers.sql._coverage import date_bounds
 from echelon.servers.workers.sql._db import Deadline, QueryTimeout, ReadOnlyDatabase, SchemaObject
@@ -74,8 +74,7 @@ def add_aggregate_tools(
     *,
     row_limit: int,
 ) -> None:
-    """Register aggregate (names checked against ``catalog``), find_values, find_measures and compare_periods on
-    ``server``."""
+    """Register aggregate (names checked against ``catalog``), find_values and compare_periods on ``server``."""
     measure_names, dimension_names = list(catalog.measures), catalog.dimension_names()
     timeout_seconds = db.timeout_seconds
 
@@ -213,21 +212,6 @@ def add_aggregate_tools(
             except sqlite3.Error as exc:
                 raise tool_error(exc, "search") from None
             return written_for_models(found, _values.values_text(found))
-
-    @tool(
-        server,
-        annotations=_READ_ONLY,
-        meta={DATA_FIELDS: ["measures"], LINKS_VALUES: LinksValues(argument="text").model_dump()},
-    )
-    def find_measures(
-        text: Annotated[
-            str, Field(description="The question or phrase, e.g. the user's request as it was asked")
-        ],
-    ) -> Annotated[CallToolResult, _measure_words.NamedMeasures]:
-        """Find the aggregate measures a text's words name ("how many orders", "average order value"): the few
-        that fit its words best, or none when its words fit many equally."""
-        found = _measure_words.named_measures(catalog, text)
-        return written_for_models(found, _measure_words.named_text(found))
 
     @tool(
         server,
