@@ -44,8 +44,14 @@ def aggregate_text(result: AggregateResult) -> str:
             f"(only the first {result.row_count} groups are shown; there are "
             f"{f'{groups} in all' if groups else 'more'})"
         )
-    if result.last_in_order is not None and result.rows:
-        lines += _both_ends(result, value, comparing)
+    if result.last_in_order is not None:
+        column, _, direction = result.order.rpartition("_")
+        ranked = value if column == "value" else column
+        end = "lowest" if direction == "desc" else "highest"
+        lines.append(
+            f"the last of all groups in this order, with the {end} {ranked}: "
+            f"{_named(result.last_in_order, result, comparing)}"
+        )
     if result.overall is not None and result.group_by:
         lines.append(f"overall, all groups together: {_line(result.overall, result, comparing)}")
     if result.per_group is not None and result.per_group.mean is not None:
@@ -70,23 +76,6 @@ def aggregate_text(result: AggregateResult) -> str:
     if result.note:
         lines.append(f"note: {result.note}")
     return "\n".join(lines)
-
-
-def _both_ends(result: AggregateResult, value: str, comparing: bool) -> list[str]:
-    """A cut ranking's two ends, each labelled with the words a question asks by (highest, most; lowest,
-    least), the highest first whichever way the rows run: a reader answering "which had the fewest" finds the
-    name beside "least" instead of reasoning about the direction of the order."""
-    assert result.last_in_order is not None
-    column, _, direction = result.order.rpartition("_")
-    ranked = value if column == "value" else column
-    first, last = result.rows[0], result.last_in_order
-    highest, lowest = (first, last) if direction == "desc" else (last, first)
-    groups = result.per_group.groups if result.per_group is not None else None
-    of_all = f"of all {groups} groups" if groups else "of all groups"
-    return [
-        f"{of_all}, the highest (the most) {ranked}: {_named(highest, result, comparing)}",
-        f"{of_all}, the lowest (the least) {ranked}: {_named(lowest, result, comparing)}",
-    ]
 
 
 def comparison_text(result: PeriodComparison) -> str:
